@@ -1,0 +1,122 @@
+"""Small argument checks shared by every public function.
+
+Each check raises a ``ValueError`` or ``TypeError`` whose message names the
+argument, the bad value and how to fix it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+
+def check_int(
+    value, name: str, *, min_value: int | None = None, max_value: int | None = None
+) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}={value!r} must be an integer; pass e.g. {name}=5")
+    value = int(value)
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{name}={value} is too small; pass {name}>={min_value}")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{name}={value} is too large; pass {name}<={max_value}")
+    return value
+
+
+def check_float(
+    value,
+    name: str,
+    *,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a finite float within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={value!r} must be a number; pass e.g. {name}=0.5")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}={value} must be finite; pass a finite number")
+    if min_value is not None:
+        bad = value < min_value if min_inclusive else value <= min_value
+        if bad:
+            op = ">=" if min_inclusive else ">"
+            raise ValueError(f"{name}={value} is out of range; pass {name}{op}{min_value}")
+    if max_value is not None:
+        bad = value > max_value if max_inclusive else value >= max_value
+        if bad:
+            op = "<=" if max_inclusive else "<"
+            raise ValueError(f"{name}={value} is out of range; pass {name}{op}{max_value}")
+    return value
+
+
+def check_choice(value, name: str, choices: Iterable):
+    """Return ``value`` if it is one of ``choices``; otherwise list them."""
+    choices = list(choices)
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {listed}")
+    return value
+
+
+def check_random_state(seed) -> np.random.RandomState:
+    """Turn ``None``, an int or a ``RandomState`` into a ``RandomState``."""
+    if seed is None or isinstance(seed, np.random.RandomState):
+        return seed if seed is not None else np.random.RandomState()
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if not 0 <= int(seed) < 2**32:
+            raise ValueError(f"random_state={seed} must be in [0, 2**32); pass e.g. random_state=0")
+        return np.random.RandomState(int(seed))
+    raise TypeError(
+        f"random_state={seed!r} must be None, an int or a numpy RandomState; "
+        "pass e.g. random_state=0"
+    )
+
+
+def seed_from(random_state: np.random.RandomState) -> int:
+    """Draw one int seed (for torch or a library) from ``random_state``."""
+    return int(random_state.randint(0, 2**31 - 1))
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ""):
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+
+    Nothing is left half-written: on error the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + rename)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (temp file + rename)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_callable(value, name: str) -> Callable:
+    if not callable(value):
+        raise TypeError(f"{name}={value!r} must be callable")
+    return value
