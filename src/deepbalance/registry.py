@@ -44,9 +44,9 @@ class Registry(Generic[T]):
             return self._entries[name]
         except KeyError:
             close = difflib.get_close_matches(name, self._entries, n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
             raise ValueError(
-                f"unknown {self.kind} {name!r}{hint} Known: {', '.join(sorted(self._entries))}"
+                f"unknown {self.kind} {name!r}{hint}; known: {', '.join(sorted(self._entries))}"
             ) from None
 
     def names(self) -> list[str]:

@@ -1,6 +1,32 @@
 """Data-level samplers: ``fit_resample`` on images."""
 
 from .base import BaseImageSampler, ImageLayout, check_images, check_labels
+from .calibration import WeightedCalibration, calibrated_moments
+from .pixel import PixelADASYN, PixelOversampler, PixelSMOTE, RandomOversampler
 from .provenance import Provenance
+from .registry import SAMPLERS
+from .strategies import (
+    STRATEGIES,
+    ImblearnStrategy,
+    LatentStrategy,
+    make_strategy,
+)
 
-__all__ = ["BaseImageSampler", "ImageLayout", "Provenance", "check_images", "check_labels"]
+__all__ = [
+    "SAMPLERS",
+    "STRATEGIES",
+    "BaseImageSampler",
+    "ImageLayout",
+    "ImblearnStrategy",
+    "LatentStrategy",
+    "PixelADASYN",
+    "PixelOversampler",
+    "PixelSMOTE",
+    "Provenance",
+    "RandomOversampler",
+    "WeightedCalibration",
+    "calibrated_moments",
+    "check_images",
+    "check_labels",
+    "make_strategy",
+]

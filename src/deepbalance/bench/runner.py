@@ -1,0 +1,658 @@
+"""Run a spec's grid (method × seed × variant) and store every finished run.
+
+:func:`run_spec` skips the runs already in the store, hands the others to an executor, and
+writes each result in one transaction as it arrives, so a grid killed mid-way loses only the
+runs in flight. Data is loaded and subsampled once per (dataset, profile, seed) per process
+and autoencoders are cached per spec in ``<store folder>/cache/<spec hash>``, shared by the
+methods that fit the same one.
+
+The functions a run calls (dataset loading, profiles, methods, training config, image grids)
+come from a :class:`Toolkit`, by default the library's; tests pass a toolkit of fakes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import platform
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .executors import Executor, LocalExecutor
+from .spec import MethodSpec, Spec, VariantSpec, check_names
+from .store import RunRecord, Store
+
+__all__ = [
+    "GridPoint",
+    "GridSummary",
+    "RunTask",
+    "Toolkit",
+    "build_test_sets",
+    "build_train_set",
+    "expand_grid",
+    "execute_run",
+    "run_spec",
+    "stratified_subset",
+]
+
+GRID_ARTIFACT = "synthetic-grid.png"
+#: Each class keeps at least this many images under ``--subset`` (SMOTE's k=5 needs 6).
+SUBSET_MIN_PER_CLASS = 6
+
+
+# --------------------------------------------------------------------------------------------
+# the toolkit
+
+
+@dataclass(frozen=True)
+class Toolkit:
+    """The functions a run calls. Fields left None are the library's (imported lazily).
+
+    Every field must be picklable (module-level functions, registries) for the process-pool
+    and Ray executors.
+
+    Parameters
+    ----------
+    load_dataset, make_imbalanced, get_method, run_method : callable
+        As in ``deepbalance.data``, ``deepbalance.data.profiles`` and ``deepbalance.methods``.
+    train_config : callable
+        ``train_config(**settings) -> config`` (``deepbalance.training.config.TrainConfig``).
+    image_grid : callable or None
+        ``deepbalance.samplers.image_grid``; without it no sample grids are saved.
+    methods, datasets, profiles, classifiers : registry
+        What spec names are checked against.
+    """
+
+    load_dataset: Callable | None = None
+    make_imbalanced: Callable | None = None
+    get_method: Callable | None = None
+    run_method: Callable | None = None
+    train_config: Callable | None = None
+    image_grid: Callable | None = None
+    methods: Any = None
+    datasets: Any = None
+    profiles: Any = None
+    classifiers: Any = None
+
+    def resolved(self) -> Toolkit:
+        """A copy with every None field replaced by the library's object."""
+        if all(getattr(self, f.name) is not None for f in dataclasses.fields(self)):
+            return self
+        defaults = {
+            "load_dataset": ("deepbalance.data", "load_dataset"),
+            "datasets": ("deepbalance.data", "DATASETS"),
+            "make_imbalanced": ("deepbalance.data.profiles", "make_imbalanced"),
+            "profiles": ("deepbalance.data.profiles", "PROFILES"),
+            "get_method": ("deepbalance.methods", "get_method"),
+            "run_method": ("deepbalance.methods", "run_method"),
+            "methods": ("deepbalance.methods", "METHODS"),
+            "train_config": ("deepbalance.training.config", "TrainConfig"),
+            "classifiers": ("deepbalance.nets", "CLASSIFIERS"),
+            "image_grid": ("deepbalance.samplers", "image_grid"),
+        }
+        import importlib
+
+        filled = {}
+        for name, (module, attr) in defaults.items():
+            if getattr(self, name) is not None:
+                continue
+            try:
+                filled[name] = getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError):
+                if name != "image_grid":  # the only optional piece
+                    raise
+        return dataclasses.replace(self, **filled)
+
+
+# --------------------------------------------------------------------------------------------
+# the grid
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One run of a spec: a method, a seed and a variant (None when the spec has none)."""
+
+    method: MethodSpec
+    seed: int
+    variant: VariantSpec | None = None
+
+    @property
+    def variant_name(self) -> str:
+        return self.variant.name if self.variant is not None else ""
+
+    @property
+    def variant_hash(self) -> str:
+        return self.variant.hash if self.variant is not None else ""
+
+    @property
+    def key(self) -> tuple:
+        """The store key: (method id, method hash, seed, variant name, variant hash)."""
+        return (self.method.id, self.method.hash, self.seed, self.variant_name, self.variant_hash)
+
+    def describe(self) -> str:
+        text = f"{self.method.label or self.method.id} seed={self.seed}"
+        return f"{text} variant={self.variant_name}" if self.variant is not None else text
+
+
+def expand_grid(spec: Spec) -> list[GridPoint]:
+    """Every run of ``spec``: variants × seeds × methods, in that nesting order.
+
+    Methods vary fastest so consecutive runs share their data (and cached autoencoders).
+    """
+    variants: Sequence[VariantSpec | None] = spec.variants or (None,)
+    return [
+        GridPoint(method, seed, variant)
+        for variant in variants
+        for seed in spec.seeds
+        for method in spec.methods
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# data, memoised per process
+
+
+_MEMO: dict[str, OrderedDict] = {}
+_MEMO_SIZE = {"dataset": 2, "train": 2, "tests": 2}
+
+
+def _memo(kind: str, key, make: Callable):
+    cache = _MEMO.setdefault(kind, OrderedDict())
+    text = json.dumps(key, sort_keys=True, default=str)
+    if text in cache:
+        cache.move_to_end(text)
+        return cache[text]
+    value = make()
+    cache[text] = value
+    while len(cache) > _MEMO_SIZE[kind]:
+        cache.popitem(last=False)
+    return value
+
+
+def clear_memo() -> None:
+    """Forget the datasets memoised in this process."""
+    _MEMO.clear()
+
+
+def _load(toolkit: Toolkit, spec: Spec, split: str, variant: VariantSpec | None):
+    options = {**spec.data.options, **(variant.dataset_options if variant else {})}
+    key = (spec.data.dataset, split, spec.data.data_dir, options)
+
+    def make():
+        return toolkit.load_dataset(
+            spec.data.dataset, split, data_dir=spec.data.data_dir, **options
+        )
+
+    return _memo("dataset", key, make)
+
+
+def stratified_subset(data, subset: float | int, seed: int):
+    """Keep a fraction (float in (0, 1]) or a count (int) of ``data``'s images, per class.
+
+    Each class keeps ``round(fraction * n_c)`` images but at least ``min(n_c, 6)``, drawn with
+    ``numpy.random.RandomState(seed)``; kept rows stay in their order.
+    """
+    n = len(data)
+    if isinstance(subset, bool) or not isinstance(subset, int | float):
+        raise TypeError(f"subset={subset!r} must be a fraction in (0, 1] or a count >= 1")
+    fraction = subset / n if isinstance(subset, int) else float(subset)
+    if not 0.0 < fraction:
+        raise ValueError(f"subset={subset!r} must be a fraction in (0, 1] or a count >= 1")
+    if fraction >= 1.0:
+        return data
+    rng = np.random.RandomState(seed)
+    keep = []
+    for cls in range(data.n_classes):
+        rows = np.flatnonzero(data.labels == cls)
+        n_keep = max(min(len(rows), SUBSET_MIN_PER_CLASS), int(round(fraction * len(rows))))
+        keep.append(rows[np.sort(rng.permutation(len(rows))[:n_keep])])
+    rows = np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+    return data.subset(rows, source=f"{data.source} | subset {subset} seed {seed}")
+
+
+def build_train_set(toolkit: Toolkit, spec: Spec, point: GridPoint):
+    """The training set of a run: the dataset, the (method's or spec's) profile, the subset."""
+    profile = point.method.profile or spec.profile
+    variant = point.variant
+    params = dict(profile.params) if profile else {}
+    if profile and variant is not None:
+        params.update(variant.profile_params)
+    key = (
+        spec.data.dataset,
+        spec.data.split,
+        spec.data.data_dir,
+        {**spec.data.options, **(variant.dataset_options if variant else {})},
+        profile.name if profile else None,
+        params,
+        point.seed,
+        spec.subset,
+    )
+
+    def make():
+        data = _load(toolkit, spec, spec.data.split, variant)
+        if profile is not None:
+            data = toolkit.make_imbalanced(data, profile.name, seed=point.seed, **params)
+        if spec.subset is not None:
+            data = stratified_subset(data, spec.subset, point.seed)
+        return data
+
+    return _memo("train", key, make)
+
+
+def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = None) -> dict:
+    """The spec's test sets ``{name: ImageSet}``, the same for every seed."""
+    key = (
+        spec.data.dataset,
+        spec.data.test_split,
+        spec.data.data_dir,
+        {**spec.data.options, **(variant.dataset_options if variant else {})},
+        dataclasses.asdict(spec)["test_sets"],
+    )
+
+    def make():
+        base = _load(toolkit, spec, spec.data.test_split, variant)
+        sets = {}
+        for test in spec.test_sets:
+            if test.policy == "official":
+                sets[test.name] = base
+            elif test.policy == "balanced":
+                counts = base.class_counts()
+                per_class = test.per_class or int(counts[counts > 0].min())
+                sets[test.name] = toolkit.make_imbalanced(
+                    base, [min(per_class, int(c)) for c in counts], seed=test.seed
+                )
+            else:
+                sets[test.name] = toolkit.make_imbalanced(
+                    base, test.profile.name, seed=test.seed, **test.profile.params
+                )
+        return sets
+
+    return _memo("tests", key, make)
+
+
+def _check_classes(train, tests: dict, point: GridPoint) -> None:
+    for name, test in tests.items():
+        if tuple(test.class_names) != tuple(train.class_names):
+            raise ValueError(
+                f"test set {name!r} has classes {list(test.class_names)} but the training data "
+                f"of {point.method.id!r} has {list(train.class_names)}; give the test set "
+                'policy = "profile" with the matching profile (e.g. cle-binary-balanced)'
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# one run
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs to compute one run (picklable)."""
+
+    spec: Spec
+    point: GridPoint
+    toolkit: Toolkit
+    cache_dir: str
+    device: str = "cpu"
+    progress: bool = False
+    save_grid: bool = False
+
+
+def environment(device: str) -> dict:
+    """Library versions and machine of this process."""
+    from .._version import __version__
+
+    env = {
+        "deepbalance": __version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": platform.node(),
+        "host_cores": os.cpu_count(),
+        "device": device,
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+    return env
+
+
+def _train_settings(spec: Spec, variant: VariantSpec | None, device: str) -> dict:
+    settings = spec.train.as_dict()
+    if variant is not None:
+        settings.update(variant.train)
+    settings["device"] = device
+    return settings
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        from ..nets.device import resolve_device
+    except ImportError:
+        return device
+    return str(resolve_device(device))
+
+
+def execute_run(task: RunTask) -> RunRecord:
+    """Compute one run (in a worker or in this process) and return its record."""
+    toolkit = task.toolkit.resolved()
+    spec, point = task.spec, task.point
+    started = time.time()
+    clock = time.perf_counter()
+    train = build_train_set(toolkit, spec, point)
+    tests = build_test_sets(toolkit, spec, point.variant)
+    _check_classes(train, tests, point)
+    config = toolkit.train_config(**_train_settings(spec, point.variant, task.device))
+    method = toolkit.get_method(point.method.name, **point.method.params)
+    Path(task.cache_dir).mkdir(parents=True, exist_ok=True)
+    result = toolkit.run_method(
+        method,
+        train,
+        tests,
+        config=config,
+        seed=point.seed,
+        cache_dir=task.cache_dir,
+        progress=task.progress,
+    )
+    wall = time.perf_counter() - clock
+    artifacts = {}
+    if task.save_grid:
+        png = synthetic_grid_png(toolkit, result, train)
+        if png is not None:
+            artifacts[GRID_ARTIFACT] = png
+    device = _resolve_device(task.device)
+    env = environment(device)
+    timings = {k: float(v) for k, v in dict(result.timings).items()}
+    timings["wall"] = wall
+    return RunRecord(
+        spec_name=spec.name,
+        spec_hash=spec.hash,
+        method_id=point.method.id,
+        method_name=point.method.name,
+        method_hash=point.method.hash,
+        method=dataclasses.asdict(point.method),
+        seed=point.seed,
+        variant=point.variant_name,
+        variant_hash=point.variant_hash,
+        variant_params=dataclasses.asdict(point.variant) if point.variant else {},
+        history=list(result.history),
+        final=dict(result.final),
+        best=dict(result.best),
+        timings=timings,
+        n_train=None if result.n_train is None else int(result.n_train),
+        n_synthetic=None if result.n_synthetic is None else int(result.n_synthetic),
+        data={
+            "class_names": list(train.class_names),
+            "train_counts": [int(c) for c in train.class_counts()],
+            "test_counts": {k: [int(c) for c in v.class_counts()] for k, v in tests.items()},
+        },
+        environment=env,
+        device=device,
+        host_cores=os.cpu_count(),
+        reduced=spec.reduced,
+        overrides=dict(spec.overrides),
+        started_at=started,
+        finished_at=time.time(),
+        artifacts=artifacts,
+    )
+
+
+def synthetic_grid_png(toolkit: Toolkit, result, train, *, per_class: int = 8) -> bytes | None:
+    """PNG bytes of real vs synthetic images of a sampler method's run, or None.
+
+    Needs ``toolkit.image_grid`` and a fitted sampler on the result that can resample the
+    training images again (``result.sampler.fit_resample`` is called on at most a few hundred
+    rows of ``train``, which is cheap next to the run).
+    """
+    sampler = getattr(result, "sampler", None)
+    if sampler is None or toolkit.image_grid is None:
+        return None
+    synthetic = getattr(result, "synthetic", None)
+    if synthetic is None:
+        return None
+    images, labels = synthetic
+    if len(images) == 0:
+        return None
+    buffer = io.BytesIO()
+    toolkit.image_grid(train, (images, labels), per_class=per_class, path=buffer)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# the whole grid
+
+
+@dataclass
+class GridSummary:
+    """What :func:`run_spec` did."""
+
+    spec: Spec
+    store_path: Path
+    total: int
+    skipped: int
+    ran: int = 0
+    failed: list = field(default_factory=list)  # (GridPoint, error message)
+    records: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and self.skipped + self.ran == self.total
+
+
+class GridError(RuntimeError):
+    """Some runs of a grid failed (the others are stored; rerun to retry the failed ones)."""
+
+    def __init__(self, summary: GridSummary):
+        self.summary = summary
+        lines = [f"{p.describe()}: {msg}" for p, msg in summary.failed]
+        super().__init__(
+            f"{len(summary.failed)} of {summary.total} runs of {summary.spec.name!r} failed "
+            f"(the {summary.ran} finished runs are stored; rerun to retry): " + "; ".join(lines)
+        )
+
+
+def preflight(spec: Spec, toolkit: Toolkit, device: str = "cpu") -> None:
+    """Check names, method parameters, the training recipe and the data before any run.
+
+    Raises the library's ``ValueError``/``TypeError``/``FileNotFoundError`` (e.g. a dataset
+    whose files are missing says where it looked and how to get them).
+    """
+    toolkit = toolkit.resolved()
+    check_names(
+        spec,
+        methods=toolkit.methods,
+        datasets=toolkit.datasets,
+        profiles=toolkit.profiles,
+        classifiers=toolkit.classifiers,
+    )
+    for method in spec.methods:
+        try:
+            toolkit.get_method(method.name, **method.params)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"spec {spec.name!r}, method {method.id!r}: {exc}") from None
+    for variant in spec.variants or (None,):
+        toolkit.train_config(**_train_settings(spec, variant, device))
+
+
+def run_spec(
+    spec: Spec,
+    *,
+    store: str | os.PathLike | Store = "results.sqlite",
+    executor: Executor | None = None,
+    toolkit: Toolkit | None = None,
+    device: str = "cpu",
+    data_dir: str | os.PathLike | None = None,
+    progress: bool | None = None,
+    save_grids: bool = True,
+    console=None,
+    raise_on_failure: bool = False,
+) -> GridSummary:
+    """Run every missing run of ``spec`` and store each as it finishes.
+
+    Parameters
+    ----------
+    spec : Spec
+        From :func:`~deepbalance.bench.spec.load_spec` (with overrides applied, if any).
+    store : path or Store
+        The SQLite results store (created if missing). Runs already there are skipped.
+    executor : Executor, optional
+        Default: :class:`~deepbalance.bench.executors.LocalExecutor` (one run at a time here).
+    toolkit : Toolkit, optional
+        The functions runs call; default the library's.
+    device : str
+        Training (and autoencoder) device: "cpu", "cuda", "cuda:N" or "auto".
+    data_dir : path, optional
+        Replaces the spec's ``data.data_dir``.
+    progress : bool, optional
+        Show progress (rich). Default: when stdout is a terminal; otherwise one line per run.
+    save_grids : bool
+        Save one grid of synthetic samples per sampler method and spec (first run of each).
+    raise_on_failure : bool
+        Raise :class:`GridError` if a run failed (default: report it in the summary).
+
+    Returns
+    -------
+    GridSummary
+    """
+    from rich.console import Console
+
+    if not isinstance(spec, Spec):
+        raise TypeError(f"spec={spec!r} must be a Spec; load one with load_spec(name)")
+    if data_dir is not None:
+        spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, data_dir=str(data_dir)))
+    toolkit = (toolkit or Toolkit()).resolved()
+    executor = executor or LocalExecutor()
+    console = console or Console(file=sys.stdout, highlight=False)
+    own_store = not isinstance(store, Store)
+    store = Store(store) if own_store else store
+    clock = time.perf_counter()
+    try:
+        preflight(spec, toolkit, device)
+        grid = expand_grid(spec)
+        done = store.finished_keys(spec.name, spec.hash)
+        todo = [p for p in grid if p.key not in done]
+        summary = GridSummary(spec, store.path, total=len(grid), skipped=len(grid) - len(todo))
+        if todo:
+            # Load the data of the first run here: a missing dataset fails now, once.
+            train = build_train_set(toolkit, spec, todo[0])
+            _check_classes(train, build_test_sets(toolkit, spec, todo[0].variant), todo[0])
+        store.record_spec(spec)
+        cache_dir = str(store.path.resolve().parent / "cache" / spec.hash)
+        live = console.is_terminal if progress is None else bool(progress)
+        tasks = []
+        grid_pending = {
+            m.id for m in spec.methods if not store.has_artifact(spec.name, spec.hash, m.id, GRID_ARTIFACT)
+        }
+        for point in todo:
+            save_grid = save_grids and point.method.id in grid_pending
+            grid_pending.discard(point.method.id)
+            tasks.append(
+                RunTask(
+                    spec,
+                    point,
+                    toolkit,
+                    cache_dir,
+                    device=device,
+                    progress=live and executor.in_process,
+                    save_grid=save_grid,
+                )
+            )
+        display = _Display(console, live, spec, summary, executor)
+        with display:
+            for task, record, error in executor.map(execute_run, tasks):
+                if error is not None:
+                    message = f"{type(error).__name__}: {error}"
+                    summary.failed.append((task.point, message))
+                    display.failed(task.point, message)
+                    continue
+                store.write_run(record)
+                summary.ran += 1
+                record.artifacts = {}
+                summary.records.append(record)
+                display.finished(task.point, record)
+        summary.elapsed = time.perf_counter() - clock
+    finally:
+        executor.close()
+        if own_store:
+            store.close()
+    if raise_on_failure and summary.failed:
+        raise GridError(summary)
+    return summary
+
+
+class _Display:
+    """Overall progress bar plus a line per finished run (rich), or plain lines off a terminal."""
+
+    def __init__(self, console, live: bool, spec: Spec, summary: GridSummary, executor):
+        self.console, self.live, self.spec, self.summary = console, live, spec, summary
+        self.executor = executor
+        self.progress = None
+        self.todo = summary.total - summary.skipped
+
+    def __enter__(self):
+        s = self.summary
+        reduced = " [REDUCED]" if self.spec.reduced else ""
+        self.console.print(
+            f"{self.spec.name}{reduced} (hash {self.spec.hash}): {s.total} runs, "
+            f"{s.skipped} already stored, {self.todo} to run on {self.executor.describe()}",
+            markup=False,
+        )
+        if self.live and self.todo:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(self.spec.name, total=self.todo)
+        return self
+
+    def _line(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False, highlight=False)
+        else:
+            self.console.print(text, markup=False, highlight=False)
+
+    def finished(self, point: GridPoint, record: RunRecord) -> None:
+        done = self.summary.ran + len(self.summary.failed)
+        metric = self.spec.metrics[0]
+        first = self.spec.test_sets[0].name
+        stage = record.best if self.spec.selection == "best" else record.final
+        value = stage.get(first, {}).get(metric)
+        shown = f"{metric}={value:.4f}" if isinstance(value, int | float) else ""
+        wall = record.timings.get("wall", 0.0)
+        self._line(f"[{done}/{self.todo}] {point.describe()}: {shown} ({wall:.1f} s)")
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def failed(self, point: GridPoint, message: str) -> None:
+        done = self.summary.ran + len(self.summary.failed)
+        self._line(f"[{done}/{self.todo}] {point.describe()}: FAILED {message}")
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.stop()

@@ -1,0 +1,981 @@
+"""Experiment specs: TOML files validated into frozen dataclasses.
+
+A spec names everything a benchmark run needs: the dataset, the imbalance profile, the test
+sets, the training recipe, the methods, the seeds, what to report and the paper's numbers to
+print beside ours. :func:`load_spec` reads a built-in spec by name or a ``.toml`` path;
+:func:`parse_spec` validates a parsed document. Every error names the file, the key, the bad
+value and (where it can be found) the line. :func:`check_names` then checks the names against
+the registries (datasets, profiles, classifiers, methods), which needs those layers imported.
+
+The spec hash (:attr:`Spec.hash`) covers everything that changes the numbers of a run (data,
+profile, test sets, training recipe, training subset) and the spec name. Seeds, methods and
+variants are not in it: they are part of each run's key, so adding a seed or a method to a spec
+keeps the runs already stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = [
+    "DataSpec",
+    "MethodSpec",
+    "ProfileSpec",
+    "SCALAR_METRICS",
+    "SELECTIONS",
+    "Source",
+    "Spec",
+    "SpecError",
+    "TEST_POLICIES",
+    "TestSetSpec",
+    "TrainSpec",
+    "VariantSpec",
+    "apply_overrides",
+    "builtin_spec_names",
+    "check_names",
+    "load_spec",
+    "parse_spec",
+]
+
+#: Metrics a spec may report (scalars of :func:`deepbalance.metrics.evaluate`).
+SCALAR_METRICS = ("acsa", "gm", "macro_precision", "macro_recall", "macro_f1", "auroc", "accuracy")
+#: "final": the metrics after the last epoch; "best": the best of the evaluations.
+SELECTIONS = ("final", "best")
+#: How a test set is drawn from the dataset's test split.
+TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile")
+#: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
+DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
+#: Training settings of a spec's ``[train]`` table and their defaults.
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "classifier": "small-cnn",
+    "classifier_params": {},
+    "epochs": 10,
+    "eval_every": 1,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "optimizer": "adam",
+    "weight_decay": 0.0,
+    "momentum": 0.9,
+    "augment": False,
+    "val_fraction": 0.0,
+    "best_metric": "acsa",
+}
+OPTIMIZERS = ("adam", "sgd")
+#: ``--budget quick`` when the spec has no ``[budgets.quick]`` table.
+QUICK_BUDGET: dict[str, Any] = {"seeds": 1, "epochs": 2, "subset": 0.25}
+BUDGETS = ("quick", "full")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names file, key, value and line."""
+
+    def __init__(self, message: str, *, file=None, key=None, value=None, line=None):
+        super().__init__(message)
+        self.file, self.key, self.value, self.line = file, key, value, line
+
+
+# --------------------------------------------------------------------------------------------
+# dataclasses
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """An imbalance profile by registry name, with its parameters."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The dataset a spec trains on (the ``train`` split unless ``split`` says otherwise)."""
+
+    dataset: str
+    data_dir: str | None = None
+    options: dict = field(default_factory=dict)
+    split: str = "train"
+    test_split: str = "test"
+
+
+@dataclass(frozen=True)
+class TestSetSpec:
+    """One test set: how it is drawn from the dataset's test split.
+
+    ``policy``: ``"official"`` (the split as is), ``"balanced"`` (``per_class`` images of every
+    class, default the smallest class count), ``"deepsmote-imbalanced"`` (counts of the profile
+    ``deepsmote-imbalanced-test``) or ``"profile"`` (any profile, e.g. to keep the classes of
+    a ``cle-*`` training profile). Drawn with ``seed``, the same for every run.
+    """
+
+    name: str
+    policy: str = "official"
+    profile: ProfileSpec | None = None
+    per_class: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """The training recipe (turned into a ``TrainConfig`` at run time)."""
+
+    classifier: str = TRAIN_DEFAULTS["classifier"]
+    classifier_params: dict = field(default_factory=dict)
+    epochs: int = TRAIN_DEFAULTS["epochs"]
+    eval_every: int = TRAIN_DEFAULTS["eval_every"]
+    batch_size: int = TRAIN_DEFAULTS["batch_size"]
+    lr: float = TRAIN_DEFAULTS["lr"]
+    optimizer: str = TRAIN_DEFAULTS["optimizer"]
+    weight_decay: float = TRAIN_DEFAULTS["weight_decay"]
+    momentum: float = TRAIN_DEFAULTS["momentum"]
+    augment: bool = TRAIN_DEFAULTS["augment"]
+    val_fraction: float = TRAIN_DEFAULTS["val_fraction"]
+    #: metric whose maximum over the evaluations defines the "best" numbers
+    best_metric: str = TRAIN_DEFAULTS["best_metric"]
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One row of the results table: a registered method with parameters.
+
+    ``id`` is unique within the spec (default: the method name) and keys the stored runs and
+    the paper's numbers; ``label`` is what tables print; ``profile`` replaces the spec's
+    training profile for this method only (e.g. the "no class imbalance" upper bound).
+    """
+
+    id: str
+    name: str
+    params: dict = field(default_factory=dict)
+    profile: ProfileSpec | None = None
+    label: str = ""
+
+    @property
+    def hash(self) -> str:
+        """Hash of what changes this method's numbers: name, params, profile override."""
+        return stable_hash(
+            {"name": self.name, "params": self.params, "profile": _plain(self.profile)}
+        )
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A variant of the protocol (e.g. a framework permutation): each method × seed runs once
+    per variant, with these dataset options, profile parameters and training settings merged in.
+    """
+
+    name: str
+    dataset_options: dict = field(default_factory=dict)
+    profile_params: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+
+    @property
+    def hash(self) -> str:
+        return stable_hash(_plain(self))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the protocol comes from (paper and table)."""
+
+    paper: str = ""
+    table: str = ""
+    url: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated experiment spec. Build it with :func:`load_spec` or :func:`parse_spec`."""
+
+    name: str
+    data: DataSpec
+    test_sets: tuple[TestSetSpec, ...]
+    methods: tuple[MethodSpec, ...]
+    seeds: tuple[int, ...]
+    profile: ProfileSpec | None = None
+    train: TrainSpec = field(default_factory=TrainSpec)
+    metrics: tuple[str, ...] = ("acsa", "gm", "macro_f1")
+    selection: str = "final"
+    variants: tuple[VariantSpec, ...] = ()
+    #: ``{test_set: {method_id: {metric: value}}}``, on the same scale as ours (0..1).
+    paper: dict = field(default_factory=dict)
+    paper_note: str = ""
+    source: Source = field(default_factory=Source)
+    description: str = ""
+    #: Fraction (0, 1] or count (>= 1) of the training images to keep; None keeps all.
+    subset: float | int | None = None
+    #: ``{budget: {override: value}}`` from the ``[budgets]`` table.
+    budgets: dict = field(default_factory=dict)
+    #: The overrides that made this spec from its file; non-empty means REDUCED.
+    overrides: dict = field(default_factory=dict)
+    #: The seeds and method ids of the spec as written (before overrides).
+    full_seeds: tuple[int, ...] = ()
+    full_methods: tuple[str, ...] = ()
+    path: str = ""
+
+    @property
+    def reduced(self) -> bool:
+        """True when overrides changed the protocol (fewer seeds, epochs, data or methods)."""
+        return bool(self.overrides)
+
+    def protocol(self) -> dict:
+        """The part of the spec that changes a run's numbers, as plain JSON data."""
+        return {
+            "name": self.name,
+            "data": {k: v for k, v in _plain(self.data).items() if k != "data_dir"},
+            "profile": _plain(self.profile),
+            "test_sets": _plain(self.test_sets),
+            "train": _plain(self.train),
+            "subset": self.subset,
+        }
+
+    @property
+    def hash(self) -> str:
+        """Stable hash of :meth:`protocol` (16 hex digits)."""
+        return stable_hash(self.protocol())
+
+    def method(self, method_id: str) -> MethodSpec:
+        for method in self.methods:
+            if method.id == method_id:
+                return method
+        raise KeyError(method_id)
+
+    def to_dict(self) -> dict:
+        """The whole spec as plain JSON data."""
+        return _plain(self)
+
+
+# --------------------------------------------------------------------------------------------
+# hashing and plain data
+
+
+def _plain(value):
+    """Dataclasses, tuples and mappings as JSON-friendly dicts and lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def stable_hash(value) -> str:
+    """16 hex digits of SHA-256 over canonical JSON of ``value``."""
+    text = json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# locating keys in the TOML text (tomllib reports lines only for syntax errors)
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'. ]+?)\s*=")
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in text.split("."))
+
+
+def _bracket_delta(line: str) -> int:
+    depth, quote = 0, None
+    for ch in line:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return depth
+
+
+def find_line(text: str, path: Sequence) -> int | None:
+    """1-based line of the key ``path`` (e.g. ``("methods", 2, "params", "beta")``) in TOML
+    ``text``; the line of the closest enclosing key or table when the key itself is not written
+    out (e.g. a default); None if nothing matches."""
+    target = tuple(path)
+    best: tuple[int, int] | None = None  # (matched length, line)
+    counts: dict[tuple, int] = {}
+    header: tuple = ()
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if depth > 0:  # inside a multi-line array or inline table
+            depth += _bracket_delta(line)
+            continue
+        match = _HEADER.match(line)
+        if match and not _KEY.match(line):
+            keys = _split_key(match.group(2))
+            if match.group(1) == "[[":
+                index = counts.get(keys, 0)
+                counts[keys] = index + 1
+                header = (*keys, index)
+            else:
+                header = keys
+            full = header
+            inline = ""
+        else:
+            match = _KEY.match(line)
+            if not match:
+                continue
+            full = (*header, *_split_key(match.group(1)))
+            inline = line[match.end() :]
+            depth = _bracket_delta(inline)
+        matched = _common_prefix(full, target)
+        if matched == len(full) < len(target) and inline:
+            # Keys nested in an inline table on this line: {beta = 2}.
+            for key in target[matched:]:
+                if isinstance(key, str) and re.search(
+                    rf"[{{,]\s*\"?{re.escape(key)}\"?\s*=", inline
+                ):
+                    matched += 1
+                else:
+                    break
+        if matched == len(full) or (matched == len(target) and matched > 0):
+            if matched > 0 and (best is None or matched > best[0]):
+                best = (matched, number)
+    return best[1] if best else None
+
+
+def _common_prefix(a: tuple, b: tuple) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+# --------------------------------------------------------------------------------------------
+# parsing
+
+
+class _Reader:
+    """Walks a parsed TOML document, raising :class:`SpecError` with file, key and line."""
+
+    def __init__(self, text: str, file: str):
+        self.text, self.file = text, file
+
+    def fail(self, path: Sequence, value, problem: str) -> SpecError:
+        key = _key_name(path)
+        line = find_line(self.text, path) if path else None
+        where = f"{self.file}:{line}" if line else self.file
+        shown = _show(value)
+        return SpecError(
+            f"{where}: {key} = {shown}: {problem}",
+            file=self.file,
+            key=key,
+            value=value,
+            line=line,
+        )
+
+    def table(self, doc, path: tuple, allowed: Sequence[str], required: Sequence[str] = ()):
+        if not isinstance(doc, Mapping):
+            raise self.fail(path, doc, "must be a table, e.g. [" + _key_name(path) + "]")
+        unknown = [k for k in doc if k not in allowed]
+        if unknown:
+            key = unknown[0]
+            raise self.fail(
+                (*path, key), doc[key], f"unknown key {key!r}; allowed: {', '.join(allowed)}"
+            )
+        for key in required:
+            if key not in doc:
+                raise self.fail(path, dict(doc), f"missing required key {key!r}")
+        return doc
+
+    def string(self, value, path, *, choices: Sequence[str] | None = None, empty=False) -> str:
+        if not isinstance(value, str) or (not empty and not value.strip()):
+            raise self.fail(path, value, "must be a non-empty string")
+        if choices is not None and value not in choices:
+            raise self.fail(path, value, f"choose one of {', '.join(map(repr, choices))}")
+        return value
+
+    def integer(self, value, path, *, min_value: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, value, "must be an integer")
+        if min_value is not None and value < min_value:
+            raise self.fail(path, value, f"must be >= {min_value}")
+        return value
+
+    def number(self, value, path, *, min_value: float | None = None, positive=False) -> float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.fail(path, value, "must be a number")
+        value = float(value)
+        if not math.isfinite(value):
+            raise self.fail(path, value, "must be finite")
+        if positive and value <= 0:
+            raise self.fail(path, value, "must be > 0")
+        if min_value is not None and value < min_value:
+            raise self.fail(path, value, f"must be >= {min_value}")
+        return value
+
+    def boolean(self, value, path) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, value, "must be true or false")
+        return value
+
+    def params(self, value, path) -> dict:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, value, "must be a table of parameters, e.g. { beta = 2 }")
+        return dict(value)
+
+    def array(self, value, path) -> list:
+        if not isinstance(value, list):
+            raise self.fail(path, value, "must be an array, e.g. [0, 1, 2]")
+        return value
+
+
+def _key_name(path: Sequence) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<spec>"
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _profile(r: _Reader, value, path) -> ProfileSpec:
+    if isinstance(value, str):
+        return ProfileSpec(r.string(value, path), {})
+    r.table(value, path, ("name", "params"), ("name",))
+    name = r.string(value["name"], (*path, "name"))
+    return ProfileSpec(name, r.params(value.get("params", {}), (*path, "params")))
+
+
+def _subset(r: _Reader, value, path) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise r.fail(path, value, "must be a fraction in (0, 1] or a count >= 1")
+    if isinstance(value, int):
+        return r.integer(value, path, min_value=1)
+    value = float(value)
+    if not 0.0 < value <= 1.0:
+        raise r.fail(path, value, "a fraction must be in (0, 1]; give an integer for a count")
+    return value
+
+
+def _seeds(r: _Reader, value, path) -> tuple[int, ...]:
+    seeds = r.array(value, path)
+    if not seeds:
+        raise r.fail(path, value, "give at least one seed, e.g. seeds = [0]")
+    out = tuple(r.integer(s, (*path, i), min_value=0) for i, s in enumerate(seeds))
+    if len(set(out)) != len(out):
+        raise r.fail(path, value, "seeds must not repeat")
+    return out
+
+
+def _train(r: _Reader, doc, path) -> TrainSpec:
+    r.table(doc, path, tuple(TRAIN_DEFAULTS))
+    values = dict(TRAIN_DEFAULTS)
+    for key, value in doc.items():
+        p = (*path, key)
+        if key in ("classifier",):
+            values[key] = r.string(value, p)
+        elif key == "optimizer":
+            values[key] = r.string(value, p, choices=OPTIMIZERS)
+        elif key in ("epochs", "eval_every", "batch_size"):
+            values[key] = r.integer(value, p, min_value=1)
+        elif key == "lr":
+            values[key] = r.number(value, p, positive=True)
+        elif key in ("weight_decay", "momentum"):
+            values[key] = r.number(value, p, min_value=0.0)
+        elif key == "val_fraction":
+            values[key] = r.number(value, p, min_value=0.0)
+            if values[key] > 0.5:
+                raise r.fail(p, value, "must be in [0, 0.5]")
+        elif key == "augment":
+            values[key] = r.boolean(value, p)
+        elif key == "classifier_params":
+            values[key] = r.params(value, p)
+        elif key == "best_metric":
+            values[key] = r.string(value, p, choices=SCALAR_METRICS)
+    if values["eval_every"] > values["epochs"]:
+        raise r.fail((*path, "eval_every"), values["eval_every"], "must be <= train.epochs")
+    return TrainSpec(**values)
+
+
+def _test_set(r: _Reader, doc, path) -> TestSetSpec:
+    r.table(doc, path, ("name", "policy", "profile", "per_class", "seed"), ("name",))
+    name = r.string(doc["name"], (*path, "name"))
+    policy = r.string(doc.get("policy", "official"), (*path, "policy"), choices=TEST_POLICIES)
+    profile = None
+    if "profile" in doc:
+        if policy != "profile":
+            raise r.fail((*path, "profile"), doc["profile"], 'needs policy = "profile"')
+        profile = _profile(r, doc["profile"], (*path, "profile"))
+    elif policy == "profile":
+        raise r.fail((*path, "policy"), policy, "needs a profile = { name = ..., params = ... }")
+    if policy == "deepsmote-imbalanced":
+        profile = ProfileSpec(DEEPSMOTE_TEST_PROFILE, {})
+    per_class = None
+    if "per_class" in doc:
+        if policy != "balanced":
+            raise r.fail((*path, "per_class"), doc["per_class"], 'needs policy = "balanced"')
+        per_class = r.integer(doc["per_class"], (*path, "per_class"), min_value=1)
+    seed = r.integer(doc.get("seed", 0), (*path, "seed"), min_value=0)
+    return TestSetSpec(name, policy, profile, per_class, seed)
+
+
+def _method(r: _Reader, doc, path) -> MethodSpec:
+    if isinstance(doc, str):
+        name = r.string(doc, path)
+        return MethodSpec(name, name, {}, None, name)
+    r.table(doc, path, ("name", "id", "label", "params", "profile"), ("name",))
+    name = r.string(doc["name"], (*path, "name"))
+    method_id = r.string(doc.get("id", name), (*path, "id"))
+    label = r.string(doc.get("label", method_id), (*path, "label"))
+    params = r.params(doc.get("params", {}), (*path, "params"))
+    profile = _profile(r, doc["profile"], (*path, "profile")) if "profile" in doc else None
+    return MethodSpec(method_id, name, params, profile, label)
+
+
+def _variant(r: _Reader, doc, path) -> VariantSpec:
+    r.table(doc, path, ("name", "dataset_options", "profile_params", "train"), ("name",))
+    name = r.string(doc["name"], (*path, "name"))
+    options = r.params(doc.get("dataset_options", {}), (*path, "dataset_options"))
+    params = r.params(doc.get("profile_params", {}), (*path, "profile_params"))
+    train = r.params(doc.get("train", {}), (*path, "train"))
+    if train:  # validate the merged recipe now, so a bad variant fails before any run
+        bad = [k for k in train if k not in TRAIN_DEFAULTS]
+        if bad:
+            raise r.fail((*path, "train", bad[0]), train[bad[0]], "unknown training setting")
+    return VariantSpec(name, options, params, train)
+
+
+def _paper(r: _Reader, doc, path, test_sets, methods) -> tuple[dict, str]:
+    if not isinstance(doc, Mapping):
+        raise r.fail(path, doc, "must be a table [paper.<test set>.<method id>]")
+    note = ""
+    out: dict = {}
+    for set_name, by_method in doc.items():
+        p = (*path, set_name)
+        if set_name == "note":
+            note = r.string(by_method, p)
+            continue
+        if set_name not in test_sets:
+            raise r.fail(p, by_method, f"not a test set of this spec ({', '.join(test_sets)})")
+        if not isinstance(by_method, Mapping):
+            raise r.fail(p, by_method, "must be a table of method ids")
+        for method_id, by_metric in by_method.items():
+            q = (*p, method_id)
+            if method_id not in methods:
+                raise r.fail(q, by_metric, f"not a method id of this spec ({', '.join(methods)})")
+            if not isinstance(by_metric, Mapping):
+                raise r.fail(q, by_metric, "must be a table { metric = value }")
+            for metric, value in by_metric.items():
+                m = (*q, metric)
+                r.string(metric, m, choices=SCALAR_METRICS)
+                out.setdefault(set_name, {}).setdefault(method_id, {})[metric] = r.number(
+                    value, m, min_value=0.0
+                )
+    return out, note
+
+
+def _budgets(r: _Reader, doc, path) -> dict:
+    if not isinstance(doc, Mapping):
+        raise r.fail(path, doc, "must be a table [budgets.quick]")
+    out = {}
+    for budget, values in doc.items():
+        p = (*path, budget)
+        r.string(budget, p, choices=BUDGETS)
+        r.table(values, p, ("seeds", "epochs", "subset"))
+        checked = {}
+        if "seeds" in values:
+            checked["seeds"] = r.integer(values["seeds"], (*p, "seeds"), min_value=1)
+        if "epochs" in values:
+            checked["epochs"] = r.integer(values["epochs"], (*p, "epochs"), min_value=1)
+        if "subset" in values:
+            checked["subset"] = _subset(r, values["subset"], (*p, "subset"))
+        out[budget] = checked
+    return out
+
+
+_TOP = (
+    "name",
+    "description",
+    "seeds",
+    "metrics",
+    "selection",
+    "subset",
+    "source",
+    "data",
+    "profile",
+    "test_sets",
+    "train",
+    "methods",
+    "variants",
+    "paper",
+    "budgets",
+)
+
+
+def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
+    """Validate a parsed TOML document into a :class:`Spec`.
+
+    Parameters
+    ----------
+    doc : mapping
+        The document (``tomllib.loads(text)``).
+    text : str
+        The TOML text, used to find the line of a bad key.
+    file : str
+        Shown in error messages.
+
+    Raises
+    ------
+    SpecError
+        Naming the file, the key, the bad value and the line.
+    """
+    r = _Reader(text, file)
+    r.table(doc, (), _TOP, ("name", "data", "test_sets", "methods", "seeds"))
+    name = r.string(doc["name"], ("name",))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
+        raise r.fail(("name",), name, "use letters, digits, '-', '_' or '.' only")
+
+    data_doc = r.table(
+        doc["data"],
+        ("data",),
+        ("dataset", "data_dir", "options", "split", "test_split"),
+        ("dataset",),
+    )
+    data = DataSpec(
+        r.string(data_doc["dataset"], ("data", "dataset")),
+        r.string(data_doc["data_dir"], ("data", "data_dir")) if "data_dir" in data_doc else None,
+        r.params(data_doc.get("options", {}), ("data", "options")),
+        r.string(data_doc.get("split", "train"), ("data", "split")),
+        r.string(data_doc.get("test_split", "test"), ("data", "test_split")),
+    )
+    profile = _profile(r, doc["profile"], ("profile",)) if "profile" in doc else None
+
+    sets = r.array(doc["test_sets"], ("test_sets",))
+    if not sets:
+        raise r.fail(("test_sets",), sets, "give at least one [[test_sets]] table")
+    test_sets = tuple(_test_set(r, s, ("test_sets", i)) for i, s in enumerate(sets))
+    _unique(r, [t.name for t in test_sets], "test_sets", "name")
+
+    methods_doc = r.array(doc["methods"], ("methods",))
+    if not methods_doc:
+        raise r.fail(("methods",), methods_doc, "give at least one [[methods]] table")
+    methods = tuple(_method(r, m, ("methods", i)) for i, m in enumerate(methods_doc))
+    _unique(r, [m.id for m in methods], "methods", "id")
+
+    variants = tuple(
+        _variant(r, v, ("variants", i))
+        for i, v in enumerate(r.array(doc.get("variants", []), ("variants",)))
+    )
+    _unique(r, [v.name for v in variants], "variants", "name")
+
+    metrics = r.array(doc.get("metrics", ["acsa", "gm", "macro_f1"]), ("metrics",))
+    if not metrics:
+        raise r.fail(("metrics",), metrics, "give at least one metric")
+    metrics = tuple(
+        r.string(m, ("metrics", i), choices=SCALAR_METRICS) for i, m in enumerate(metrics)
+    )
+    source_doc = r.table(doc.get("source", {}), ("source",), ("paper", "table", "url", "note"))
+    source = Source(**{k: r.string(v, ("source", k), empty=True) for k, v in source_doc.items()})
+    paper, paper_note = _paper(
+        r, doc.get("paper", {}), ("paper",), [t.name for t in test_sets], [m.id for m in methods]
+    )
+    seeds = _seeds(r, doc["seeds"], ("seeds",))
+    return Spec(
+        name=name,
+        data=data,
+        test_sets=test_sets,
+        methods=methods,
+        seeds=seeds,
+        profile=profile,
+        train=_train(r, doc.get("train", {}), ("train",)),
+        metrics=metrics,
+        selection=r.string(doc.get("selection", "final"), ("selection",), choices=SELECTIONS),
+        variants=variants,
+        paper=paper,
+        paper_note=paper_note,
+        source=source,
+        description=r.string(doc.get("description", ""), ("description",), empty=True),
+        subset=_subset(r, doc["subset"], ("subset",)) if "subset" in doc else None,
+        budgets=_budgets(r, doc.get("budgets", {}), ("budgets",)),
+        full_seeds=seeds,
+        full_methods=tuple(m.id for m in methods),
+        path=file,
+    )
+
+
+def _unique(r: _Reader, values: list[str], table: str, key: str) -> None:
+    seen = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise r.fail((table, i, key), value, f"repeats; each [[{table}]] needs its own {key}")
+        seen.add(value)
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def builtin_spec_names() -> list[str]:
+    """Names of the specs shipped in ``deepbalance/bench/specs``."""
+    folder = resources.files("deepbalance.bench") / "specs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_spec(name_or_path: str | Path) -> Spec:
+    """Load a built-in spec by name (see :func:`builtin_spec_names`) or a ``.toml`` file.
+
+    Raises
+    ------
+    SpecError
+        If the name is unknown, the file is missing or malformed, or a value is invalid.
+    """
+    if not isinstance(name_or_path, str | Path):
+        raise TypeError(f"spec={name_or_path!r} must be a spec name or a path to a .toml file")
+    path = Path(name_or_path)
+    if isinstance(name_or_path, str) and path.suffix != ".toml" and not path.exists():
+        names = builtin_spec_names()
+        if name_or_path not in names:
+            raise SpecError(
+                f"unknown spec {name_or_path!r}; built-in specs: {', '.join(names)} "
+                "(or pass a path to a .toml file)",
+                key="spec",
+                value=name_or_path,
+            )
+        resource = resources.files("deepbalance.bench") / "specs" / f"{name_or_path}.toml"
+        return loads_spec(
+            resource.read_text(encoding="utf-8"), file=f"<builtin>/{name_or_path}.toml"
+        )
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist", file=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read the spec file: {exc}", file=str(path)) from None
+    return loads_spec(text, file=str(path))
+
+
+def loads_spec(text: str, *, file: str = "<spec>") -> Spec:
+    """Parse and validate TOML ``text`` into a :class:`Spec`."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        if line is None:
+            found = re.search(r"line (\d+)", str(exc))
+            line = int(found.group(1)) if found else None
+        where = f"{file}:{line}" if line else file
+        raise SpecError(f"{where}: malformed TOML: {exc}", file=file, line=line) from None
+    return parse_spec(doc, text=text, file=file)
+
+
+# --------------------------------------------------------------------------------------------
+# overrides
+
+
+def apply_overrides(
+    spec: Spec,
+    *,
+    seeds: int | Sequence[int] | None = None,
+    epochs: int | None = None,
+    subset: float | int | None = None,
+    methods: Sequence[str] | None = None,
+    budget: str | None = None,
+) -> Spec:
+    """A copy of ``spec`` reduced by command-line overrides; any override marks it REDUCED.
+
+    Parameters
+    ----------
+    seeds : int or list of int, optional
+        The first ``seeds`` seeds of the spec, or these seeds.
+    epochs : int, optional
+        Training epochs (``eval_every`` is capped at it).
+    subset : float or int, optional
+        Fraction in (0, 1] or count of training images to keep (stratified, per seed).
+    methods : list of str, optional
+        Method ids (or registry names) to keep, in the spec's order.
+    budget : {"quick", "full"}, optional
+        ``"quick"``: the spec's ``[budgets.quick]`` (default: 1 seed, 2 epochs, a quarter of
+        the training data); explicit overrides win. ``"full"``: the spec as written.
+    """
+    overrides: dict[str, Any] = {}
+    if budget is not None:
+        budget = _check_choice(budget, "budget", BUDGETS)
+        if budget == "quick":
+            preset = {**QUICK_BUDGET, **spec.budgets.get("quick", {})}
+            overrides["budget"] = "quick"
+            seeds = preset.get("seeds") if seeds is None else seeds
+            epochs = preset.get("epochs") if epochs is None else epochs
+            subset = preset.get("subset") if subset is None else subset
+        else:
+            preset = spec.budgets.get("full", {})
+            seeds = preset.get("seeds") if seeds is None else seeds
+            epochs = preset.get("epochs") if epochs is None else epochs
+            subset = preset.get("subset") if subset is None else subset
+    changes: dict[str, Any] = {}
+    if seeds is not None:
+        if isinstance(seeds, bool):
+            raise TypeError(f"seeds={seeds!r} must be a count or a list of seeds")
+        if isinstance(seeds, numbers.Integral):
+            if not 1 <= seeds:
+                raise ValueError(f"seeds={seeds} must be >= 1; pass e.g. seeds=1")
+            chosen = spec.seeds[: int(seeds)]
+            if int(seeds) > len(spec.seeds):
+                # more seeds than the spec lists: continue counting after its last seed
+                extra = range(max(spec.seeds) + 1, max(spec.seeds) + 1 + int(seeds) - len(chosen))
+                chosen = (*chosen, *extra)
+        else:
+            chosen = tuple(seeds)
+            for s in chosen:
+                if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+                    raise ValueError(f"seeds={list(seeds)!r}: every seed must be an integer >= 0")
+            if not chosen or len(set(chosen)) != len(chosen):
+                raise ValueError(f"seeds={list(seeds)!r} must be non-empty and not repeat")
+        chosen = tuple(int(s) for s in chosen)
+        if chosen != spec.seeds:
+            changes["seeds"] = chosen
+            overrides["seeds"] = list(chosen)
+    train = spec.train
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+            raise ValueError(f"epochs={epochs!r} must be an integer >= 1; pass e.g. epochs=2")
+        if int(epochs) != train.epochs:
+            train = dataclasses.replace(
+                train, epochs=int(epochs), eval_every=min(train.eval_every, int(epochs))
+            )
+            changes["train"] = train
+            overrides["epochs"] = int(epochs)
+    if subset is not None:
+        r = _Reader("", spec.path or "<overrides>")
+        try:
+            value = _subset(r, subset, ("subset",))
+        except SpecError as exc:
+            raise ValueError(f"subset={subset!r}: a fraction in (0, 1] or a count >= 1") from exc
+        if value != spec.subset and value != 1.0:
+            changes["subset"] = value
+            overrides["subset"] = value
+    if methods is not None:
+        if isinstance(methods, str):
+            methods = [m.strip() for m in methods.split(",") if m.strip()]
+        wanted = list(methods)
+        known = {m.id for m in spec.methods} | {m.name for m in spec.methods}
+        unknown = [m for m in wanted if m not in known]
+        if unknown or not wanted:
+            ids = ", ".join(m.id for m in spec.methods)
+            raise ValueError(
+                f"methods={wanted!r}: {unknown[0] if unknown else 'nothing'} is not a method "
+                f"of spec {spec.name!r}; choose from {ids}"
+            )
+        kept = tuple(m for m in spec.methods if m.id in wanted or m.name in wanted)
+        if kept != spec.methods:
+            changes["methods"] = kept
+            overrides["methods"] = [m.id for m in kept]
+    if not changes and not overrides:
+        return spec
+    return dataclasses.replace(spec, **changes, overrides={**spec.overrides, **overrides})
+
+
+def _check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(choices)}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# names against the registries
+
+
+def check_names(spec: Spec, *, methods=None, datasets=None, profiles=None, classifiers=None):
+    """Check the spec's names against the registries; raise :class:`SpecError` naming the key.
+
+    Registries default to the library's (imported here, lazily); pass others (objects with
+    ``__contains__`` and ``names()``) to check against test doubles. A registry passed as None
+    whose module cannot be imported is skipped.
+    """
+    text = _spec_text(spec)
+    r = _Reader(text, spec.path or spec.name)
+    datasets = _default_registry(datasets, "deepbalance.data", "DATASETS")
+    profiles = _default_registry(profiles, "deepbalance.data.profiles", "PROFILES")
+    classifiers = _default_registry(classifiers, "deepbalance.nets", "CLASSIFIERS")
+    methods = _default_registry(methods, "deepbalance.methods", "METHODS")
+
+    def need(registry, name, path, kind):
+        if registry is not None and name not in registry:
+            raise r.fail(path, name, f"unknown {kind}; known: {', '.join(registry.names())}")
+
+    need(datasets, spec.data.dataset, ("data", "dataset"), "dataset")
+    need(classifiers, spec.train.classifier, ("train", "classifier"), "classifier")
+    if spec.profile is not None:
+        need(profiles, spec.profile.name, ("profile", "name"), "profile")
+        _check_profile_params(r, profiles, spec.profile, ("profile", "params"))
+    for i, test in enumerate(spec.test_sets):
+        if test.profile is not None and test.policy == "profile":
+            need(profiles, test.profile.name, ("test_sets", i, "profile", "name"), "profile")
+            _check_profile_params(r, profiles, test.profile, ("test_sets", i, "profile", "params"))
+    for i, method in enumerate(spec.methods):
+        index = spec.full_methods.index(method.id) if method.id in spec.full_methods else i
+        need(methods, method.name, ("methods", index, "name"), "method")
+        if method.profile is not None:
+            need(profiles, method.profile.name, ("methods", index, "profile", "name"), "profile")
+            p = ("methods", index, "profile", "params")
+            _check_profile_params(r, profiles, method.profile, p)
+
+
+def _check_profile_params(r: _Reader, profiles, profile: ProfileSpec, path) -> None:
+    if profiles is None or profile.name not in profiles:
+        return
+    entry = profiles.get(profile.name)
+    accepted = getattr(entry, "params", None)
+    if accepted is None:
+        return
+    for key, value in profile.params.items():
+        if key not in accepted:
+            raise r.fail(
+                (*path, key),
+                value,
+                f"profile {profile.name!r} has no parameter {key!r}; "
+                f"it accepts {', '.join(accepted) or 'none'}",
+            )
+
+
+def _default_registry(registry, module: str, attr: str):
+    if registry is not None:
+        return registry
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _spec_text(spec: Spec) -> str:
+    if spec.path.startswith("<builtin>/"):
+        name = spec.path[len("<builtin>/") :]
+        try:
+            return (resources.files("deepbalance.bench") / "specs" / name).read_text("utf-8")
+        except OSError:
+            return ""
+    try:
+        return Path(spec.path).read_text(encoding="utf-8") if spec.path else ""
+    except OSError:
+        return ""

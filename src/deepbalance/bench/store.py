@@ -1,0 +1,490 @@
+"""The results store: one SQLite file, written by one process, one transaction per run.
+
+Tables (schema version :data:`SCHEMA_VERSION`, kept in ``meta`` and ``PRAGMA user_version``):
+
+- ``meta``: ``application`` (marks the file as ours) and ``schema_version``.
+- ``specs``: one row per (spec name, spec hash): the protocol, the spec as run, the spec's full
+  seed and method lists and the overrides (REDUCED) of the latest invocation.
+- ``runs``: one row per finished (spec, method, seed, variant): metrics history, final and
+  best-of-evaluations metrics (JSON), timings, sizes, versions, machine, reduced flag.
+- ``metrics``: the same scalar metrics one per row (run, stage, epoch, split, metric, value), for
+  SQL queries.
+- ``artifacts``: small files the runner saved (e.g. PNG grids of synthetic samples).
+
+A run is written in ONE transaction: killed mid-grid, the store keeps every finished run and
+nothing of the one in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["APPLICATION", "SCHEMA_VERSION", "RunRecord", "Store", "StoreError"]
+
+APPLICATION = "deepbalance-bench"
+SCHEMA_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE specs (
+    spec_name TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,
+    protocol_json TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    full_seeds_json TEXT NOT NULL,
+    full_methods_json TEXT NOT NULL,
+    overrides_json TEXT NOT NULL,
+    reduced INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (spec_name, spec_hash)
+);
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec_name TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,
+    method_id TEXT NOT NULL,
+    method_name TEXT NOT NULL,
+    method_hash TEXT NOT NULL,
+    method_json TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    variant TEXT NOT NULL,
+    variant_hash TEXT NOT NULL,
+    variant_json TEXT NOT NULL,
+    history_json TEXT NOT NULL,
+    final_json TEXT NOT NULL,
+    best_json TEXT NOT NULL,
+    timings_json TEXT NOT NULL,
+    n_train INTEGER,
+    n_synthetic INTEGER,
+    data_json TEXT NOT NULL,
+    environment_json TEXT NOT NULL,
+    device TEXT,
+    host_cores INTEGER,
+    reduced INTEGER NOT NULL,
+    overrides_json TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    UNIQUE (spec_name, spec_hash, method_id, method_hash, seed, variant, variant_hash)
+);
+CREATE TABLE metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    epoch INTEGER,
+    split TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL
+);
+CREATE INDEX metrics_run ON metrics(run_id);
+CREATE TABLE artifacts (
+    spec_name TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,
+    method_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (spec_name, spec_hash, method_id, kind)
+);
+"""
+
+
+class StoreError(OSError):
+    """The store cannot be opened or written; the file is left as it was."""
+
+
+@dataclass
+class RunRecord:
+    """One finished run, as the runner hands it to :meth:`Store.write_run`.
+
+    ``history`` is a list of ``{"epoch", "split", "metrics"}``; ``final`` and ``best`` map a
+    test-set name to its metrics dict (scalars and lists such as ``per_class_recall``).
+    """
+
+    spec_name: str
+    spec_hash: str
+    method_id: str
+    method_name: str
+    method_hash: str
+    method: dict
+    seed: int
+    variant: str
+    variant_hash: str
+    variant_params: dict
+    history: list
+    final: dict
+    best: dict
+    timings: dict
+    n_train: int | None
+    n_synthetic: int | None
+    data: dict  # class names and per-class counts of the training and test sets
+    environment: dict
+    device: str | None
+    host_cores: int | None
+    reduced: bool
+    overrides: dict
+    started_at: float
+    finished_at: float
+    artifacts: dict = field(default_factory=dict)  # kind -> bytes (e.g. "synthetic-grid.png")
+    run_id: int | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.method_id, self.method_hash, self.seed, self.variant, self.variant_hash)
+
+
+def _json(value) -> str:
+    return json.dumps(_finite(value), sort_keys=True, allow_nan=False)
+
+
+def _finite(value):
+    """NaN/inf (e.g. an undefined AUROC) become None so the JSON stays standard."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        return _finite(value.item())
+    if hasattr(value, "tolist"):
+        return _finite(value.tolist())
+    return value
+
+
+def _scalar_rows(stage: str, epoch, split: str, metrics: Mapping) -> Iterable[tuple]:
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+                value = value.item()
+            else:
+                continue  # lists (per-class recall) live in the JSON columns
+        value = float(value)
+        yield stage, epoch, split, name, (value if math.isfinite(value) else None)
+
+
+class Store:
+    """The results store at ``path`` (created with our schema if missing or empty).
+
+    Raises
+    ------
+    StoreError
+        If the file is not SQLite, is SQLite but not a deepbalance store, or has a newer
+        schema. The file is not modified in those cases.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._check_foreign()
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._init_schema()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open results store {str(self.path)!r}: {exc}") from None
+
+    # ---------------------------------------------------------------- opening
+
+    def _check_foreign(self) -> None:
+        path = self.path
+        if path.is_dir():
+            raise StoreError(f"results store {str(path)!r} is a folder; pass a file path")
+        if not path.exists() or path.stat().st_size == 0:
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            return
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        if head != _SQLITE_MAGIC:
+            raise StoreError(
+                f"{str(path)!r} is not a deepbalance results store (not an SQLite file); "
+                "it was left untouched — pass another --store path"
+            )
+        # Read-only look at the schema so a foreign database is never written to.
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+            try:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+                meta = {}
+                if "meta" in tables:
+                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{str(path)!r} cannot be read as a results store ({exc}); it was left untouched"
+            ) from None
+        if not tables:
+            return
+        if meta.get("application") != APPLICATION:
+            raise StoreError(
+                f"{str(path)!r} is an SQLite database but not a deepbalance results store "
+                "(no deepbalance meta table); it was left untouched — pass another --store path"
+            )
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{str(path)!r} was written by a newer deepbalance (store schema {version}, this "
+                f"version reads up to {SCHEMA_VERSION}); upgrade deepbalance to use it. "
+                "It was left untouched"
+            )
+
+    def _init_schema(self) -> None:
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+        if "meta" in tables:
+            return
+        with self.transaction() as conn:
+            # statement by statement: executescript() would COMMIT the open transaction
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION))],
+            )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # ---------------------------------------------------------------- transactions
+
+    def transaction(self):
+        """Context manager: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error."""
+        return _Transaction(self)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- writing
+
+    def record_spec(self, spec) -> None:
+        """Insert or refresh the ``specs`` row of ``spec`` (a :class:`~.spec.Spec`)."""
+        now = time.time()
+        row = (
+            spec.name,
+            spec.hash,
+            _json(spec.protocol()),
+            _json(spec.to_dict()),
+            _json(list(spec.full_seeds)),
+            _json(list(spec.full_methods)),
+            _json(spec.overrides),
+            int(spec.reduced),
+            now,
+            now,
+        )
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO specs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(spec_name, spec_hash) DO UPDATE SET spec_json=excluded.spec_json, "
+                "full_seeds_json=excluded.full_seeds_json, "
+                "full_methods_json=excluded.full_methods_json, "
+                "overrides_json=excluded.overrides_json, reduced=excluded.reduced, "
+                "updated_at=excluded.updated_at",
+                row,
+            )
+
+    def write_run(self, record: RunRecord) -> int:
+        """Store one finished run (and its artifacts) in one transaction; return its id.
+
+        A run already stored under the same key is replaced.
+        """
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM runs WHERE spec_name=? AND spec_hash=? AND method_id=? "
+                "AND method_hash=? AND seed=? AND variant=? AND variant_hash=?",
+                (record.spec_name, record.spec_hash, *record.key),
+            )
+            cursor = conn.execute(
+                "INSERT INTO runs (spec_name, spec_hash, method_id, method_name, method_hash, "
+                "method_json, seed, variant, variant_hash, variant_json, history_json, final_json, best_json, "
+                "timings_json, n_train, n_synthetic, data_json, environment_json, device, host_cores, "
+                "reduced, overrides_json, started_at, finished_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.spec_name,
+                    record.spec_hash,
+                    record.method_id,
+                    record.method_name,
+                    record.method_hash,
+                    _json(record.method),
+                    int(record.seed),
+                    record.variant,
+                    record.variant_hash,
+                    _json(record.variant_params),
+                    _json(record.history),
+                    _json(record.final),
+                    _json(record.best),
+                    _json(record.timings),
+                    None if record.n_train is None else int(record.n_train),
+                    None if record.n_synthetic is None else int(record.n_synthetic),
+                    _json(record.data),
+                    _json(record.environment),
+                    record.device,
+                    record.host_cores,
+                    int(bool(record.reduced)),
+                    _json(record.overrides),
+                    float(record.started_at),
+                    float(record.finished_at),
+                ),
+            )
+            run_id = int(cursor.lastrowid)
+            rows = []
+            for entry in record.history:
+                rows += _scalar_rows("history", entry.get("epoch"), entry["split"], entry["metrics"])
+            for stage, by_split in (("final", record.final), ("best", record.best)):
+                for split, metrics in by_split.items():
+                    rows += _scalar_rows(stage, None, split, metrics)
+            self._insert_metrics(conn, run_id, rows)
+            for kind, data in record.artifacts.items():
+                conn.execute(
+                    "INSERT OR IGNORE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.spec_name, record.spec_hash, record.method_id, kind, data, time.time()),
+                )
+        record.run_id = run_id
+        return run_id
+
+    @staticmethod
+    def _insert_metrics(conn, run_id: int, rows: list[tuple]) -> None:
+        conn.executemany(
+            "INSERT INTO metrics (run_id, stage, epoch, split, metric, value) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, *row) for row in rows],
+        )
+
+    # ---------------------------------------------------------------- reading
+
+    def finished_keys(self, spec_name: str, spec_hash: str) -> set[tuple]:
+        """Keys ``(method_id, method_hash, seed, variant, variant_hash)`` of a spec's runs."""
+        rows = self._conn.execute(
+            "SELECT method_id, method_hash, seed, variant, variant_hash FROM runs "
+            "WHERE spec_name=? AND spec_hash=?",
+            (spec_name, spec_hash),
+        )
+        return {tuple(r) for r in rows}
+
+    def has_artifact(self, spec_name: str, spec_hash: str, method_id: str, kind: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM artifacts WHERE spec_name=? AND spec_hash=? AND method_id=? AND kind=?",
+            (spec_name, spec_hash, method_id, kind),
+        ).fetchone()
+        return row is not None
+
+    def specs(self, name: str | None = None) -> list[dict]:
+        """Stored spec rows (decoded), oldest first; only those named ``name`` if given."""
+        query = "SELECT * FROM specs"
+        args: tuple = ()
+        if name is not None:
+            query += " WHERE spec_name=?"
+            args = (name,)
+        cursor = self._conn.execute(query + " ORDER BY created_at, spec_name", args)
+        cols = [c[0] for c in cursor.description]
+        out = []
+        for row in cursor.fetchall():
+            item = dict(zip(cols, row, strict=True))
+            for key in ("protocol_json", "spec_json", "full_seeds_json", "full_methods_json",
+                        "overrides_json"):
+                item[key[: -len("_json")]] = json.loads(item.pop(key))
+            item["reduced"] = bool(item["reduced"])
+            out.append(item)
+        return out
+
+    def runs(self, spec_name: str | None = None, spec_hash: str | None = None) -> list[RunRecord]:
+        """Stored runs as :class:`RunRecord` (artifacts not loaded), in insertion order."""
+        query, args = "SELECT * FROM runs WHERE 1=1", []
+        if spec_name is not None:
+            query += " AND spec_name=?"
+            args.append(spec_name)
+        if spec_hash is not None:
+            query += " AND spec_hash=?"
+            args.append(spec_hash)
+        cursor = self._conn.execute(query + " ORDER BY run_id", args)
+        cols = [c[0] for c in cursor.description]
+        out = []
+        for values in cursor.fetchall():
+            row = dict(zip(cols, values, strict=True))
+            out.append(
+                RunRecord(
+                    spec_name=row["spec_name"],
+                    spec_hash=row["spec_hash"],
+                    method_id=row["method_id"],
+                    method_name=row["method_name"],
+                    method_hash=row["method_hash"],
+                    method=json.loads(row["method_json"]),
+                    seed=row["seed"],
+                    variant=row["variant"],
+                    variant_hash=row["variant_hash"],
+                    variant_params=json.loads(row["variant_json"]),
+                    history=json.loads(row["history_json"]),
+                    final=json.loads(row["final_json"]),
+                    best=json.loads(row["best_json"]),
+                    timings=json.loads(row["timings_json"]),
+                    n_train=row["n_train"],
+                    n_synthetic=row["n_synthetic"],
+                    data=json.loads(row["data_json"]),
+                    environment=json.loads(row["environment_json"]),
+                    device=row["device"],
+                    host_cores=row["host_cores"],
+                    reduced=bool(row["reduced"]),
+                    overrides=json.loads(row["overrides_json"]),
+                    started_at=row["started_at"],
+                    finished_at=row["finished_at"],
+                    run_id=row["run_id"],
+                )
+            )
+        return out
+
+    def artifacts(self, spec_name: str, spec_hash: str) -> list[tuple[str, str, bytes]]:
+        """``(method_id, kind, data)`` of a spec's artifacts."""
+        rows = self._conn.execute(
+            "SELECT method_id, kind, data FROM artifacts WHERE spec_name=? AND spec_hash=? "
+            "ORDER BY method_id, kind",
+            (spec_name, spec_hash),
+        )
+        return [(m, k, bytes(d)) for m, k, d in rows]
+
+    def count_runs(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+
+class _Transaction:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self.store._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to results store {str(self.store.path)!r}: {exc}") from None
+        return self.store._conn
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        conn = self.store._conn
+        if exc_type is None:
+            try:
+                conn.execute("COMMIT")
+                return False
+            except sqlite3.Error as error:
+                exc = error
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # a failed COMMIT may already have rolled back
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(
+                f"could not write to results store {str(self.store.path)!r}: {exc}. Nothing of "
+                "this write was kept; the runs stored before are intact (free disk space or "
+                "fix the cause and rerun: finished runs are skipped)"
+            ) from exc
+        return False

@@ -1,0 +1,28 @@
+"""Image datasets as :class:`ImageSet` (uint8 ``(N, C, H, W)``): ``load_dataset``,
+``list_datasets`` and the ``DATASETS`` registry.
+
+Importing the format modules registers their datasets.
+"""
+
+from . import celeba, cifar, digits, idx, image_folder, svhn  # noqa: F401  (registration)
+from .imageset import ImageSet
+from .locations import DatasetNotFoundError
+from .registry import (
+    DATASETS,
+    DatasetInfo,
+    DatasetLoader,
+    list_datasets,
+    load_dataset,
+    register_dataset,
+)
+
+__all__ = [
+    "DATASETS",
+    "DatasetInfo",
+    "DatasetLoader",
+    "DatasetNotFoundError",
+    "ImageSet",
+    "list_datasets",
+    "load_dataset",
+    "register_dataset",
+]

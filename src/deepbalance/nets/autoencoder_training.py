@@ -1,0 +1,336 @@
+"""Training loop for :class:`~deepbalance.nets.autoencoders.ConvAutoencoder`.
+
+Adam on the variant's objective (reconstruction MSE + its regulariser) plus an
+optional DeepSMOTE-style penalty; early stopping on a plateau of the monitored
+loss; the weights with the lowest monitored loss are restored at the end.
+
+Penalties
+---------
+``"deepsmote"``
+    DeepSMOTE's official script, reproduced: every step picks one class at random,
+    takes up to 100 of its training images, encodes them, *detaches* the codes,
+    rolls codes and images by one position identically, decodes and adds the MSE.
+    Because codes and images are permuted together this is a plain reconstruction
+    of a single-class batch that trains the decoder only (the encoder gets no
+    gradient from it).
+``"permute"``
+    The penalty the DeepSMOTE paper describes, made effective: the same single-class
+    batch, codes *not* detached, and each decoded code ``decode(z_i)`` is compared
+    with ``x_j``, another member of the class (``j`` from a random derangement:
+    a shuffled cyclic shift, so ``j != i``). Together with the reconstruction term
+    it pulls every decoding towards images of its own class, so a latent code
+    decodes to something class-typical — what SMOTE interpolation in latent space
+    relies on. Both encoder and decoder get its gradient.
+``None``
+    No penalty.
+
+Classes with a single training image are never picked for the penalty batch
+(BatchNorm cannot normalise a batch of one at the 1×1 bottleneck).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .._checks import check_choice, check_float, check_int
+from .autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder, to_model_range
+
+PENALTIES = ("deepsmote", "permute", None)
+#: images per penalty batch, as in the official script
+PENALTY_BATCH = 100
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How an autoencoder is trained.
+
+    Parameters
+    ----------
+    epochs : int
+        Maximum number of passes over the training images.
+    batch_size : int
+    lr : float
+        Adam learning rate (betas 0.9/0.999, as torch's default).
+    patience : int or None
+        Stop after this many epochs without an improvement larger than ``min_delta``
+        of the monitored loss; None trains all ``epochs``.
+    min_delta : float
+        Smallest decrease of the monitored loss that counts as an improvement.
+    penalty : {"deepsmote", "permute", None}
+    validation_fraction : float in [0, 1)
+        If > 0, this share of the images is held out and its reconstruction MSE is
+        monitored; otherwise the epoch's mean training loss is.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 2e-4
+    patience: int | None = 3
+    min_delta: float = 1e-4
+    penalty: str | None = None
+    validation_fraction: float = 0.0
+
+    def __post_init__(self):
+        check_int(self.epochs, "epochs", min_value=1)
+        check_int(self.batch_size, "batch_size", min_value=2)
+        check_float(self.lr, "lr", min_value=0.0, min_inclusive=False)
+        if self.patience is not None:
+            check_int(self.patience, "patience", min_value=1)
+        check_float(self.min_delta, "min_delta", min_value=0.0)
+        check_choice(self.penalty, "penalty", PENALTIES)
+        check_float(
+            self.validation_fraction,
+            "validation_fraction",
+            min_value=0.0,
+            max_value=1.0,
+            max_inclusive=False,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _split(n: int, fraction: float, rng: np.random.RandomState):
+    order = rng.permutation(n)
+    n_val = int(round(fraction * n))
+    if fraction > 0:
+        n_val = min(max(n_val, 1), n - 2)
+        if n_val < 1:
+            raise ValueError(
+                f"validation_fraction={fraction} leaves too few images out of {n} to train; "
+                "pass validation_fraction=0"
+            )
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _batches(n: int, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
+    order = rng.permutation(n)
+    parts = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    # BatchNorm at the 1x1 bottleneck cannot train on a batch of one image
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2] = np.concatenate([parts[-2], parts.pop()])
+    return parts
+
+
+def _class_batch(class_rows: list[np.ndarray], rng: np.random.RandomState) -> np.ndarray:
+    """Rows of up to ``PENALTY_BATCH`` images of one random class (official: uniform class)."""
+    rows = class_rows[rng.randint(len(class_rows))]
+    return rng.choice(rows, min(len(rows), PENALTY_BATCH), replace=False)
+
+
+def deepsmote_penalty(model: ConvAutoencoder, xc: torch.Tensor) -> torch.Tensor:
+    """The official DeepSMOTE penalty on one class's batch ``xc`` (model space)."""
+    with torch.no_grad():  # the official script detaches the codes
+        z = model.encode(xc)
+    shift = torch.roll(torch.arange(len(xc), device=xc.device), -1)
+    # codes and images are permuted identically (a no-op for the MSE, kept for fidelity)
+    return F.mse_loss(model.decode(z[shift]), xc[shift])
+
+
+def permute_penalty(
+    model: ConvAutoencoder, xc: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Decode each code of one class's batch and compare it with another member's image."""
+    n = len(xc)
+    order = torch.randperm(n, generator=generator, device="cpu").to(xc.device)
+    partner = torch.empty_like(order)
+    partner[order] = torch.roll(order, -1)  # a derangement: partner[i] != i
+    return F.mse_loss(model.decode(model.encode(xc)), xc[partner])
+
+
+def _reconstruction_mse(model: ConvAutoencoder, X01: torch.Tensor, batch_size: int, device):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(X01), batch_size):
+            x = to_model_range(X01[i : i + batch_size].to(device))
+            total += F.mse_loss(model(x), x, reduction="sum").item()
+    model.train()
+    return total / float(X01[0].numel() * len(X01))
+
+
+def train_autoencoder(
+    config: AutoencoderConfig,
+    X01: np.ndarray,
+    y: np.ndarray,
+    settings: TrainSettings,
+    *,
+    seed: int,
+    device: torch.device | str = "cpu",
+    verbose: bool = False,
+) -> tuple[ConvAutoencoder, list[dict]]:
+    """Build and train an autoencoder on all of ``X01``; return it (eval mode) and its history.
+
+    Parameters
+    ----------
+    config : AutoencoderConfig
+    X01 : float32 ndarray (N, C, H, W) in [0, 1]
+    y : int ndarray (N,)
+        Encoded class labels (used by the penalties' single-class batches).
+    settings : TrainSettings
+    seed : int
+        Seeds the weights, batch order, noise and penalty batches; torch's global
+        RNG state is restored afterwards.
+    device : torch.device or str
+    verbose : bool
+        Show a rich progress bar.
+
+    Returns
+    -------
+    model : ConvAutoencoder
+        With the weights of the epoch with the lowest monitored loss.
+    history : list of dict
+        One entry per epoch: ``epoch``, ``loss`` (mean total training loss),
+        ``recon``, ``regularizer``, ``penalty``, ``val_recon`` (or None), ``seconds``.
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss becomes NaN or infinite.
+    """
+    if not isinstance(settings, TrainSettings):
+        raise TypeError(f"settings must be TrainSettings, got {type(settings).__name__}")
+    X01 = np.ascontiguousarray(X01, dtype=np.float32)
+    y = np.asarray(y)
+    if X01.ndim != 4 or tuple(X01.shape[1:]) != config.image_shape:
+        raise ValueError(
+            f"X has shape {X01.shape}; the autoencoder expects (N, *{config.image_shape})"
+        )
+    if len(y) != len(X01):
+        raise ValueError(f"y has {len(y)} labels for {len(X01)} images; pass one per image")
+    seed = check_int(seed, "seed", min_value=0)
+    device = torch.device(device)
+    rng = np.random.RandomState(seed)
+    train_rows, val_rows = _split(len(X01), settings.validation_fraction, rng)
+    if len(train_rows) < 2:
+        raise ValueError(f"the autoencoder needs at least 2 training images, got {len(train_rows)}")
+    X_all = torch.from_numpy(X01)
+    X_train, X_val = X_all[train_rows], X_all[val_rows]
+    y_train = y[train_rows]
+    class_rows = [r for r in (np.flatnonzero(y_train == c) for c in np.unique(y_train))]
+    class_rows = [r for r in class_rows if len(r) >= 2]
+    penalty = settings.penalty if class_rows else None
+
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        model = build_autoencoder(config).to(device)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        cpu_generator = torch.Generator().manual_seed(seed + 1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        history = _fit(
+            model,
+            optimizer,
+            X_train,
+            X_val,
+            y_train,
+            class_rows,
+            penalty,
+            settings,
+            rng,
+            generator,
+            cpu_generator,
+            device,
+            verbose,
+        )
+    model.eval()
+    return model, history
+
+
+def _fit(
+    model,
+    optimizer,
+    X_train,
+    X_val,
+    y_train,
+    class_rows,
+    penalty,
+    settings,
+    rng,
+    generator,
+    cpu_generator,
+    device,
+    verbose,
+):
+    best_loss, best_state = float("inf"), None
+    reference, wait = float("inf"), 0
+    history: list[dict] = []
+    progress = _progress(verbose)
+    task = progress.add_task("autoencoder", total=settings.epochs) if progress else None
+    try:
+        if progress:
+            progress.start()
+        model.train()
+        for epoch in range(1, settings.epochs + 1):
+            start = time.perf_counter()
+            sums = {"loss": 0.0, "recon": 0.0, "regularizer": 0.0, "penalty": 0.0}
+            for step, rows in enumerate(_batches(len(X_train), settings.batch_size, rng)):
+                x = to_model_range(X_train[rows].to(device))
+                loss, parts = model.training_loss(x, generator)
+                pen = x.new_zeros(())
+                if penalty is not None:
+                    xc = to_model_range(X_train[_class_batch(class_rows, rng)].to(device))
+                    if penalty == "deepsmote":
+                        pen = deepsmote_penalty(model, xc)
+                    else:
+                        pen = permute_penalty(model, xc, cpu_generator)
+                    loss = loss + pen
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"autoencoder loss became {loss.item()} at epoch {epoch}, batch {step}; "
+                        f"lower lr (now {settings.lr}) or check the images for extreme values"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                n = len(rows)
+                sums["loss"] += loss.item() * n
+                sums["recon"] += parts["recon"].item() * n
+                sums["regularizer"] += float(parts["regularizer"].detach()) * n
+                sums["penalty"] += float(pen.detach()) * n
+            entry = {"epoch": epoch, **{k: v / len(X_train) for k, v in sums.items()}}
+            entry["val_recon"] = (
+                _reconstruction_mse(model, X_val, settings.batch_size, device)
+                if len(X_val)
+                else None
+            )
+            entry["seconds"] = time.perf_counter() - start
+            history.append(entry)
+            monitored = entry["val_recon"] if entry["val_recon"] is not None else entry["loss"]
+            if monitored < best_loss:
+                best_loss, best_state = monitored, copy.deepcopy(model.state_dict())
+            if monitored < reference - settings.min_delta:
+                reference, wait = monitored, 0
+            else:
+                wait += 1
+            if progress:
+                progress.update(
+                    task, advance=1, description=f"autoencoder loss {entry['loss']:.4f}"
+                )
+            if settings.patience is not None and wait >= settings.patience:
+                break
+    finally:
+        if progress:
+            progress.stop()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _progress(verbose: bool):
+    if not verbose:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )

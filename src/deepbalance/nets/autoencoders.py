@@ -1,0 +1,278 @@
+"""DCGAN-style convolutional autoencoders sized from the image shape.
+
+The architecture follows DeepSMOTE's official encoder: stride-2 convolutions
+(kernel 4, padding 1) doubling the width ``dim_h → 2·dim_h → 4·dim_h → 8·dim_h``,
+BatchNorm after every convolution but the first, LeakyReLU(0.2), then a Linear
+layer to the latent code. The number of stride-2 stages comes from the image
+size: ``min(4, floor(log2(min(H, W))))`` (4 for 28×28, as the official script;
+3 for 8×8), so any ``H, W >= 8`` works.
+
+The decoder mirrors the encoder exactly: a Linear layer (+ReLU) to the encoder's
+last feature map, then one ``ConvTranspose2d(k=4, s=2, p=1)`` per stage with
+``output_padding`` 0 or 1 chosen so every stage undoes the matching encoder stage
+(28 → 14 → 7 → 3 → 1 is decoded 1 → 3 → 7 → 14 → 28), BatchNorm + ReLU between
+stages and Tanh at the end. The output therefore has exactly the input's
+``(C, H, W)`` with no crop or interpolation. (The official 28×28 decoder instead
+starts from a 7×7 map and uses two stride-1 transposed convolutions; that only
+works for 28×28, the mirror works for every size.)
+
+Data range: the decoder ends in Tanh, as the official network, so the modules work
+in "model space" ``[-1, 1]``; :func:`encode_images` and :func:`decode_latents` map
+from and to the library's ``[0, 1]`` images. Reconstruction MSE reported in the
+training history is measured in model space (4× the MSE in ``[0, 1]`` pixels).
+
+Variants
+--------
+``plain``
+    Reconstruction MSE.
+``denoising``
+    The encoder sees ``x + N(0, noise_std²)`` (``noise_std`` in ``[0, 1]`` pixel
+    units); the target is the clean image.
+``sparse``
+    Adds ``sparsity · mean|z|``, an L1 penalty on the latent activations.
+``vae``
+    The encoder outputs a mean and a log-variance; training samples
+    ``z = μ + σ·ε`` and adds ``beta · KL(q(z|x) ‖ N(0, I)) / D`` (D = pixels per
+    image, so with the per-pixel-mean MSE this is the ELBO of a Gaussian decoder
+    scaled by 1/D; ``beta > 1`` is a β-VAE). :meth:`ConvAutoencoder.encode`
+    returns the mean, which is what oversampling interpolates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._checks import check_choice, check_float, check_int
+
+VARIANTS = ("plain", "denoising", "sparse", "vae")
+MAX_STAGES = 4
+
+
+def default_latent_dim(image_shape) -> int:
+    """DeepSMOTE's latent size: 300 for images up to 28 px, 600 above."""
+    return 300 if max(image_shape[1:]) <= 28 else 600
+
+
+def stage_sizes(size: int, n_stages: int) -> list[int]:
+    """Spatial sizes through ``n_stages`` stride-2 convolutions (k=4, p=1): ``s → s // 2``."""
+    sizes = [int(size)]
+    for _ in range(n_stages):
+        sizes.append(sizes[-1] // 2)
+    return sizes
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Everything needed to rebuild an autoencoder (weights aside).
+
+    Parameters
+    ----------
+    image_shape : tuple (C, H, W)
+        Shape of one image; ``H, W >= 8``.
+    variant : {"plain", "denoising", "sparse", "vae"}
+    latent_dim : int or None
+        Size of the code; None picks :func:`default_latent_dim`.
+    dim_h : int
+        Width of the first convolution (the official script uses 64).
+    noise_std, sparsity, beta : float
+        Variant settings (used by "denoising", "sparse" and "vae" respectively).
+    """
+
+    image_shape: tuple[int, int, int]
+    variant: str = "plain"
+    latent_dim: int | None = None
+    dim_h: int = 32
+    noise_std: float = 0.1
+    sparsity: float = 1e-3
+    beta: float = 1.0
+
+    def __post_init__(self):
+        shape = self.image_shape
+        if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+            raise ValueError(
+                f"image_shape={shape!r} must be (C, H, W); pass e.g. image_shape=(1, 28, 28)"
+            )
+        shape = tuple(check_int(s, "image_shape", min_value=1) for s in shape)
+        if min(shape[1:]) < 8:
+            raise ValueError(
+                f"image_shape={shape} is too small for the convolutional autoencoder; "
+                "images must be at least 8x8 — resize them or use a pixel-space sampler"
+            )
+        object.__setattr__(self, "image_shape", shape)
+        check_choice(self.variant, "autoencoder", VARIANTS)
+        latent = default_latent_dim(shape) if self.latent_dim is None else self.latent_dim
+        object.__setattr__(self, "latent_dim", check_int(latent, "latent_dim", min_value=1))
+        object.__setattr__(self, "dim_h", check_int(self.dim_h, "dim_h", min_value=1))
+        object.__setattr__(
+            self, "noise_std", check_float(self.noise_std, "noise_std", min_value=0.0)
+        )
+        object.__setattr__(self, "sparsity", check_float(self.sparsity, "sparsity", min_value=0.0))
+        object.__setattr__(self, "beta", check_float(self.beta, "beta", min_value=0.0))
+
+    @property
+    def n_stages(self) -> int:
+        return min(MAX_STAGES, int(math.floor(math.log2(min(self.image_shape[1:])))))
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict (inverse of :meth:`from_dict`)."""
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AutoencoderConfig:
+        d = dict(d)
+        d["image_shape"] = tuple(d["image_shape"])
+        return cls(**d)
+
+
+class ConvAutoencoder(nn.Module):
+    """Convolutional autoencoder working on images in ``[-1, 1]`` (see the module docstring).
+
+    Parameters
+    ----------
+    config : AutoencoderConfig
+    """
+
+    def __init__(self, config: AutoencoderConfig):
+        super().__init__()
+        if not isinstance(config, AutoencoderConfig):
+            raise TypeError(f"config must be an AutoencoderConfig, got {type(config).__name__}")
+        self.config = config
+        c, h, w = config.image_shape
+        n = config.n_stages
+        widths = [config.dim_h * 2**i for i in range(n)]
+        self._hs, self._ws = stage_sizes(h, n), stage_sizes(w, n)
+        self._top = (widths[-1], self._hs[-1], self._ws[-1])
+        flat = int(np.prod(self._top))
+
+        enc: list[nn.Module] = []
+        in_ch = c
+        for i, width in enumerate(widths):
+            enc.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
+            if i > 0:
+                enc.append(nn.BatchNorm2d(width))
+            enc.append(nn.LeakyReLU(0.2, inplace=True))
+            in_ch = width
+        self.encoder_conv = nn.Sequential(*enc)
+        n_out = 2 * config.latent_dim if config.variant == "vae" else config.latent_dim
+        self.encoder_fc = nn.Linear(flat, n_out)
+
+        self.decoder_fc = nn.Sequential(nn.Linear(config.latent_dim, flat), nn.ReLU(inplace=True))
+        dec: list[nn.Module] = []
+        for i in reversed(range(n)):
+            out_ch = widths[i - 1] if i > 0 else c
+            pad = (self._hs[i] - 2 * self._hs[i + 1], self._ws[i] - 2 * self._ws[i + 1])
+            dec.append(
+                nn.ConvTranspose2d(widths[i], out_ch, 4, 2, 1, output_padding=pad, bias=i == 0)
+            )
+            if i > 0:
+                dec += [nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
+        dec.append(nn.Tanh())
+        self.decoder_conv = nn.Sequential(*dec)
+
+    def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return ``(mean, log_variance)``; the log-variance is None unless the variant is "vae"."""
+        out = self.encoder_fc(self.encoder_conv(x).flatten(1))
+        if self.config.variant == "vae":
+            mu, logvar = out.chunk(2, dim=1)
+            return mu, logvar
+        return out, None
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent code of ``x`` (the mean for a VAE)."""
+        return self.encode_distribution(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in ``[-1, 1]`` of shape ``(n, C, H, W)`` from codes ``z``."""
+        return self.decoder_conv(self.decoder_fc(z).view(len(z), *self._top))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def training_loss(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The variant's objective on a batch ``x`` in ``[-1, 1]``.
+
+        Returns the total and its parts ``{"recon": MSE, "regularizer": KL/L1 term}``.
+        """
+        cfg = self.config
+        x_in = x
+        if cfg.variant == "denoising" and cfg.noise_std > 0:
+            noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            x_in = x + (2.0 * cfg.noise_std) * noise  # [0, 1] units → model space
+        mu, logvar = self.encode_distribution(x_in)
+        regularizer = x.new_zeros(())
+        z = mu
+        if cfg.variant == "vae":
+            eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+            z = mu + torch.exp(0.5 * logvar) * eps
+            kl = -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1).mean()
+            regularizer = cfg.beta * kl / float(np.prod(cfg.image_shape))
+        elif cfg.variant == "sparse":
+            regularizer = cfg.sparsity * mu.abs().mean()
+        recon = F.mse_loss(self.decode(z), x)
+        return recon + regularizer, {"recon": recon, "regularizer": regularizer}
+
+
+def build_autoencoder(config: AutoencoderConfig) -> ConvAutoencoder:
+    """Create the autoencoder described by ``config`` (weights from torch's current RNG)."""
+    return ConvAutoencoder(config)
+
+
+def to_model_range(x01: torch.Tensor) -> torch.Tensor:
+    """``[0, 1]`` images → model space ``[-1, 1]``."""
+    return x01 * 2.0 - 1.0
+
+
+def to_unit_range(x: torch.Tensor) -> torch.Tensor:
+    """Model space ``[-1, 1]`` → ``[0, 1]`` images (clipped)."""
+    return ((x + 1.0) * 0.5).clamp_(0.0, 1.0)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def encode_images(model: ConvAutoencoder, X01: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Latent codes (float32, shape ``(N, latent_dim)``) of float images in ``[0, 1]``."""
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    device = _device_of(model)
+    model.eval()
+    X = torch.from_numpy(np.ascontiguousarray(X01, dtype=np.float32))
+    out = [
+        model.encode(to_model_range(X[i : i + batch_size].to(device))).cpu()
+        for i in range(0, len(X), batch_size)
+    ]
+    if not out:
+        return np.zeros((0, model.config.latent_dim), np.float32)
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def decode_latents(model: ConvAutoencoder, Z: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
+    """Float32 images ``(n, C, H, W)`` in ``[0, 1]`` decoded from latent codes ``Z``."""
+    batch_size = check_int(batch_size, "batch_size", min_value=1)
+    Z = np.asarray(Z, dtype=np.float32)
+    if Z.ndim != 2 or Z.shape[1] != model.config.latent_dim:
+        raise ValueError(
+            f"Z has shape {Z.shape}; pass codes of shape (n, {model.config.latent_dim})"
+        )
+    device = _device_of(model)
+    model.eval()
+    Zt = torch.from_numpy(np.ascontiguousarray(Z))
+    out = [
+        to_unit_range(model.decode(Zt[i : i + batch_size].to(device))).cpu()
+        for i in range(0, len(Zt), batch_size)
+    ]
+    if not out:
+        return np.zeros((0, *model.config.image_shape), np.float32)
+    return torch.cat(out).numpy()

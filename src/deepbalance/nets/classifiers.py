@@ -1,0 +1,192 @@
+"""Image classifiers, built by name from the image shape and the number of classes.
+
+Every classifier is a :class:`Classifier`: an embedding network ``body`` followed by one
+linear ``head``, so ``forward(x) == head(embed(x))``. Losses that work on embeddings
+(triplet pretraining, CLE-SMOTE's cap) use :meth:`Classifier.embed`.
+
+Inputs are float tensors ``(N, C, H, W)`` (the trainer feeds standardised pixels).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._checks import check_float, check_int
+from ..registry import Registry
+from .resnet import resnet_body
+
+CLASSIFIERS: Registry = Registry("classifier")
+
+
+class Classifier(nn.Module):
+    """An embedding network plus a linear classification head.
+
+    Parameters
+    ----------
+    body : nn.Module
+        Maps images ``(N, C, H, W)`` to embeddings ``(N, embedding_dim)``.
+    embedding_dim : int
+        Width of the embedding (the penultimate layer).
+    n_classes : int
+        Number of outputs of the head.
+    image_shape : tuple
+        ``(C, H, W)`` the network was built for.
+    """
+
+    def __init__(self, body: nn.Module, embedding_dim: int, n_classes: int, image_shape):
+        super().__init__()
+        self.body = body
+        self.head = nn.Linear(embedding_dim, n_classes)
+        self.embedding_dim = int(embedding_dim)
+        self.n_classes = int(n_classes)
+        self.image_shape = tuple(int(s) for s in image_shape)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate-layer embedding, shape ``(N, embedding_dim)``."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits, shape ``(N, n_classes)``."""
+        return self.head(self.embed(x))
+
+
+def check_image_shape(image_shape) -> tuple[int, int, int]:
+    """Return ``image_shape`` as ``(C, H, W)``; accepts ``(H, W)`` for one channel."""
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        raise TypeError(
+            f"image_shape={image_shape!r} must be a tuple (C, H, W); pass e.g. (1, 28, 28)"
+        ) from None
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3:
+        raise ValueError(
+            f"image_shape={image_shape!r} must have 3 entries (C, H, W); pass e.g. (1, 28, 28)"
+        )
+    return tuple(check_int(s, "image_shape entry", min_value=1) for s in shape)  # type: ignore[return-value]
+
+
+def create_classifier(name: str, image_shape, n_classes: int, **params) -> Classifier:
+    """Build the classifier registered as ``name`` for ``image_shape`` and ``n_classes``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``CLASSIFIERS.names()``: ``"cle-cnn"``, ``"mlp"``, ``"small-cnn"``,
+        ``"resnet18"``, ``"resnet50"``.
+    image_shape : tuple
+        ``(C, H, W)`` (or ``(H, W)`` for grayscale).
+    n_classes : int
+        Number of classes (>= 2).
+    **params
+        Architecture options of that classifier (e.g. ``hidden=(256, 128)`` for ``"mlp"``).
+    """
+    builder = CLASSIFIERS.get(name)
+    shape = check_image_shape(image_shape)
+    n_classes = check_int(n_classes, "n_classes", min_value=2)
+    try:
+        return builder(shape, n_classes, **params)
+    except TypeError as err:
+        if "unexpected keyword" not in str(err):
+            raise
+        raise TypeError(f"classifier {name!r}: {err}; see help({builder.__name__})") from None
+
+
+def _check_widths(widths, name: str, n: int | None = None) -> tuple[int, ...]:
+    widths = (widths,) if isinstance(widths, int) else tuple(widths)
+    if n is not None and len(widths) != n:
+        raise ValueError(f"{name}={widths!r} must have {n} entries; pass e.g. {name}=(32, 64)")
+    return tuple(check_int(w, f"{name} entry", min_value=1) for w in widths)
+
+
+@CLASSIFIERS.register("cle-cnn")
+def cle_cnn(
+    image_shape,
+    n_classes: int,
+    *,
+    channels=(32, 64),
+    hidden: int = 128,
+    embedding_dim: int = 64,
+    dropout: float = 0.25,
+) -> Classifier:
+    """CLE-SMOTE's network: two 3x3 conv layers each followed by 2x2 max pooling, dropout
+    after the second conv block, two fully connected layers, ReLU after every layer; the
+    embedding is the second fully connected layer's output and the head the added linear layer.
+    """
+    c1, c2 = _check_widths(channels, "channels", 2)
+    hidden = check_int(hidden, "hidden", min_value=1)
+    embedding_dim = check_int(embedding_dim, "embedding_dim", min_value=1)
+    dropout = check_float(dropout, "dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
+    c, h, w = image_shape
+    if min(h, w) < 4:
+        raise ValueError(f"cle-cnn pools twice and needs images >= 4x4, got {h}x{w}")
+    body = nn.Sequential(
+        nn.Conv2d(c, c1, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+        nn.Dropout(dropout),
+        nn.Flatten(),
+        nn.Linear(c2 * (h // 4) * (w // 4), hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, embedding_dim),
+        nn.ReLU(inplace=True),
+    )
+    return Classifier(body, embedding_dim, n_classes, image_shape)
+
+
+@CLASSIFIERS.register("mlp")
+def mlp(image_shape, n_classes: int, *, hidden=(512, 256), dropout: float = 0.0) -> Classifier:
+    """Two-hidden-layer perceptron on flattened pixels (ReLU after each hidden layer);
+    the embedding is the second hidden layer."""
+    h1, h2 = _check_widths(hidden, "hidden", 2)
+    dropout = check_float(dropout, "dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
+    n_in = image_shape[0] * image_shape[1] * image_shape[2]
+    body = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(n_in, h1),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(h1, h2),
+        nn.ReLU(inplace=True),
+    )
+    return Classifier(body, h2, n_classes, image_shape)
+
+
+@CLASSIFIERS.register("small-cnn")
+def small_cnn(image_shape, n_classes: int, *, channels=(16, 32, 64)) -> Classifier:
+    """A fast CPU default: three 3x3 conv + batch-norm + ReLU blocks (the first two followed
+    by 2x2 max pooling) and global average pooling; the embedding has ``channels[-1]`` units."""
+    widths = _check_widths(channels, "channels")
+    c, h, w = image_shape
+    layers: list[nn.Module] = []
+    in_ch = c
+    for i, out_ch in enumerate(widths):
+        layers += [nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False), nn.BatchNorm2d(out_ch)]
+        layers.append(nn.ReLU(inplace=True))
+        if i < len(widths) - 1 and min(h, w) >> (i + 1) >= 1:
+            layers.append(nn.MaxPool2d(2))
+        in_ch = out_ch
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    return Classifier(nn.Sequential(*layers), in_ch, n_classes, image_shape)
+
+
+@CLASSIFIERS.register("resnet18")
+def resnet18(image_shape, n_classes: int, *, stem: str = "auto") -> Classifier:
+    """ResNet-18. ``stem="cifar"``: 3x3 stride-1 convolution, no max-pool (the CIFAR variant);
+    ``"imagenet"``: 7x7 stride-2 convolution and max-pool; ``"auto"``: CIFAR stem for images up
+    to 64 px on the shorter side."""
+    body = resnet_body(18, image_shape, stem=stem)
+    return Classifier(body, body.out_features, n_classes, image_shape)
+
+
+@CLASSIFIERS.register("resnet50")
+def resnet50(image_shape, n_classes: int, *, stem: str = "auto") -> Classifier:
+    """ResNet-50 (bottleneck blocks, stride on the 3x3 convolution); ``stem`` as in
+    :func:`resnet18`."""
+    body = resnet_body(50, image_shape, stem=stem)
+    return Classifier(body, body.out_features, n_classes, image_shape)

@@ -1,0 +1,281 @@
+"""Latent over-sampling: train an autoencoder, over-sample its codes, decode them.
+
+:class:`LatentOversampler` is the general form (autoencoder variant × latent
+strategy); :mod:`deepbalance.samplers.presets` gives the seed papers' combinations
+their names (``DeepSMOTE``, ``DeepDenoisingCalibration``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .._checks import check_int, check_random_state, seed_from
+from ..nets.autoencoder_training import TrainSettings, train_autoencoder
+from ..nets.autoencoders import AutoencoderConfig, decode_latents, encode_images
+from ..nets.device import resolve_device
+from .base import BaseImageSampler, ImageLayout, _py
+from .persistence import (
+    cache_key,
+    load_cached_autoencoder,
+    load_sampler,
+    save_sampler,
+    store_cached_autoencoder,
+)
+from .strategies import make_strategy
+
+#: codes decoded per forward pass when generating
+DECODE_BATCH = 512
+
+
+class LatentOversampler(BaseImageSampler):
+    """Over-sample images in the latent space of a convolutional autoencoder.
+
+    ``fit_resample`` trains the autoencoder on all real images (every class),
+    encodes them, asks the latent strategy for new codes of the classes to grow,
+    and decodes those codes into images. The autoencoder's architecture and
+    variants are described in :mod:`deepbalance.nets.autoencoders`, its training
+    and the penalties in :mod:`deepbalance.nets.autoencoder_training`.
+
+    Parameters
+    ----------
+    autoencoder : {"plain", "denoising", "sparse", "vae"}, default="plain"
+    strategy : str, imblearn over-sampler instance or LatentStrategy, default="smote"
+        How new codes are made: "smote", "adasyn", "calibration" (or any name of
+        ``deepbalance.samplers.STRATEGIES``), e.g. ``BorderlineSMOTE()``, or
+        ``WeightedCalibration(...)``.
+    latent_dim : int or None, default=None
+        Code size; None uses DeepSMOTE's: 300 for images up to 28 px, 600 above.
+    dim_h : int, default=32
+        Width of the first convolution (widths double per stage up to 8·dim_h).
+        DeepSMOTE used 64; 32 reconstructs Fashion-MNIST almost as well at a
+        third of the CPU time (see ``benchmarks/autoencoder_speed.py``).
+    epochs : int, default=30
+        Maximum training epochs (DeepSMOTE used 200 on a GPU).
+    batch_size : int, default=128
+    lr : float, default=2e-4
+        Adam learning rate (DeepSMOTE's).
+    patience : int or None, default=3
+        Stop after this many epochs without improving the monitored loss by more
+        than ``min_delta``; None always trains ``epochs``.
+    min_delta : float, default=1e-4
+    validation_fraction : float, default=0.0
+        Share of the images held out to monitor reconstruction; 0 monitors the
+        training loss. Held-out images are still encoded and over-sampled.
+    penalty : {"deepsmote", "permute", None}, default="deepsmote"
+        Extra training term (see :mod:`deepbalance.nets.autoencoder_training`).
+    noise_std : float, default=0.1
+        Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
+    sparsity : float, default=1e-3
+        L1 weight on the latent activations of the "sparse" autoencoder.
+    beta : float, default=1.0
+        KL weight of the "vae" autoencoder (beta > 1: a beta-VAE).
+    cache_dir : str, path or None, default=None
+        Folder where trained autoencoders are kept, keyed by a hash of the
+        autoencoder settings, the training images and labels and the seed; a later
+        sampler with the same key loads the autoencoder instead of training it.
+    sampling_strategy, random_state, k_neighbors, image_shape
+        As in every deepbalance sampler (see :class:`BaseImageSampler`).
+    device : str or torch.device, default="cpu"
+        "cpu", "cuda", "cuda:N" or "auto".
+    verbose : bool, default=False
+        Show a progress bar while training.
+
+    Attributes
+    ----------
+    autoencoder_ : ConvAutoencoder
+        The trained autoencoder (eval mode).
+    history_ : list of dict
+        Per-epoch losses of its training (from the cache when it was reused).
+    autoencoder_from_cache_ : bool
+        Whether the autoencoder was loaded from ``cache_dir`` rather than trained.
+    latent_ : float32 ndarray (N, latent_dim)
+        Codes of the fitted images (what :meth:`generate` interpolates).
+    latent_labels_ : int64 ndarray (N,)
+        Their encoded labels (indices into ``classes_``).
+    strategy_ : LatentStrategy
+        The strategy used by the last ``fit_resample``.
+    layout_ : ImageLayout
+        Layout and dtype of the fitted ``X``, used by :meth:`generate`.
+    """
+
+    def __init__(
+        self,
+        *,
+        autoencoder="plain",
+        strategy="smote",
+        latent_dim=None,
+        dim_h=32,
+        epochs=30,
+        batch_size=128,
+        lr=2e-4,
+        patience=3,
+        min_delta=1e-4,
+        validation_fraction=0.0,
+        penalty="deepsmote",
+        noise_std=0.1,
+        sparsity=1e-3,
+        beta=1.0,
+        cache_dir=None,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        image_shape=None,
+        device="cpu",
+        verbose=False,
+    ):
+        self.autoencoder = autoencoder
+        self.strategy = strategy
+        self.latent_dim = latent_dim
+        self.dim_h = dim_h
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.min_delta = min_delta
+        self.validation_fraction = validation_fraction
+        self.penalty = penalty
+        self.noise_std = noise_std
+        self.sparsity = sparsity
+        self.beta = beta
+        self.cache_dir = cache_dir
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.image_shape = image_shape
+        self.device = device
+        self.verbose = verbose
+
+    # presets fix these two; everything else reads them through here
+    def _autoencoder_kind(self):
+        return self.autoencoder
+
+    def _strategy_spec(self):
+        return self.strategy
+
+    def autoencoder_config(self, image_shape) -> AutoencoderConfig:
+        """The :class:`AutoencoderConfig` this sampler builds for images of ``image_shape``."""
+        return AutoencoderConfig(
+            image_shape=tuple(int(s) for s in image_shape),
+            variant=self._autoencoder_kind(),
+            latent_dim=self.latent_dim,
+            dim_h=self.dim_h,
+            noise_std=self.noise_std,
+            sparsity=self.sparsity,
+            beta=self.beta,
+        )
+
+    def train_settings(self) -> TrainSettings:
+        """The :class:`TrainSettings` this sampler trains its autoencoder with."""
+        return TrainSettings(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            patience=self.patience,
+            min_delta=self.min_delta,
+            penalty=self.penalty,
+            validation_fraction=self.validation_fraction,
+        )
+
+    def fit_resample(self, X, y):
+        X_arr = np.asarray(X)
+        result = super().fit_resample(X, y)
+        self.layout_ = ImageLayout(X_arr.ndim, X_arr.dtype, self.image_shape_)
+        return result
+
+    fit_resample.__doc__ = BaseImageSampler.fit_resample.__doc__
+
+    def _generate(self, X, y, n_new, *, k_neighbors, rng):
+        config = self.autoencoder_config(X.shape[1:])
+        settings = self.train_settings()
+        device = resolve_device(self.device)
+        if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
+            raise TypeError(f"cache_dir={self.cache_dir!r} must be None, a str or a path")
+        strategy = make_strategy(self._strategy_spec())
+        # the torch seed is the first draw, so samplers differing only in strategy share it
+        # (and their cached autoencoder)
+        seed = seed_from(rng)
+        model, history, from_cache = None, None, False
+        if self.cache_dir is not None:
+            key = cache_key(config, settings, seed, X, y)
+            cached = load_cached_autoencoder(self.cache_dir, key, device)
+            if cached is not None:
+                (model, history), from_cache = cached, True
+        if model is None:
+            model, history = train_autoencoder(
+                config, X, y, settings, seed=seed, device=device, verbose=bool(self.verbose)
+            )
+            if self.cache_dir is not None:
+                store_cached_autoencoder(self.cache_dir, key, model, history)
+        Z = encode_images(model, X, batch_size=DECODE_BATCH)
+        Z_new, y_new, prov = strategy.sample(Z, y, n_new, k_neighbors=k_neighbors, rng=rng)
+        X_new = decode_latents(model, Z_new, batch_size=DECODE_BATCH)
+        self.autoencoder_ = model
+        self.history_ = history
+        self.autoencoder_from_cache_ = from_cache
+        self.latent_ = Z
+        self.latent_labels_ = np.asarray(y, dtype=np.int64)
+        self.strategy_ = strategy
+        return X_new, y_new, prov
+
+    def generate(self, n, class_label, *, random_state=None):
+        """Make ``n`` new images of ``class_label`` from the stored latent codes.
+
+        Works on a fitted or a loaded sampler, without retraining: the strategy
+        runs on the stored codes (SMOTE between the class's codes, or the
+        calibration distribution) and the new codes are decoded.
+
+        Parameters
+        ----------
+        n : int
+            Number of images, >= 1.
+        class_label
+            One of ``classes_``.
+        random_state : None, int or RandomState
+            Source of the random choices; None uses the sampler's ``random_state``.
+
+        Returns
+        -------
+        images : array
+            ``n`` images in the dtype and layout of the fitted ``X``.
+        """
+        if not hasattr(self, "latent_"):
+            raise ValueError(
+                f"{type(self).__name__} is not fitted; call fit_resample(X, y) or "
+                f"{type(self).__name__}.load(path) before generate()"
+            )
+        n = check_int(n, "n", min_value=1)
+        lookup = {_py(c): i for i, c in enumerate(self.classes_)}
+        key = _py(np.asarray(class_label).item()) if np.ndim(class_label) == 0 else class_label
+        if not isinstance(key, (str, int, float, bool)) or key not in lookup:
+            raise ValueError(
+                f"class_label={class_label!r} is not a fitted class; choose one of "
+                f"{self.classes_.tolist()}"
+            )
+        c = lookup[key]
+        strategy = make_strategy(self._strategy_spec())
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        # the strategy checks k_neighbors against the class sizes itself
+        Z_new, _, _ = strategy.sample(
+            self.latent_, self.latent_labels_, {c: n}, k_neighbors=self.k_neighbors, rng=rng
+        )
+        return self.layout_.restore(
+            decode_latents(self.autoencoder_, Z_new, batch_size=DECODE_BATCH)
+        )
+
+    def save(self, path):
+        """Save the fitted sampler to folder ``path`` (safetensors + JSON; see
+        :mod:`deepbalance.samplers.persistence`). Returns the folder's path."""
+        return save_sampler(self, path)
+
+    @classmethod
+    def load(cls, path, *, device="cpu"):
+        """Load a sampler written by :meth:`save`; it can :meth:`generate` at once."""
+        sampler = load_sampler(path, device=device)
+        if not isinstance(sampler, cls):
+            raise ValueError(
+                f"{str(path)!r} holds a {type(sampler).__name__}, not a {cls.__name__}; "
+                f"load it with {type(sampler).__name__}.load or LatentOversampler.load"
+            )
+        return sampler

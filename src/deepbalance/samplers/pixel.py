@@ -1,0 +1,158 @@
+"""Pixel-space samplers: imbalanced-learn's over-samplers on flattened images."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+
+from .base import BaseImageSampler
+from .strategies import LatentStrategy, make_strategy
+
+
+class _PixelSampler(BaseImageSampler):
+    """Flattens images, runs a :class:`LatentStrategy` on the pixels, reshapes back.
+
+    After fitting, ``strategy_`` holds the strategy that made the rows.
+    """
+
+    def _strategy(self) -> LatentStrategy:
+        raise NotImplementedError
+
+    def _generate(self, X, y, n_new, *, k_neighbors, rng):
+        strategy = self.strategy_ = self._strategy()
+        Z = X.reshape(len(X), -1)
+        Z_new, y_new, prov = strategy.sample(Z, y, n_new, k_neighbors=k_neighbors, rng=rng)
+        if self.verbose:
+            made = np.bincount(y_new, minlength=len(np.bincount(y)))
+            summary = ", ".join(f"class {c}: +{int(made[c])}" for c in n_new)
+            print(f"{type(self).__name__} ({strategy.name} on pixels): {summary}")
+        return Z_new.reshape(len(Z_new), *X.shape[1:]), y_new, prov
+
+
+class RandomOversampler(_PixelSampler):
+    """Random over-sampling: repeat randomly chosen images of each class.
+
+    Wraps imbalanced-learn's ``RandomOverSampler``; provenance gives the copied row.
+
+    Parameters
+    ----------
+    sampling_strategy : str, dict, float or callable, default="auto"
+        Which classes grow and to what size, as in imbalanced-learn.
+    random_state : None, int or RandomState
+    image_shape : tuple, optional
+        ``(C, H, W)`` when ``X`` is passed flattened (e.g. in a pipeline).
+    verbose : bool, default=False
+        Print how many rows each class got.
+    """
+
+    _uses_neighbors = False
+
+    def __init__(
+        self, *, sampling_strategy="auto", random_state=None, image_shape=None, verbose=False
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.image_shape = image_shape
+        self.verbose = verbose
+
+    def _strategy(self):
+        return make_strategy("random")
+
+
+class PixelSMOTE(_PixelSampler):
+    """SMOTE on flattened pixels (imbalanced-learn's ``SMOTE``), as in CLE-SMOTE.
+
+    Parameters
+    ----------
+    sampling_strategy : str, dict, float or callable, default="auto"
+    random_state : None, int or RandomState
+    k_neighbors : int, 'auto' or object with ``kneighbors``, default=5
+        Neighbours within the class; an object must have ``n_neighbors = k + 1``.
+    image_shape : tuple, optional
+        ``(C, H, W)`` when ``X`` is passed flattened.
+    verbose : bool, default=False
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        image_shape=None,
+        verbose=False,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.image_shape = image_shape
+        self.verbose = verbose
+
+    def _strategy(self):
+        return make_strategy("smote")
+
+
+class PixelADASYN(_PixelSampler):
+    """ADASYN on flattened pixels (imbalanced-learn's ``ADASYN``).
+
+    Parameters are those of :class:`PixelSMOTE`.
+    """
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        image_shape=None,
+        verbose=False,
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.image_shape = image_shape
+        self.verbose = verbose
+
+    def _strategy(self):
+        return make_strategy("adasyn")
+
+
+class PixelOversampler(_PixelSampler):
+    """Any imbalanced-learn over-sampler (or latent strategy) on flattened pixels.
+
+    Parameters
+    ----------
+    strategy : str, imblearn over-sampler instance or LatentStrategy, default="smote"
+        e.g. ``BorderlineSMOTE(kind="borderline-2")``; see :func:`make_strategy`.
+        Its own ``sampling_strategy``/``random_state`` are replaced by this sampler's,
+        and its ``k_neighbors``/``n_neighbors`` by ``k_neighbors`` unless that is None.
+    sampling_strategy : str, dict, float or callable, default="auto"
+    random_state : None, int or RandomState
+    k_neighbors : int, 'auto', object with ``kneighbors`` or None, default=5
+    image_shape : tuple, optional
+    verbose : bool, default=False
+    """
+
+    def __init__(
+        self,
+        *,
+        strategy="smote",
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        image_shape=None,
+        verbose=False,
+    ):
+        self.strategy = strategy
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.image_shape = image_shape
+        self.verbose = verbose
+
+    @property
+    def _uses_neighbors(self) -> bool:
+        return self.k_neighbors is not None and self._strategy().uses_neighbors
+
+    def _strategy(self):
+        return clone(make_strategy(self.strategy))

@@ -1,0 +1,133 @@
+"""The seed papers' latent samplers, by name.
+
+Each preset is a :class:`~deepbalance.samplers.latent.LatentOversampler` with a fixed
+autoencoder variant and latent strategy; it takes every other keyword of
+``LatentOversampler`` (same defaults unless listed). Importing this module
+registers them, and ``LatentOversampler`` itself as ``"latent"``, in
+``deepbalance.samplers.registry.SAMPLERS``.
+
+=============================  =================  ===============  ===============
+preset (registry name)         autoencoder        strategy         own defaults
+=============================  =================  ===============  ===============
+DeepSMOTE ("deepsmote")        plain              SMOTE
+DeepDenoisingSMOTE             denoising          SMOTE
+DeepSparseSMOTE                sparse             SMOTE
+BetaVAESMOTE                   vae                SMOTE
+DeepADASYN ("deep-adasyn")     plain              ADASYN
+DeepDenoisingCalibration       denoising          calibration
+=============================  =================  ===============  ===============
+
+``DeepDenoisingCalibration`` uses :class:`~deepbalance.samplers.calibration.WeightedCalibration`
+with its defaults; for other calibration settings use
+``LatentOversampler(autoencoder="denoising", strategy=WeightedCalibration(...))``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .latent import LatentOversampler
+from .registry import SAMPLERS
+
+_FIXED = ("autoencoder", "strategy")
+
+
+def _preset(name: str, *, autoencoder: str, strategy: str, doc: str, **defaults) -> type:
+    """A ``LatentOversampler`` subclass whose autoencoder and strategy are fixed.
+
+    Its ``__init__`` takes the remaining ``LatentOversampler`` keywords (with
+    ``defaults`` overriding theirs) and only stores them, and advertises them in
+    its signature, so ``get_params``/``set_params``/``sklearn.base.clone`` see
+    exactly those parameters.
+    """
+    base = inspect.signature(LatentOversampler.__init__).parameters
+    params = [
+        p.replace(default=defaults.pop(p.name, p.default))
+        for n, p in base.items()
+        if n != "self" and n not in _FIXED
+    ]
+    if defaults:
+        raise ValueError(f"unknown preset defaults {sorted(defaults)}")  # a programming error
+    names = [p.name for p in params]
+
+    def __init__(self, **kwargs):
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            raise TypeError(
+                f"{name}() got unexpected keyword argument(s) {unknown}; its autoencoder and "
+                f"strategy are fixed — use LatentOversampler(autoencoder=..., strategy=...) to "
+                "choose them"
+            )
+        for p in params:
+            setattr(self, p.name, kwargs.get(p.name, p.default))
+
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    __init__.__signature__ = inspect.Signature([self_param, *params])
+    __init__.__qualname__ = f"{name}.__init__"
+    namespace = {
+        "__init__": __init__,
+        "__doc__": doc
+        + "\n\nTakes every keyword of :class:`LatentOversampler` except ``autoencoder`` "
+        "and ``strategy``, which are fixed.",
+        "__module__": __name__,
+        "autoencoder": autoencoder,
+        "strategy": strategy,
+    }
+    return type(name, (LatentOversampler,), namespace)
+
+
+DeepSMOTE = _preset(
+    "DeepSMOTE",
+    autoencoder="plain",
+    strategy="smote",
+    doc="DeepSMOTE (Dablain et al., 2022): a plain autoencoder trained with the DeepSMOTE "
+    "penalty, SMOTE in its latent space.",
+)
+DeepDenoisingSMOTE = _preset(
+    "DeepDenoisingSMOTE",
+    autoencoder="denoising",
+    strategy="smote",
+    doc="A denoising autoencoder (Gaussian input noise ``noise_std``) with latent SMOTE.",
+)
+DeepSparseSMOTE = _preset(
+    "DeepSparseSMOTE",
+    autoencoder="sparse",
+    strategy="smote",
+    doc="A sparse autoencoder (L1 weight ``sparsity`` on the codes) with latent SMOTE.",
+)
+BetaVAESMOTE = _preset(
+    "BetaVAESMOTE",
+    autoencoder="vae",
+    strategy="smote",
+    doc="A (beta-)VAE with KL weight ``beta``; SMOTE between the encoder means.",
+)
+DeepADASYN = _preset(
+    "DeepADASYN",
+    autoencoder="plain",
+    strategy="adasyn",
+    doc="A plain autoencoder (as DeepSMOTE's) with ADASYN in its latent space.",
+)
+DeepDenoisingCalibration = _preset(
+    "DeepDenoisingCalibration",
+    autoencoder="denoising",
+    strategy="calibration",
+    doc="A denoising autoencoder with Weighted Calibration Balancing in its latent space.",
+)
+
+SAMPLERS.register("latent", LatentOversampler)
+SAMPLERS.register("deepsmote", DeepSMOTE)
+SAMPLERS.register("deep-denoising-smote", DeepDenoisingSMOTE)
+SAMPLERS.register("deep-sparse-smote", DeepSparseSMOTE)
+SAMPLERS.register("beta-vae-smote", BetaVAESMOTE)
+SAMPLERS.register("deep-adasyn", DeepADASYN)
+SAMPLERS.register("deep-denoising-calibration", DeepDenoisingCalibration)
+
+__all__ = [
+    "BetaVAESMOTE",
+    "DeepADASYN",
+    "DeepDenoisingCalibration",
+    "DeepDenoisingSMOTE",
+    "DeepSMOTE",
+    "DeepSparseSMOTE",
+    "LatentOversampler",
+]

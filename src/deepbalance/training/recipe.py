@@ -1,0 +1,155 @@
+"""``Recipe``: which loss-level pieces a method trains with, as plain values.
+
+A recipe is data (strings and numbers), so methods can be declared in one line, stored
+with results and overridden by name; :meth:`Recipe.build_objective` turns it into the
+pieces of ``training.losses`` / ``training.cle`` through their registries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_choice, check_float, check_int
+from .cle import CAPS, check_beta
+from .losses import LOGIT_ADJUSTMENTS, WEIGHTINGS, CappedLoss, ClassWeights, Objective
+from .triplet import ANCHORS, TripletPretraining, check_margin
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Loss-level settings of a method (all optional; the default is plain cross-entropy).
+
+    Parameters
+    ----------
+    weighting : {None, "inverse", "effective"}
+        Class-weighted cross-entropy with inverse-frequency or effective-number weights.
+    effective_beta : float
+        Cui et al.'s beta for ``weighting="effective"``.
+    drw_start : int, float or None
+        Deferred re-weighting: the weights switch on at this 0-based epoch (an int), or
+        after this fraction of the epochs (a float in [0, 1), e.g. 0.8 = Cao et al.'s 160 of
+        200). None: weights from the first epoch.
+    logit_adjustment : {None, "logit-adjustment", "balanced-softmax"}
+        Add ``tau * log(prior)`` to the logits in the training loss.
+    tau : float
+        Scale of the logit adjustment.
+    cap : {None, "class-cosine", "class-euclidean", "batch-cosine", "constant"}
+        Cap the loss of synthetic rows (CLE-SMOTE and its ablations).
+    beta : float
+        Numerator of distance caps (``beta / distance``), > 0.
+    cap_value : float or None
+        Value of the constant cap; None: 5 for two classes, 1 otherwise.
+    detach_cap : bool
+        Treat the cap as a constant: a capped row contributes no gradient.
+    pretrain : bool
+        Triplet pretraining of the embedding before training the classifier.
+    pretrain_epochs : int
+        Epochs of triplet pretraining.
+    margin : float
+        Triplet margin, >= 0 (0 in CLE-SMOTE's equation).
+    triplet_anchors : {"all", "real"}
+        Whether synthetic rows may be anchors ("real": CLE-SMOTE v1).
+
+    Class priors and weights are computed from the real training rows; see
+    ``training.losses`` for why.
+    """
+
+    weighting: str | None = None
+    effective_beta: float = 0.999
+    drw_start: int | float | None = None
+    logit_adjustment: str | None = None
+    tau: float = 1.0
+    cap: str | None = None
+    beta: float = 1.0
+    cap_value: float | None = None
+    detach_cap: bool = True
+    pretrain: bool = False
+    pretrain_epochs: int = 10
+    margin: float = 0.0
+    triplet_anchors: str = "all"
+
+    def __post_init__(self):
+        if self.weighting is not None:
+            check_choice(self.weighting, "weighting", WEIGHTINGS.names())
+        check_float(
+            self.effective_beta, "effective_beta", min_value=0.0, max_value=1.0, max_inclusive=False
+        )
+        if self.drw_start is not None:
+            if self.weighting is None:
+                raise ValueError(
+                    f"drw_start={self.drw_start!r} defers class weights, but weighting=None; "
+                    "pass weighting='effective' (or 'inverse') as well"
+                )
+            if isinstance(self.drw_start, bool) or not isinstance(self.drw_start, numbers.Real):
+                raise TypeError(f"drw_start={self.drw_start!r} must be an int epoch or a float")
+            if isinstance(self.drw_start, numbers.Integral):
+                check_int(self.drw_start, "drw_start", min_value=0)
+            else:
+                check_float(
+                    self.drw_start, "drw_start", min_value=0.0, max_value=1.0, max_inclusive=False
+                )
+        if self.logit_adjustment is not None:
+            check_choice(self.logit_adjustment, "logit_adjustment", LOGIT_ADJUSTMENTS.names())
+        check_float(self.tau, "tau", min_value=0.0)
+        if self.cap is not None:
+            check_choice(self.cap, "cap", CAPS.names())
+        check_beta(self.beta)
+        if self.cap_value is not None:
+            check_float(self.cap_value, "cap_value", min_value=0.0, min_inclusive=False)
+        for flag in ("detach_cap", "pretrain"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag}={getattr(self, flag)!r} must be True or False")
+        check_int(self.pretrain_epochs, "pretrain_epochs", min_value=1)
+        check_margin(self.margin)
+        check_choice(self.triplet_anchors, "triplet_anchors", ANCHORS)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes) -> Recipe:
+        """A copy with ``changes`` applied (and validated)."""
+        unknown = sorted(set(changes) - set(self.field_names()))
+        if unknown:
+            raise TypeError(
+                f"unknown recipe parameter(s) {unknown}; known: {', '.join(self.field_names())}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def drw_start_epoch(self, epochs: int) -> int:
+        """0-based epoch from which class weights apply."""
+        if self.drw_start is None:
+            return 0
+        if isinstance(self.drw_start, numbers.Integral):
+            return int(self.drw_start)
+        return int(self.drw_start * epochs)
+
+    def build_objective(self, real_counts, *, epochs: int, class_names=None) -> Objective:
+        """The training loss, with priors and weights from ``real_counts`` (real rows only)."""
+        real_counts = np.asarray(real_counts)
+        weights = logit_adjustment = cap = None
+        if self.weighting is not None:
+            kw = {"beta": self.effective_beta} if self.weighting == "effective" else {}
+            w = WEIGHTINGS.get(self.weighting)(real_counts, class_names=class_names, **kw)
+            weights = ClassWeights(w, start_epoch=self.drw_start_epoch(epochs))
+        if self.logit_adjustment is not None:
+            cls = LOGIT_ADJUSTMENTS.get(self.logit_adjustment)
+            logit_adjustment = cls.from_counts(real_counts, tau=self.tau, class_names=class_names)
+        if self.cap is not None:
+            make_cap = CAPS.get(self.cap)
+            value = make_cap(beta=self.beta, value=self.cap_value, n_classes=len(real_counts))
+            cap = CappedLoss(value, detach=self.detach_cap)
+        return Objective(weights=weights, logit_adjustment=logit_adjustment, cap=cap)
+
+    def build_pretraining(self) -> TripletPretraining | None:
+        """Settings of the triplet stage, or None without pretraining."""
+        if not self.pretrain:
+            return None
+        return TripletPretraining(self.pretrain_epochs, self.margin, self.triplet_anchors)

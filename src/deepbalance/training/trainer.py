@@ -1,0 +1,493 @@
+"""The training loop: optional triplet pretraining, then classifier training with periodic
+evaluation on named splits.
+
+Reported numbers
+----------------
+- ``history``: every evaluation, ``{"epoch": e, "split": name, "metrics": {...}}`` with ``e``
+  the number of epochs completed (1-based), so metric-vs-epoch curves can be drawn.
+- ``final``: metrics after the last epoch.
+- ``best``: per split, the evaluation with the highest ``best_metric`` — the seed papers'
+  protocol ("best of evaluations"); it selects on the split it reports, so it is optimistic.
+- ``selected``: with a validation split, every split's metrics at the epoch that was best on
+  ``"val"`` — the honest choice.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..data.imageset import ImageSet
+from ..nets.classifiers import create_classifier
+from ..nets.device import resolve_device
+from .callbacks import Callback, RichProgress, TrainState
+from .config import TrainConfig
+from .data import InputPipeline, batch_slices, channel_stats, split_validation
+from .recipe import Recipe
+from .triplet import TripletSampler, triplet_loss
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :meth:`Trainer.fit` (see the module notes for what each number means).
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The trained classifier (in evaluation mode).
+    history : list of dict
+        ``{"epoch", "split", "metrics"}`` per evaluation.
+    losses : list of dict
+        ``{"stage", "epoch", "loss"}``: mean training loss per epoch (1-based epochs).
+    final, best : dict
+        ``{split: metrics}`` after the last epoch / at each split's best evaluation.
+    best_epoch : dict
+        ``{split: epoch}`` of the ``best`` evaluations.
+    best_metric : str
+        The metric that picks ``best`` and ``selected``.
+    selected : dict or None
+        ``{split: metrics}`` at the epoch best on ``"val"`` (None without a ``"val"`` split).
+    selected_epoch : int or None
+    mean, std : ndarray
+        Per-channel input statistics the model was trained with.
+    train_seconds : float
+        Wall time of :meth:`Trainer.fit`.
+    """
+
+    model: torch.nn.Module = field(repr=False)
+    history: list
+    losses: list
+    final: dict
+    best: dict
+    best_epoch: dict
+    best_metric: str
+    selected: dict | None
+    selected_epoch: int | None
+    mean: np.ndarray = field(repr=False)
+    std: np.ndarray = field(repr=False)
+    train_seconds: float = 0.0
+
+    def predict_proba(self, images, *, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities for uint8 images ``(N, C, H, W)``."""
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4:
+            raise ValueError(
+                f"images must be uint8 (N, C, H, W), got {images.dtype} shape {images.shape}; "
+                "pass ImageSet.images"
+            )
+        device = next(self.model.parameters()).device
+        pipeline = InputPipeline(self.mean, self.std, device=device)
+        return predict_proba(self.model, torch.from_numpy(images), pipeline, batch_size)
+
+    def predict(self, images, *, batch_size: int = 1024) -> np.ndarray:
+        """Predicted class indices for uint8 images ``(N, C, H, W)``."""
+        return self.predict_proba(images, batch_size=batch_size).argmax(1)
+
+
+@torch.no_grad()
+def _forward(fn, model, images: torch.Tensor, pipeline, batch_size: int) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    device = pipeline.mean.device
+    try:
+        parts = [
+            fn(pipeline(images[i : i + batch_size].to(device)))
+            for i in range(0, len(images), batch_size)
+        ]
+    finally:
+        model.train(was_training)
+    return torch.cat(parts)
+
+
+def predict_proba(model, images: torch.Tensor, pipeline, batch_size: int) -> np.ndarray:
+    """Softmax probabilities of ``model`` for uint8 ``images``, in evaluation mode."""
+    logits = _forward(model, model, images, pipeline, batch_size)
+    return torch.softmax(logits.double(), dim=1).cpu().numpy()
+
+
+class EpochContext:
+    """What loss pieces may look at when an epoch starts (e.g. CLE-SMOTE's class means)."""
+
+    def __init__(self, epoch, model, images, labels, synthetic, pipeline, batch_size, class_names):
+        self.epoch = epoch
+        self.n_classes = len(class_names)
+        self.class_names = class_names
+        self._model, self._pipeline, self._batch_size = model, pipeline, batch_size
+        self._images, self._labels, self._synthetic = images, labels, synthetic
+        self.synthetic_classes = np.unique(labels[synthetic].cpu().numpy())
+        self._cache = None
+
+    def real_embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings (evaluation mode, no gradient) and labels of every real training row."""
+        if self._cache is None:
+            real = ~self._synthetic
+            emb = _forward(
+                self._model.embed, self._model, self._images[real], self._pipeline, self._batch_size
+            )
+            self._cache = (emb, self._labels[real].to(emb.device))
+        return self._cache
+
+
+@contextmanager
+def seeded_torch(seed: int, device: torch.device):
+    """Seed torch's global generators and use deterministic kernels, restoring both after."""
+    prev = torch.are_deterministic_algorithms_enabled()
+    prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, lr: float) -> None:
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"the {stage} loss became {loss.item()} at epoch {epoch + 1}, batch {step + 1}; "
+            f"training stopped. Lower the learning rate (lr={lr}), check the inputs for "
+            "NaN/inf, or use optimizer='adam'"
+        )
+
+
+def _check_split(name: str, split, train: ImageSet, n_classes: int) -> None:
+    if not isinstance(split, ImageSet):
+        raise TypeError(f"eval_sets[{name!r}] must be an ImageSet, got {type(split).__name__}")
+    if split.image_shape != train.image_shape:
+        raise ValueError(
+            f"eval split {name!r} has images of shape {split.image_shape} but the training "
+            f"images are {train.image_shape}; resize the split to match"
+        )
+    if len(split) == 0:
+        raise ValueError(f"eval split {name!r} is empty; drop it or give it images")
+    if split.labels.max() >= n_classes:
+        raise ValueError(
+            f"eval split {name!r} has label {int(split.labels.max())} but the classifier has "
+            f"{n_classes} classes (0..{n_classes - 1}); relabel the split to the training "
+            "classes or train with all its classes"
+        )
+    absent = np.flatnonzero(np.bincount(split.labels, minlength=n_classes) == 0)
+    if absent.size:
+        names = [train.class_names[c] for c in absent]
+        warnings.warn(
+            f"eval split {name!r} has no images of class(es) {names}: their recall and AUROC "
+            "are undefined and left out of its averages (ACSA, GM, macro scores)",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _best_of(history: list, metric: str) -> tuple[dict, dict]:
+    best, best_epoch = {}, {}
+    for record in history:
+        value = record["metrics"].get(metric, float("nan"))
+        split = record["split"]
+        current = best.get(split, {}).get(metric, float("nan"))
+        if split not in best or (np.isnan(current) and not np.isnan(value)) or value > current:
+            best[split], best_epoch[split] = record["metrics"], record["epoch"]
+    return best, best_epoch
+
+
+class Trainer:
+    """Train a classifier on (possibly resampled) images.
+
+    Parameters
+    ----------
+    config : TrainConfig, optional
+    recipe : Recipe, optional
+        Loss-level pieces and triplet pretraining; plain cross-entropy by default.
+    seed : int
+        Seeds model initialisation, dropout, batch order and augmentation.
+    progress : bool
+        Show a rich progress bar.
+    callbacks : sequence of Callback
+    evaluate : callable, optional
+        ``evaluate(y_true, y_pred, y_score, labels=...) -> dict``; default
+        ``deepbalance.metrics.evaluate``.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig | None = None,
+        *,
+        recipe: Recipe | None = None,
+        seed: int = 0,
+        progress: bool = True,
+        callbacks=(),
+        evaluate=None,
+    ):
+        self.config = TrainConfig() if config is None else config
+        if not isinstance(self.config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(self.config).__name__}")
+        self.recipe = Recipe() if recipe is None else recipe
+        if not isinstance(self.recipe, Recipe):
+            raise TypeError(f"recipe must be a Recipe, got {type(self.recipe).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed={seed!r} must be a non-negative int; pass e.g. seed=0")
+        self.seed = int(seed)
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callback {cb!r} must subclass training.callbacks.Callback")
+        if progress:
+            self.callbacks.append(RichProgress(self.config.best_metric))
+        if evaluate is None:
+            from ..metrics import evaluate
+        self.evaluate = evaluate
+
+    def fit(
+        self,
+        train: ImageSet,
+        eval_sets: dict | None = None,
+        *,
+        synthetic_mask=None,
+        model: torch.nn.Module | None = None,
+    ) -> TrainResult:
+        """Train on ``train`` and evaluate on ``eval_sets``.
+
+        Parameters
+        ----------
+        train : ImageSet
+            Training images; synthetic rows (if any) marked by ``synthetic_mask``.
+        eval_sets : dict of str to ImageSet, optional
+            Splits evaluated every ``config.eval_every`` epochs and after the last one.
+        synthetic_mask : bool array of shape (len(train),), optional
+            True for synthetic rows (a sampler's ``synthetic_mask_``).
+        model : Classifier, optional
+            A model to train instead of ``config.classifier``.
+        """
+        started = time.perf_counter()
+        config = self.config
+        if not isinstance(train, ImageSet):
+            raise TypeError(f"train must be an ImageSet, got {type(train).__name__}")
+        n_classes = train.n_classes
+        synthetic = self._check_mask(synthetic_mask, len(train))
+        eval_sets = dict(eval_sets or {})
+        if config.val_fraction > 0:
+            train, synthetic, eval_sets = self._carve_validation(train, synthetic, eval_sets)
+        for name, split in eval_sets.items():
+            _check_split(name, split, train, n_classes)
+        real_counts = np.bincount(train.labels[~synthetic], minlength=n_classes)
+        if (real_counts == 0).any():
+            names = [train.class_names[c] for c in np.flatnonzero(real_counts == 0)]
+            warnings.warn(
+                f"class(es) {names} have no real training rows; the classifier cannot learn them",
+                UserWarning,
+                stacklevel=2,
+            )
+        objective = self.recipe.build_objective(
+            real_counts, epochs=config.epochs, class_names=train.class_names
+        )
+        pretraining = self.recipe.build_pretraining()
+        device = resolve_device(config.device)
+
+        with seeded_torch(self.seed, device):
+            if model is None:
+                model = create_classifier(
+                    config.classifier, train.image_shape, n_classes, **config.classifier_params
+                )
+            if getattr(model, "n_classes", n_classes) != n_classes:
+                raise ValueError(
+                    f"model has {model.n_classes} classes but train has {n_classes}; build it "
+                    f"with n_classes={n_classes}"
+                )
+            if (objective.needs_embeddings or pretraining) and not hasattr(model, "embed"):
+                raise TypeError(
+                    "this recipe needs model.embed(x) and model.head; use a classifier from "
+                    "deepbalance.nets.create_classifier"
+                )
+            model.to(device)
+            mean, std = channel_stats(train.images[~synthetic])
+            pipeline = InputPipeline(mean, std, augment=config.augment, device=device)
+            loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device)
+            state = TrainState("train", 0, config.epochs, model, objective)
+            for cb in self.callbacks:
+                cb.on_fit_start(state)
+            try:
+                if pretraining is not None:
+                    loop.pretrain(pretraining)
+                loop.train(objective)
+            finally:
+                for cb in self.callbacks:
+                    cb.on_fit_end(loop.state or state)
+        model.eval()
+        best, best_epoch = _best_of(loop.history, config.best_metric)
+        final = {r["split"]: r["metrics"] for r in loop.history if r["epoch"] == config.epochs}
+        selected = selected_epoch = None
+        if "val" in best_epoch:
+            selected_epoch = best_epoch["val"]
+            selected = {
+                r["split"]: r["metrics"] for r in loop.history if r["epoch"] == selected_epoch
+            }
+        return TrainResult(
+            model=model,
+            history=loop.history,
+            losses=loop.losses,
+            final=final,
+            best=best,
+            best_epoch=best_epoch,
+            best_metric=config.best_metric,
+            selected=selected,
+            selected_epoch=selected_epoch,
+            mean=mean,
+            std=std,
+            train_seconds=time.perf_counter() - started,
+        )
+
+    @staticmethod
+    def _check_mask(mask, n: int) -> np.ndarray:
+        if mask is None:
+            return np.zeros(n, dtype=bool)
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (n,):
+            raise ValueError(
+                f"synthetic_mask must be a bool array of shape ({n},), got {mask.dtype} "
+                f"{mask.shape}; pass the sampler's synthetic_mask_"
+            )
+        return mask
+
+    def _carve_validation(self, train, synthetic, eval_sets):
+        fraction = self.config.val_fraction
+        if "val" in eval_sets:
+            raise ValueError(
+                f"eval_sets already has a 'val' split and val_fraction={fraction} would carve "
+                "another; pass val_fraction=0 or rename the split"
+            )
+        if synthetic.any():
+            raise ValueError(
+                f"val_fraction={fraction} with synthetic rows: a validation split carved now "
+                "could hold images that synthetic rows were grown from; carve it before "
+                "resampling with training.split_validation (run_method does this) and pass "
+                "val_fraction=0"
+            )
+        train, val = split_validation(train, fraction, seed=self.seed)
+        return train, np.zeros(len(train), dtype=bool), {**eval_sets, "val": val}
+
+
+class _Loop:
+    """State of one ``fit`` call: tensors on the device, generators, history."""
+
+    def __init__(self, trainer, model, train, synthetic, eval_sets, pipeline, device):
+        self.trainer, self.config = trainer, trainer.config
+        self.model, self.pipeline, self.device = model, pipeline, device
+        self.class_names = train.class_names
+        self.n_classes = train.n_classes
+        self.images = torch.from_numpy(train.images).to(device)
+        self.labels_np = train.labels
+        self.labels = torch.from_numpy(train.labels).to(device)
+        self.synthetic_np = synthetic
+        self.synthetic = torch.from_numpy(synthetic).to(device)
+        self.eval_sets = {
+            name: (torch.from_numpy(s.images), s.labels) for name, s in eval_sets.items()
+        }
+        self.generator = torch.Generator().manual_seed(trainer.seed)
+        self.history: list = []
+        self.losses: list = []
+        self.state: TrainState | None = None
+
+    def _callbacks(self, hook: str) -> None:
+        for cb in self.trainer.callbacks:
+            getattr(cb, hook)(self.state)
+
+    def _epochs(self, stage, n_epochs, rows, objective, batch_loss, on_epoch_start=None):
+        model, config = self.model, self.config
+        optimizer = make_optimizer(config, model.parameters())
+        self.state = TrainState(stage, 0, n_epochs, model, objective, history=self.history)
+        for epoch in range(n_epochs):
+            self.state.epoch = epoch
+            self._callbacks("on_epoch_start")
+            if on_epoch_start is not None:
+                on_epoch_start(epoch)
+            model.train()
+            total = torch.zeros((), device=self.device)
+            batches = batch_slices(len(rows), config.batch_size, self.generator)
+            for step, idx in enumerate(batches):
+                loss = batch_loss(rows[idx], epoch)
+                _check_finite(loss, stage, epoch, step, config.lr)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach()
+            self.state.loss = float(total) / max(len(batches), 1)
+            self.losses.append({"stage": stage, "epoch": epoch + 1, "loss": self.state.loss})
+            if stage == "train" and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == n_epochs):
+                self._evaluate(epoch + 1)
+                self._callbacks("on_evaluate")
+            self._callbacks("on_epoch_end")
+
+    def _inputs(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.pipeline(
+            self.images[rows.to(self.device)], train=True, generator=self.generator
+        )
+
+    def pretrain(self, settings) -> None:
+        """Triplet stage: anchors from ``settings.anchors``, real positives and negatives."""
+        sampler = TripletSampler(
+            self.labels_np, self.synthetic_np, self.n_classes, self.class_names
+        )
+        rows = torch.from_numpy(settings.anchor_rows(self.synthetic_np))
+        embed = self.model.embed
+
+        def batch_loss(anchors, epoch):
+            positives, negatives = sampler.sample(anchors, self.generator)
+            emb = embed(self._inputs(torch.cat([anchors, positives, negatives])))
+            a, p, n = emb.split(len(anchors))
+            return triplet_loss(a, p, n, settings.margin)
+
+        self._epochs("pretrain", settings.epochs, rows, None, batch_loss)
+
+    def train(self, objective) -> None:
+        """Classifier stage with ``objective``; evaluates on the eval splits."""
+        model = self.model
+        rows = torch.arange(len(self.labels))
+
+        def on_epoch_start(epoch):
+            objective.on_epoch_start(
+                EpochContext(
+                    epoch,
+                    model,
+                    self.images,
+                    self.labels,
+                    self.synthetic,
+                    self.pipeline,
+                    self.config.eval_batch_size,
+                    self.class_names,
+                )
+            )
+
+        def batch_loss(idx, epoch):
+            idx = idx.to(self.device)
+            x, y, syn = self._inputs(idx), self.labels[idx], self.synthetic[idx]
+            if objective.needs_embeddings:
+                emb = model.embed(x)
+                logits = model.head(emb)
+            else:
+                emb, logits = None, model(x)
+            return objective(logits, y, epoch=epoch, synthetic=syn, embeddings=emb)
+
+        self._epochs("train", self.config.epochs, rows, objective, batch_loss, on_epoch_start)
+
+    def _evaluate(self, epoch: int) -> None:
+        labels = np.arange(self.n_classes)
+        for name, (images, y_true) in self.eval_sets.items():
+            proba = predict_proba(self.model, images, self.pipeline, self.config.eval_batch_size)
+            with warnings.catch_warnings():
+                # absent classes were reported once, with the split's name, by _check_split
+                warnings.filterwarnings("ignore", message=r".*do not occur in y_true")
+                metrics = self.trainer.evaluate(y_true, proba.argmax(1), proba, labels=labels)
+            self.history.append({"epoch": epoch, "split": name, "metrics": metrics})
