@@ -144,6 +144,16 @@ def test_corrupt_raw_files_raise_naming_the_file(tmp_path, corrupt, message):
     assert "train-images-idx3-ubyte" in str(err.value)
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_damaged_header_does_not_allocate_the_announced_size(tmp_path, gz):
+    X, y = tiny()
+    huge = bytes([0, 0, 8, 3]) + struct.pack(">3I", 2_000_000_000, 28, 28) + X.tobytes()
+    wrap = gzip.compress if gz else bytes
+    _write_pair(tmp_path, wrap(huge), wrap(idx_bytes(y)), gz=gz)
+    with pytest.raises(ValueError, match="truncated or its header is damaged"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
 def test_bad_gzip_streams_raise_naming_the_file(tmp_path):
     X, y = tiny()
     full = gzip.compress(idx_bytes(X))

@@ -34,7 +34,7 @@ def test_flat_folder_skips_corrupt_image_with_one_warning(tmp_path):
     root = flat_folder(tmp_path / "pets")
     with pytest.warns(UserWarning, match=r"skipped 1 unreadable image file\(s\) of 5") as rec:
         data = load_dataset("image-folder", "all", data_dir=root)
-    assert len(rec) == 1
+    assert len(rec) == 1 and rec[0].filename == __file__  # points at the caller
     assert data.class_names == ("cat", "dog")
     assert data.images.shape == (4, 3, 5, 6) and data.images.dtype == np.uint8
     assert data.labels.tolist() == [0, 0, 0, 1] and data.labels.dtype == np.int64

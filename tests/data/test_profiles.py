@@ -181,7 +181,7 @@ def test_wrong_number_of_classes_and_bad_params(flat):
         make_imbalanced(flat, "longtail", rhoo=3)
     with pytest.raises(ValueError, match="rho=0.5"):
         make_imbalanced(flat, "longtail", rho=0.5)
-    with pytest.raises(ValueError, match="unknown profile 'longtial'; did you mean 'longtail'"):
+    with pytest.raises(ValueError, match=r"unknown profile 'longtial' \(did you mean 'longtail'"):
         make_imbalanced(flat, "longtial")
     with pytest.raises(ValueError, match="permutation"):
         make_imbalanced(flat, "longtail", order=[0] * 10)

@@ -29,7 +29,7 @@ import numpy as np
 
 from .executors import Executor, LocalExecutor
 from .spec import MethodSpec, Spec, VariantSpec, check_names
-from .store import RunRecord, Store
+from .store import GRID_KIND, RunRecord, Store
 
 __all__ = [
     "GridPoint",
@@ -44,7 +44,6 @@ __all__ = [
     "stratified_subset",
 ]
 
-GRID_ARTIFACT = "synthetic-grid.png"
 #: Each class keeps at least this many images under ``--subset`` (SMOTE's k=5 needs 6).
 SUBSET_MIN_PER_CLASS = 6
 
@@ -370,7 +369,7 @@ def execute_run(task: RunTask) -> RunRecord:
     if task.save_grid:
         png = synthetic_grid_png(toolkit, result, train)
         if png is not None:
-            artifacts[GRID_ARTIFACT] = png
+            artifacts[GRID_KIND] = png
     device = _resolve_device(task.device)
     env = environment(device)
     timings = {k: float(v) for k, v in dict(result.timings).items()}
@@ -531,7 +530,9 @@ def run_spec(
     if not isinstance(spec, Spec):
         raise TypeError(f"spec={spec!r} must be a Spec; load one with load_spec(name)")
     if data_dir is not None:
-        spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, data_dir=str(data_dir)))
+        spec = dataclasses.replace(
+            spec, data=dataclasses.replace(spec.data, data_dir=str(data_dir))
+        )
     toolkit = (toolkit or Toolkit()).resolved()
     executor = executor or LocalExecutor()
     console = console or Console(file=sys.stdout, highlight=False)
@@ -553,7 +554,9 @@ def run_spec(
         live = console.is_terminal if progress is None else bool(progress)
         tasks = []
         grid_pending = {
-            m.id for m in spec.methods if not store.has_artifact(spec.name, spec.hash, m.id, GRID_ARTIFACT)
+            m.id
+            for m in spec.methods
+            if not store.has_artifact(spec.name, spec.hash, m.id, GRID_KIND)
         }
         for point in todo:
             save_grid = save_grids and point.method.id in grid_pending

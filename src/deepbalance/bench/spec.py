@@ -49,6 +49,7 @@ __all__ = [
     "builtin_spec_names",
     "check_names",
     "load_spec",
+    "loads_spec",
     "parse_spec",
 ]
 

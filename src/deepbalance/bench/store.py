@@ -25,12 +25,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-__all__ = ["APPLICATION", "SCHEMA_VERSION", "RunRecord", "Store", "StoreError"]
+__all__ = ["APPLICATION", "GRID_KIND", "SCHEMA_VERSION", "RunRecord", "Store", "StoreError"]
 
 APPLICATION = "deepbalance-bench"
 SCHEMA_VERSION = 1
+#: Artifact kind of the PNG grid of real vs synthetic samples saved per sampler method.
+GRID_KIND = "synthetic-grid.png"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -306,43 +307,42 @@ class Store:
                 "AND method_hash=? AND seed=? AND variant=? AND variant_hash=?",
                 (record.spec_name, record.spec_hash, *record.key),
             )
+            values = {
+                "spec_name": record.spec_name,
+                "spec_hash": record.spec_hash,
+                "method_id": record.method_id,
+                "method_name": record.method_name,
+                "method_hash": record.method_hash,
+                "method_json": _json(record.method),
+                "seed": int(record.seed),
+                "variant": record.variant,
+                "variant_hash": record.variant_hash,
+                "variant_json": _json(record.variant_params),
+                "history_json": _json(record.history),
+                "final_json": _json(record.final),
+                "best_json": _json(record.best),
+                "timings_json": _json(record.timings),
+                "n_train": None if record.n_train is None else int(record.n_train),
+                "n_synthetic": None if record.n_synthetic is None else int(record.n_synthetic),
+                "data_json": _json(record.data),
+                "environment_json": _json(record.environment),
+                "device": record.device,
+                "host_cores": record.host_cores,
+                "reduced": int(bool(record.reduced)),
+                "overrides_json": _json(record.overrides),
+                "started_at": float(record.started_at),
+                "finished_at": float(record.finished_at),
+            }
             cursor = conn.execute(
-                "INSERT INTO runs (spec_name, spec_hash, method_id, method_name, method_hash, "
-                "method_json, seed, variant, variant_hash, variant_json, history_json, final_json, best_json, "
-                "timings_json, n_train, n_synthetic, data_json, environment_json, device, host_cores, "
-                "reduced, overrides_json, started_at, finished_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.spec_name,
-                    record.spec_hash,
-                    record.method_id,
-                    record.method_name,
-                    record.method_hash,
-                    _json(record.method),
-                    int(record.seed),
-                    record.variant,
-                    record.variant_hash,
-                    _json(record.variant_params),
-                    _json(record.history),
-                    _json(record.final),
-                    _json(record.best),
-                    _json(record.timings),
-                    None if record.n_train is None else int(record.n_train),
-                    None if record.n_synthetic is None else int(record.n_synthetic),
-                    _json(record.data),
-                    _json(record.environment),
-                    record.device,
-                    record.host_cores,
-                    int(bool(record.reduced)),
-                    _json(record.overrides),
-                    float(record.started_at),
-                    float(record.finished_at),
-                ),
+                f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+                tuple(values.values()),
             )
             run_id = int(cursor.lastrowid)
             rows = []
             for entry in record.history:
-                rows += _scalar_rows("history", entry.get("epoch"), entry["split"], entry["metrics"])
+                rows += _scalar_rows(
+                    "history", entry.get("epoch"), entry["split"], entry["metrics"]
+                )
             for stage, by_split in (("final", record.final), ("best", record.best)):
                 for split, metrics in by_split.items():
                     rows += _scalar_rows(stage, None, split, metrics)
@@ -393,8 +393,13 @@ class Store:
         out = []
         for row in cursor.fetchall():
             item = dict(zip(cols, row, strict=True))
-            for key in ("protocol_json", "spec_json", "full_seeds_json", "full_methods_json",
-                        "overrides_json"):
+            for key in (
+                "protocol_json",
+                "spec_json",
+                "full_seeds_json",
+                "full_methods_json",
+                "overrides_json",
+            ):
                 item[key[: -len("_json")]] = json.loads(item.pop(key))
             item["reduced"] = bool(item["reduced"])
             out.append(item)
@@ -466,7 +471,9 @@ class _Transaction:
         try:
             self.store._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to results store {str(self.store.path)!r}: {exc}") from None
+            raise StoreError(
+                f"cannot write to results store {str(self.store.path)!r}: {exc}"
+            ) from None
         return self.store._conn
 
     def __exit__(self, exc_type, exc, tb) -> bool:

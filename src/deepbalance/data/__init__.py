@@ -1,10 +1,9 @@
 """Image datasets as :class:`ImageSet` (uint8 ``(N, C, H, W)``): ``load_dataset``,
 ``list_datasets`` and the ``DATASETS`` registry.
-
-Importing the format modules registers their datasets.
 """
 
-from . import celeba, cifar, digits, idx, image_folder, svhn  # noqa: F401  (registration)
+# importing the format modules registers their datasets
+from . import celeba, chestxray14, chexpert, cifar, digits, idx, image_folder, svhn  # noqa: F401
 from .imageset import ImageSet
 from .locations import DatasetNotFoundError
 from .registry import (

@@ -6,6 +6,7 @@ one warning that counts them, or raise a ``ValueError`` naming the file (``on_er
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,15 @@ def check_mode(mode) -> str:
 
 def check_on_error(on_error) -> str:
     return check_choice(on_error, "on_error", ON_ERROR)
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` that points a warning at the first frame outside deepbalance."""
+    package = str(Path(__file__).resolve().parents[1])
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def decode_image(
@@ -139,7 +149,7 @@ def decode_images(
             f"skipped {len(skipped)} unreadable {what} file(s) of {len(paths)} (first: "
             f"{skipped[0]['path']}: {skipped[0]['error']}); the list is in meta['skipped']",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
     if out is None:
         h, w = size if size is not None else (0, 0)

@@ -6,8 +6,8 @@ Nothing here runs unless a user passes ``download=True``.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +86,7 @@ def fetch(remote: Remote, directory: str | Path, *, timeout: float = 60.0) -> Pa
                 if got != remote.md5:
                     raise ValueError(f"MD5 mismatch: got {got}, expected {remote.md5}")
             return target
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError is an OSError
             failures.append(f"  - {url}: {exc}")
     raise DownloadError(
         f"could not download {remote.filename} into {directory}:\n"

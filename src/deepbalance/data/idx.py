@@ -77,13 +77,13 @@ def _open(path: Path):
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
-def _read_exact(stream, n: int) -> bytes:
+def _read(stream, n: int) -> bytes:
     data = stream.read(n)
     return data if data is not None else b""
 
 
 def _header(stream, path: Path, ndim: int) -> tuple[int, ...]:
-    magic = _read_exact(stream, 4)
+    magic = _read(stream, 4)
     fix = "re-download it (download=True) or replace it with an intact copy"
     if len(magic) < 4 or magic[:2] != b"\x00\x00":
         raise ValueError(f"{path} is not an IDX file (magic bytes {magic.hex() or 'none'}); {fix}")
@@ -93,7 +93,7 @@ def _header(stream, path: Path, ndim: int) -> tuple[int, ...]:
         )
     if magic[3] != ndim:
         raise ValueError(f"{path} has {magic[3]} dimensions where {ndim} were expected; {fix}")
-    raw = _read_exact(stream, 4 * ndim)
+    raw = _read(stream, 4 * ndim)
     if len(raw) < 4 * ndim:
         raise ValueError(f"{path} is truncated inside its header; {fix}")
     return struct.unpack(f">{ndim}I", raw)
@@ -112,7 +112,17 @@ def read_idx(path: str | Path, ndim: int) -> np.ndarray:
     try:
         with _open(path) as stream:
             dims = _header(stream, path, ndim)
-            out = np.empty(math.prod(dims), dtype=np.uint8)
+            size = math.prod(dims)
+            # a damaged header must not make us allocate gigabytes: deflate cannot expand
+            # data more than ~1032-fold, a raw file holds what its size says
+            stored = path.stat().st_size
+            if size > (1032 * stored if isinstance(stream, gzip.GzipFile) else stored):
+                raise ValueError(
+                    f"{path} is truncated or its header is damaged: it announces shape {dims} "
+                    f"({size} bytes) but the file has {stored} bytes; re-download it "
+                    "(download=True)"
+                )
+            out = np.empty(size, dtype=np.uint8)
             view, got = memoryview(out), 0
             while got < out.size:
                 n = stream.readinto(view[got : got + _CHUNK])
@@ -124,7 +134,7 @@ def read_idx(path: str | Path, ndim: int) -> np.ndarray:
                     f"{path} is truncated: its header announces shape {dims} ({out.size} bytes) "
                     f"but only {got} bytes follow; re-download it (download=True)"
                 )
-            if _read_exact(stream, 1):
+            if _read(stream, 1):
                 raise ValueError(
                     f"{path} has bytes beyond the shape {dims} its header announces; "
                     "re-download it (download=True)"

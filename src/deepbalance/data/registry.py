@@ -80,6 +80,7 @@ class DatasetLoader:
         self.probe = probe
         self.__doc__ = read.__doc__
         params = inspect.signature(read).parameters.values()
+        self._any_option = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
         self.options = tuple(
             p.name
             for p in params
@@ -92,7 +93,7 @@ class DatasetLoader:
         if not isinstance(download, bool):
             raise TypeError(f"download={download!r} must be True or False")
         unknown = sorted(set(options) - set(self.options))
-        if unknown:
+        if unknown and not self._any_option:
             known = ", ".join(self.options) or "none"
             raise TypeError(
                 f"dataset {self.name!r} has no option {unknown[0]!r}; its options are: {known}"

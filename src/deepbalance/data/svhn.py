@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from .download import Remote, fetch
 from .imageset import ImageSet
@@ -36,6 +35,8 @@ def _filename(split: str) -> str:
 
 
 def _loadmat(path: Path, **kwargs):
+    import scipy.io  # imported on use: it is slow to import and only SVHN needs it
+
     try:
         return scipy.io.loadmat(path, **kwargs)
     except (ValueError, TypeError, OSError, EOFError, KeyError, IndexError, MemoryError) as exc:
@@ -113,6 +114,8 @@ def _probe(data_dir: Path | None):
     for split in SPLITS:
         path = _locate(split, data_dir)
         if path is not None:
+            import scipy.io
+
             try:
                 shapes = {name: shape for name, shape, _ in scipy.io.whosmat(path)}
             except (ValueError, TypeError, OSError, EOFError, KeyError, IndexError) as exc:

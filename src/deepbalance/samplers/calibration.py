@@ -167,6 +167,8 @@ class WeightedCalibration(LatentStrategy):
         All fitted components, stacked; provenance ``component`` indexes them.
     component_class_ : int array
         Class of each component.
+    minority_covariances_ : dict
+        ``Sigma_c`` of each calibrated minority class.
     minority_classes_, median_classes_ : lists of int
         The partition (majority classes are neither).
     """
@@ -223,6 +225,7 @@ class WeightedCalibration(LatentStrategy):
         calibrate = {c: n for c, n in n_new.items() if c in minority}
         interpolate = {c: n for c, n in n_new.items() if c not in minority}
         parts = []
+        self.minority_covariances_ = {}
         if calibrate:
             self._fit_components(Z, y, [c for c in np.unique(y) if c not in minority], rng)
             for c, n in calibrate.items():
@@ -271,8 +274,7 @@ class WeightedCalibration(LatentStrategy):
     def _calibrate_class(self, Z, y, c, n, rng):
         rows = np.flatnonzero(y == c)
         Zc = Z[rows].astype(np.float64)
-        _, sigma_c = self._fit_gmm(Zc, 1, rng)
-        sigma_c = sigma_c[0]
+        sigma_c = self.minority_covariances_[c] = self._fit_gmm(Zc, 1, rng)[1][0]
         per_row = np.full(len(rows), n // len(rows))
         per_row[rng.choice(len(rows), size=n % len(rows), replace=False)] += 1
         k = min(self.k, len(self.means_))

@@ -40,8 +40,8 @@ from safetensors.torch import load_file, save_file
 
 from .._checks import atomic_path
 from .._version import __version__
-from ..nets.autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder
 from ..nets.autoencoder_training import TrainSettings
+from ..nets.autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder
 from .base import ImageLayout
 
 FORMAT = "deepbalance-latent-sampler"

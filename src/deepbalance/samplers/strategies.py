@@ -209,22 +209,25 @@ class ImblearnStrategy(LatentStrategy):
         try:
             parts = [self._run(Z, y, n_new, k_neighbors, rng)]
         except RuntimeError as err:
-            if not isinstance(self.sampler, ADASYN) or len(n_new) == 1:
+            if not isinstance(self.sampler, ADASYN):
                 raise RuntimeError(f"strategy {self.name!r} failed: {err}") from err
             # ADASYN stops at the first class none of whose rows has a neighbour of another
             # class (its density weights are 0/0); run the classes one by one instead and
             # leave those classes to the shortfall handling
             parts = []
             for c, n in n_new.items():
-                try:
-                    parts.append(self._run(Z, y, {c: n}, k_neighbors, rng))
-                except RuntimeError:
-                    warnings.warn(
-                        f"ADASYN cannot weight class {c}: none of its rows has a neighbour "
-                        "of another class",
-                        UserWarning,
-                        stacklevel=3,
-                    )
+                if len(n_new) > 1:
+                    try:
+                        parts.append(self._run(Z, y, {c: n}, k_neighbors, rng))
+                        continue
+                    except RuntimeError:
+                        pass
+                warnings.warn(
+                    f"ADASYN cannot weight class {c}: none of its rows has a neighbour "
+                    "of another class",
+                    UserWarning,
+                    stacklevel=3,
+                )
         Z_syn = np.concatenate([p[0] for p in parts]) if parts else Z[:0]
         y_syn = np.concatenate([p[1] for p in parts]) if parts else y[:0]
         prov = Provenance.concat([p[2] for p in parts])

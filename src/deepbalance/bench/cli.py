@@ -1,0 +1,322 @@
+"""``deepbalance bench`` (list / show / run) and ``deepbalance report``.
+
+``add_parsers(subparsers)`` registers both commands on the ``deepbalance`` parser; every
+handler is ``func(args) -> int``. Bad input (malformed spec, unknown method, dataset or
+profile, missing dataset files, a store that is not ours) prints one ``error:`` line and
+returns 2; a grid whose runs partly failed returns 1 (the finished runs are stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_USAGE = 0, 1, 2
+
+__all__ = ["add_parsers"]
+
+
+def _console():
+    from rich.console import Console
+
+    from .report import WIDE
+
+    console = Console(file=sys.stdout, highlight=False)
+    if not console.is_terminal:  # logs, CI: nothing limits the width, keep tables whole
+        console = Console(file=sys.stdout, highlight=False, width=WIDE)
+    return console
+
+
+def _fail(message: str) -> int:
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _guarded(handler):
+    """Turn bad-input exceptions into one ``error:`` line and exit status 2."""
+
+    def run(args) -> int:
+        from .spec import SpecError
+        from .store import StoreError
+
+        try:
+            return handler(args)
+        except (SpecError, StoreError, ValueError, TypeError, LookupError, OSError) as exc:
+            if getattr(args, "debug", False):
+                raise
+            return _fail(str(exc) or type(exc).__name__)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# handlers
+
+
+@_guarded
+def bench_list(args) -> int:
+    """List the built-in specs and the table each reproduces."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .spec import builtin_spec_names, load_spec
+
+    table = Table(title="built-in benchmark specs (deepbalance bench run NAME)")
+    for name in ("Name", "Dataset", "Methods", "Seeds", "Source"):
+        table.add_column(name)
+    for name in builtin_spec_names():
+        spec = load_spec(name)
+        source = " — ".join(x for x in (spec.source.paper, spec.source.table) if x)
+        table.add_row(
+            Text(name),
+            Text(spec.data.dataset),
+            Text(str(len(spec.methods))),
+            Text(str(len(spec.seeds))),
+            Text(source),
+        )
+    _console().print(table)
+    return EXIT_OK
+
+
+@_guarded
+def bench_show(args) -> int:
+    """Print a spec: protocol, methods, paper numbers, hash."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .spec import load_spec
+
+    spec = load_spec(args.spec)
+    console = _console()
+    console.print(Text(f"{spec.name}  (hash {spec.hash}, from {spec.path})", style="bold"))
+    if spec.description:
+        console.print(Text(spec.description))
+    if spec.source.paper or spec.source.table:
+        console.print(Text(f"source: {spec.source.paper} — {spec.source.table}"))
+    profile = f"{spec.profile.name} {spec.profile.params or ''}" if spec.profile else "none"
+    console.print(Text(f"data: {spec.data.dataset} {spec.data.options or ''}; profile: {profile}"))
+    console.print(
+        Text(
+            "test sets: "
+            + ", ".join(
+                f"{t.name} ({t.policy}{' ' + t.profile.name if t.profile else ''})"
+                for t in spec.test_sets
+            )
+        )
+    )
+    train = spec.train
+    console.print(
+        Text(
+            f"training: {train.classifier}, {train.epochs} epochs (eval every "
+            f"{train.eval_every}), batch {train.batch_size}, {train.optimizer} lr {train.lr}"
+        )
+    )
+    console.print(
+        Text(
+            f"seeds: {list(spec.seeds)}; metrics: {', '.join(spec.metrics)}; "
+            f"selection: {spec.selection}" + (f"; subset: {spec.subset}" if spec.subset else "")
+        )
+    )
+    if spec.variants:
+        console.print(Text("variants: " + ", ".join(v.name for v in spec.variants)))
+    table = Table(title="methods")
+    for name in ("Id", "Label", "Method", "Params", "Profile"):
+        table.add_column(name)
+    for m in spec.methods:
+        table.add_row(
+            Text(m.id),
+            Text(m.label),
+            Text(m.name),
+            Text(str(m.params) if m.params else ""),
+            Text(f"{m.profile.name} {m.profile.params or ''}" if m.profile else ""),
+        )
+    console.print(table)
+    if spec.paper:
+        console.print(Text(f"paper's numbers for: {', '.join(spec.paper)}"))
+    elif spec.paper_note:
+        console.print(Text(f"paper's numbers: {spec.paper_note}"))
+    return EXIT_OK
+
+
+@_guarded
+def bench_run(args) -> int:
+    """Run (or resume) a spec's grid, then print its results table."""
+    from .executors import make_executor
+    from .report import print_tables
+    from .runner import run_spec
+    from .spec import apply_overrides, load_spec
+    from .store import Store
+
+    spec = load_spec(args.spec)
+    spec = apply_overrides(
+        spec,
+        seeds=_parse_seeds(args.seeds),
+        epochs=args.epochs,
+        subset=_parse_subset(args.subset),
+        methods=args.methods,
+        budget=args.budget,
+    )
+    executor = make_executor(
+        args.executor, workers=args.workers, address=args.address, device=args.device
+    )
+    console = _console()
+    with Store(args.store) as store:
+        summary = run_spec(
+            spec,
+            store=store,
+            executor=executor,
+            device=args.device,
+            data_dir=args.data_dir,
+            progress=None if not args.quiet else False,
+            console=console,
+        )
+        print_tables(store, spec=spec.name, console=console, protocols=_only(store, spec))
+    console.print(
+        f"{summary.ran} run(s) done, {summary.skipped} already stored, "
+        f"{len(summary.failed)} failed, in {summary.elapsed:.1f} s; store: {summary.store_path}",
+        markup=False,
+    )
+    if spec.reduced:
+        console.print(
+            "REDUCED: " + ", ".join(f"{k}={v}" for k, v in spec.overrides.items()),
+            style="bold red",
+            markup=False,
+        )
+    if summary.failed:
+        for point, message in summary.failed:
+            print(f"error: run {point.describe()} failed: {message}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    return EXIT_OK
+
+
+def _only(store, spec):
+    from .report import load_protocols
+
+    return [p for p in load_protocols(store, spec.name) if p.hash == spec.hash]
+
+
+@_guarded
+def report(args) -> int:
+    """Write the markdown/HTML report of a store and print its main tables."""
+    from pathlib import Path
+
+    from .report import print_tables, write_report
+    from .store import Store
+
+    if not Path(args.store).is_file():
+        raise FileNotFoundError(f"results store {args.store!r} does not exist")
+    with Store(args.store) as store:
+        written = write_report(store, args.out, spec=args.spec, html_output=args.html)
+        print_tables(store, spec=args.spec, console=_console())
+    print(f"wrote {written[0]}" + (f" and {written[1]}" if args.html else ""))
+    return EXIT_OK
+
+
+def _parse_seeds(text: str | None):
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        if "," in text or text.startswith("["):
+            return [int(s) for s in text.strip("[]").split(",") if s.strip()]
+        return int(text)
+    except ValueError:
+        raise ValueError(
+            f"--seeds {text!r} must be a count (e.g. 3) or a list of seeds (e.g. 0,1,2)"
+        ) from None
+
+
+def _parse_subset(text: str | None):
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"--subset {text!r} must be a fraction in (0, 1] (e.g. 0.1) or a count (e.g. 2000)"
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# parsers
+
+
+def add_parsers(subparsers) -> None:
+    """Register ``bench`` (list, show, run) and ``report`` on ``deepbalance``'s subparsers."""
+    bench = subparsers.add_parser(
+        "bench",
+        help="run benchmark specs (reproduce the papers' tables)",
+        description="List, show and run benchmark specs. Runs are stored in an SQLite file and "
+        "resumed: rerunning a spec runs only what is missing.",
+    )
+    bench.set_defaults(func=lambda args: _fail("choose a bench command: list, show, run"))
+    commands = bench.add_subparsers(dest="bench_command", metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the built-in specs")
+    listing.set_defaults(func=bench_list)
+
+    show = commands.add_parser("show", help="show a spec")
+    show.add_argument("spec", metavar="NAME|path.toml")
+    show.set_defaults(func=bench_show)
+
+    run = commands.add_parser(
+        "run",
+        help="run a spec's grid (resumable)",
+        description="Run every method x seed of a spec and store each run; runs already stored "
+        "are skipped. Any of --seeds/--epochs/--subset/--methods/--budget quick marks the "
+        "results REDUCED.",
+    )
+    run.add_argument("spec", metavar="NAME|path.toml", help="built-in spec name or TOML file")
+    run.add_argument("--seeds", help="first N seeds of the spec (e.g. 3) or a list (e.g. 0,1,2)")
+    run.add_argument("--epochs", type=int, help="training epochs")
+    run.add_argument("--subset", help="fraction (0.1) or count (2000) of the training images")
+    run.add_argument("--methods", help="comma-separated method ids or names to run")
+    run.add_argument(
+        "--budget",
+        choices=("quick", "full"),
+        help="quick: a smoke-sized run (the spec's [budgets.quick]); full: as written",
+    )
+    run.add_argument("--store", default="results.sqlite", help="results store (SQLite file)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local")
+    run.add_argument(
+        "--workers", type=int, default=1, help="local executor: parallel worker processes"
+    )
+    run.add_argument("--address", help="ray executor: cluster address (default: local Ray)")
+    run.add_argument("--data-dir", help="folder holding the dataset files")
+    run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=bench_run)
+
+    rep = subparsers.add_parser(
+        "report",
+        help="write a report (markdown/HTML, figures) from a results store",
+        description="Tables of mean ± std and variance over seeds beside the papers' numbers, "
+        "significance of the top method, curves, per-class recall and sample grids.",
+    )
+    rep.add_argument("store", metavar="STORE", help="results store (e.g. results.sqlite)")
+    rep.add_argument("--out", default="report", help="output folder (default: report)")
+    rep.add_argument("--html", action="store_true", help="also write report.html")
+    rep.add_argument("--spec", help="only this spec's results")
+    rep.set_defaults(func=report)
+
+
+def main(argv=None) -> int:
+    """Stand-alone entry (``python -m deepbalance.bench.cli``) for the two commands."""
+    parser = argparse.ArgumentParser(prog="deepbalance")
+    parser.add_argument("--debug", action="store_true")
+    add_parsers(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

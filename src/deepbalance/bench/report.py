@@ -1,0 +1,686 @@
+"""Reports from a results store: markdown (and HTML) tables, curves, recall bars, sample grids.
+
+For each stored protocol (spec name + hash) and test set the report gives, per method and
+metric, the mean ± standard deviation and the variance over seeds (n − 1 denominator), the
+paper's number beside ours where the spec has it, the selection protocol (final epoch or best
+of the evaluations), and whether the top method beats the runner-up: paired over seeds, the
+Wilcoxon signed-rank test (SciPy) with >= 5 pairs, else the paired t-test; "n/a" with one seed.
+A REDUCED banner lists the overrides (fewer seeds, epochs, data or methods than the spec).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import atomic_path, atomic_write_bytes, atomic_write_text
+from .store import GRID_KIND, RunRecord, Store
+
+__all__ = [
+    "Cell",
+    "Protocol",
+    "Significance",
+    "load_protocols",
+    "print_tables",
+    "significance",
+    "write_report",
+]
+
+METRIC_NAMES = {
+    "acsa": "ACSA",
+    "gm": "GM",
+    "macro_precision": "Macro P",
+    "macro_recall": "Macro R",
+    "macro_f1": "Macro F1",
+    "auroc": "AUROC",
+    "accuracy": "Accuracy",
+}
+SELECTION_TEXT = {
+    "final": "final epoch (the metrics after the last training epoch)",
+    "best": "best of evaluations (per split, the evaluation with the highest {metric}; "
+    "optimistic, as in the papers that report it)",
+}
+WILCOXON_MIN_PAIRS = 5
+#: Console width for tables printed off a terminal.
+WIDE = 200
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+@dataclass
+class Cell:
+    """One method × metric × test set: the per-seed values and their summary."""
+
+    values: list[float]
+    keys: list[tuple]  # (seed, variant) of each value, for pairing
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.values else float("nan")
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
+
+    @property
+    def var(self) -> float:
+        return float(np.var(self.values, ddof=1)) if self.n > 1 else 0.0
+
+
+@dataclass
+class Protocol:
+    """The stored runs of one spec name + hash, ready to tabulate."""
+
+    name: str
+    hash: str
+    spec: dict
+    overrides: dict
+    full_seeds: list
+    full_methods: list
+    runs: list[RunRecord]
+    artifacts: list = field(default_factory=list)
+
+    @property
+    def selection(self) -> str:
+        return self.spec.get("selection", "final")
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.spec.get("metrics", ["acsa"]))
+
+    @property
+    def test_sets(self) -> list[str]:
+        names = [t["name"] for t in self.spec.get("test_sets", [])]
+        for run in self.runs:
+            for split in run.final:
+                if split not in names:
+                    names.append(split)
+        return names
+
+    def method_rows(self) -> list[tuple[str, str]]:
+        """``(row key, label)``: one row per method id (× variant when the spec has variants)."""
+        labels = {m["id"]: m.get("label") or m["id"] for m in self.spec.get("methods", [])}
+        order = [m["id"] for m in self.spec.get("methods", [])]
+        for run in self.runs:
+            labels.setdefault(run.method_id, run.method.get("label") or run.method_id)
+            if run.method_id not in order:
+                order.append(run.method_id)
+        variants = []
+        for run in self.runs:
+            if run.variant not in variants:
+                variants.append(run.variant)
+        rows = []
+        for method_id in order:
+            for variant in variants:
+                if any(r.method_id == method_id and r.variant == variant for r in self.runs):
+                    key = f"{method_id}|{variant}"
+                    label = labels[method_id] + (f" [{variant}]" if variant else "")
+                    rows.append((key, label))
+        return rows
+
+    def seeds_present(self) -> list[int]:
+        return sorted({r.seed for r in self.runs})
+
+    def methods_present(self) -> list[str]:
+        return sorted({r.method_id for r in self.runs})
+
+    def stage(self, run: RunRecord) -> dict:
+        return run.best if self.selection == "best" else run.final
+
+    def cell(self, row_key: str, test_set: str, metric: str) -> Cell:
+        method_id, _, variant = row_key.partition("|")
+        values, keys = [], []
+        for run in sorted(self.runs, key=lambda r: (r.seed, r.variant)):
+            if run.method_id != method_id or run.variant != variant:
+                continue
+            value = self.stage(run).get(test_set, {}).get(metric)
+            if isinstance(value, int | float) and math.isfinite(value):
+                values.append(float(value))
+                keys.append((run.seed, run.variant))
+        return Cell(values, keys)
+
+    def paper_value(self, row_key: str, test_set: str, metric: str) -> float | None:
+        method_id, _, variant = row_key.partition("|")
+        return self.spec.get("paper", {}).get(test_set, {}).get(method_id, {}).get(metric)
+
+    def has_paper(self, test_set: str) -> bool:
+        return bool(self.spec.get("paper", {}).get(test_set))
+
+    def reduced_notes(self) -> list[str]:
+        """Why this protocol's results are REDUCED (empty when they are the full protocol)."""
+        notes = []
+        shown = {k: v for k, v in self.overrides.items() if k not in ("seeds", "methods")}
+        for key, value in shown.items():
+            notes.append(f"{key} = {value}")
+        seeds = self.seeds_present()
+        missing_seeds = [s for s in self.full_seeds if s not in seeds]
+        if missing_seeds:
+            notes.append(
+                f"seeds: {len(set(seeds) & set(self.full_seeds))} of {len(self.full_seeds)} "
+                f"(ran {_list(seeds)})"
+            )
+        methods = self.methods_present()
+        missing = [m for m in self.full_methods if m not in methods]
+        if missing:
+            notes.append(
+                f"methods: {len(self.full_methods) - len(missing)} of {len(self.full_methods)} "
+                f"(missing {_list(missing)})"
+            )
+        return notes
+
+
+def _list(items: Sequence) -> str:
+    items = [str(i) for i in items]
+    return ", ".join(items) if len(items) <= 8 else ", ".join(items[:8]) + ", ..."
+
+
+def load_protocols(store: Store | str | os.PathLike, spec: str | None = None) -> list[Protocol]:
+    """Every protocol (spec name + hash) in ``store`` with runs, or only those named ``spec``.
+
+    Per method id, only the runs of its latest parameters (method hash) are kept.
+    """
+    own = not isinstance(store, Store)
+    store = Store(store) if own else store
+    try:
+        rows = store.specs(spec)
+        if spec is not None and not rows:
+            names = sorted({r["spec_name"] for r in store.specs()})
+            raise ValueError(
+                f"spec {spec!r} has no results in {str(store.path)!r}; "
+                f"stored specs: {', '.join(names) or 'none'}"
+            )
+        protocols = []
+        for row in rows:
+            runs = store.runs(row["spec_name"], row["spec_hash"])
+            if not runs:
+                continue
+            latest: dict[str, tuple[float, str]] = {}
+            for run in runs:
+                if run.method_id not in latest or run.finished_at >= latest[run.method_id][0]:
+                    latest[run.method_id] = (run.finished_at, run.method_hash)
+            runs = [r for r in runs if r.method_hash == latest[r.method_id][1]]
+            protocols.append(
+                Protocol(
+                    name=row["spec_name"],
+                    hash=row["spec_hash"],
+                    spec=row["spec"],
+                    overrides=row["overrides"],
+                    full_seeds=row["full_seeds"],
+                    full_methods=row["full_methods"],
+                    runs=runs,
+                    artifacts=store.artifacts(row["spec_name"], row["spec_hash"]),
+                )
+            )
+        return protocols
+    finally:
+        if own:
+            store.close()
+
+
+# --------------------------------------------------------------------------------------------
+# significance
+
+
+@dataclass(frozen=True)
+class Significance:
+    """Top method vs runner-up on one test set and metric."""
+
+    metric: str
+    top: str
+    runner_up: str
+    test: str  # "Wilcoxon signed-rank", "paired t-test" or "n/a"
+    n: int
+    p_value: float | None
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.p_value is None:
+            return f"n/a ({self.note})" if self.note else "n/a"
+        return f"{self.test}, p = {self.p_value:.3g} (n = {self.n})"
+
+
+def significance(protocol: Protocol, test_set: str, metric: str) -> Significance | None:
+    """Compare the two best methods (by mean) paired over the seeds both ran; None if < 2."""
+    cells = [(label, protocol.cell(key, test_set, metric)) for key, label in protocol.method_rows()]
+    cells = [(label, c) for label, c in cells if c.n]
+    if len(cells) < 2:
+        return None
+    cells.sort(key=lambda item: item[1].mean, reverse=True)
+    (top, a), (second, b) = cells[0], cells[1]
+    common = [k for k in a.keys if k in b.keys]
+    x = np.array([a.values[a.keys.index(k)] for k in common])
+    y = np.array([b.values[b.keys.index(k)] for k in common])
+    n = len(common)
+    if n < 2:
+        return Significance(metric, top, second, "n/a", n, None, f"{n} paired seed(s)")
+    diff = x - y
+    from scipy import stats
+
+    if n >= WILCOXON_MIN_PAIRS:
+        if np.allclose(diff, 0.0):
+            return Significance(
+                metric, top, second, "Wilcoxon signed-rank", n, 1.0, "no difference"
+            )
+        p = float(stats.wilcoxon(x, y).pvalue)
+        return Significance(metric, top, second, "Wilcoxon signed-rank", n, p)
+    if np.allclose(diff, diff[0]):
+        note = "no difference" if np.isclose(diff[0], 0.0) else "constant difference"
+        return Significance(metric, top, second, "paired t-test", n, None, note)
+    p = float(stats.ttest_rel(x, y).pvalue)
+    return Significance(metric, top, second, "paired t-test", n, p)
+
+
+# --------------------------------------------------------------------------------------------
+# formatting
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def format_cell(cell: Cell) -> str:
+    """``mean ± std`` with 4 decimals; the mean alone with one seed; "–" when empty."""
+    if not cell.n:
+        return "–"
+    return _fmt(cell.mean) if cell.n == 1 else f"{_fmt(cell.mean)} ± {_fmt(cell.std)}"
+
+
+def format_var(cell: Cell) -> str:
+    if cell.n < 2:
+        return "–"
+    return "0" if cell.var < 1e-15 else f"{cell.var:.2e}"
+
+
+def main_table(
+    protocol: Protocol, test_set: str, *, variance: bool = True
+) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the results table of one test set."""
+    with_paper = protocol.has_paper(test_set)
+    header = ["Method", "Seeds"]
+    for metric in protocol.metrics:
+        name = METRIC_NAMES.get(metric, metric)
+        header += [name, f"{name} var"] if variance else [name]
+        if with_paper:
+            header.append(f"{name} paper")
+    rows = []
+    for key, label in protocol.method_rows():
+        cells = [protocol.cell(key, test_set, m) for m in protocol.metrics]
+        row = [label, str(max((c.n for c in cells), default=0))]
+        for metric, cell in zip(protocol.metrics, cells, strict=True):
+            row += [format_cell(cell), format_var(cell)] if variance else [format_cell(cell)]
+            if with_paper:
+                row.append(_fmt(protocol.paper_value(key, test_set, metric)))
+        rows.append(row)
+    return header, rows
+
+
+# --------------------------------------------------------------------------------------------
+# blocks rendered to markdown or HTML
+
+
+@dataclass
+class _Doc:
+    blocks: list = field(default_factory=list)
+
+    def heading(self, level: int, text: str):
+        self.blocks.append(("h", level, text))
+
+    def para(self, text: str):
+        self.blocks.append(("p", text))
+
+    def banner(self, text: str):
+        self.blocks.append(("banner", text))
+
+    def table(self, header: list[str], rows: list[list[str]]):
+        self.blocks.append(("table", header, rows))
+
+    def image(self, path: str, alt: str):
+        self.blocks.append(("img", path, alt))
+
+    def bullets(self, items: list[str]):
+        self.blocks.append(("ul", items))
+
+    def markdown(self) -> str:
+        out = []
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "h":
+                out.append("#" * block[1] + " " + block[2])
+            elif kind == "p":
+                out.append(block[1])
+            elif kind == "banner":
+                out.append(f"> **{block[1]}**")
+            elif kind == "table":
+                header, rows = block[1], block[2]
+                out.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+                out.append("|" + "|".join("---" for _ in header) + "|")
+                out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+            elif kind == "img":
+                out.append(f"![{block[2]}]({block[1]})")
+            elif kind == "ul":
+                out += [f"- {item}" for item in block[1]]
+            out.append("")
+        return "\n".join(out)
+
+    def html(self, title: str) -> str:
+        out = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title>",
+            "<style>body{font-family:sans-serif;max-width:80em;margin:auto;padding:1em}"
+            "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #bbb;"
+            "padding:0.2em 0.5em;text-align:right}td:first-child,th:first-child{text-align:left}"
+            ".banner{background:#fde2e1;border:2px solid #c0392b;padding:0.5em;font-weight:bold}"
+            "img{max-width:100%}</style></head><body>",
+        ]
+        for block in self.blocks:
+            kind = block[0]
+            if kind == "h":
+                out.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+            elif kind == "p":
+                out.append(f"<p>{_inline_html(block[1])}</p>")
+            elif kind == "banner":
+                out.append(f'<p class="banner">{_inline_html(block[1])}</p>')
+            elif kind == "table":
+                out.append("<table><thead><tr>")
+                out += [f"<th>{html.escape(h)}</th>" for h in block[1]]
+                out.append("</tr></thead><tbody>")
+                for row in block[2]:
+                    out.append(
+                        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                    )
+                out.append("</tbody></table>")
+            elif kind == "img":
+                out.append(
+                    f'<p><img src="{html.escape(block[1])}" alt="{html.escape(block[2])}"></p>'
+                )
+            elif kind == "ul":
+                out.append(
+                    "<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in block[1]) + "</ul>"
+                )
+        out.append("</body></html>")
+        return "\n".join(out) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _inline_html(text: str) -> str:
+    escaped = html.escape(text)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
+
+
+# --------------------------------------------------------------------------------------------
+# figures (matplotlib, Agg canvas, no pyplot state)
+
+
+def _save_figure(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
+
+
+def curves_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
+    """Metric vs epoch (mean over seeds) per method; False when no history has epochs."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    metrics = protocol.metrics
+    fig = Figure(figsize=(4.2 * len(metrics), 3.2))
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    drawn = False
+    for ax, metric in zip(axes, metrics, strict=True):
+        for key, label in protocol.method_rows():
+            method_id, _, variant = key.partition("|")
+            by_epoch: dict[int, list[float]] = {}
+            for run in protocol.runs:
+                if run.method_id != method_id or run.variant != variant:
+                    continue
+                for entry in run.history:
+                    value = entry.get("metrics", {}).get(metric)
+                    epoch = entry.get("epoch")
+                    if entry.get("split") == test_set and isinstance(value, int | float) and epoch:
+                        by_epoch.setdefault(int(epoch), []).append(float(value))
+            if by_epoch:
+                epochs = sorted(by_epoch)
+                ax.plot(epochs, [np.mean(by_epoch[e]) for e in epochs], marker="o", label=label)
+                drawn = True
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(METRIC_NAMES.get(metric, metric))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    if not drawn:
+        return False
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"{protocol.name}: {test_set} (mean over seeds)")
+    _save_figure(fig, path)
+    return True
+
+
+def recall_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
+    """Per-class recall (mean over seeds) as grouped bars; False when no run has it."""
+    from matplotlib.figure import Figure
+
+    series = []
+    class_names: list[str] = []
+    for key, label in protocol.method_rows():
+        method_id, _, variant = key.partition("|")
+        rows = []
+        for run in protocol.runs:
+            if run.method_id == method_id and run.variant == variant:
+                recall = protocol.stage(run).get(test_set, {}).get("per_class_recall")
+                if isinstance(recall, list) and recall:
+                    rows.append([np.nan if v is None else float(v) for v in recall])
+                    class_names = class_names or list(run.data.get("class_names", []))
+        if rows and len({len(r) for r in rows}) == 1:
+            series.append((label, np.nanmean(np.array(rows), axis=0)))
+    if not series:
+        return False
+    n_classes = len(series[0][1])
+    if len(class_names) != n_classes:
+        class_names = [str(i) for i in range(n_classes)]
+    fig = Figure(figsize=(max(5.0, 0.6 * n_classes * max(1, len(series)) ** 0.5 + 2), 3.4))
+    ax = fig.subplots()
+    width = 0.8 / len(series)
+    x = np.arange(n_classes)
+    for i, (label, values) in enumerate(series):
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, values, width, label=label)
+    ax.set_xticks(
+        x,
+        class_names,
+        rotation=45 if n_classes > 6 else 0,
+        ha="right" if n_classes > 6 else "center",
+    )
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("recall")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"{protocol.name}: per-class recall on {test_set} ({protocol.selection})")
+    _save_figure(fig, path)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# the report
+
+
+def _environment_lines(protocol: Protocol) -> list[str]:
+    keys = ("deepbalance", "torch", "numpy", "python", "platform", "host", "host_cores", "device")
+    lines = []
+    for key in keys:
+        values = sorted(
+            {str(r.environment.get(key)) for r in protocol.runs if key in r.environment}
+        )
+        if values:
+            lines.append(f"{key}: {', '.join(values)}")
+    total = sum(r.timings.get("wall", r.timings.get("total", 0.0)) for r in protocol.runs)
+    lines.append(f"compute time: {total:.1f} s over {len(protocol.runs)} runs")
+    return lines
+
+
+def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -> None:
+    spec = protocol.spec
+    doc.heading(2, f"{protocol.name} (spec hash {protocol.hash})")
+    notes = protocol.reduced_notes()
+    if notes:
+        doc.banner(
+            "REDUCED RUN: not the full protocol, so not comparable with the paper. "
+            + "; ".join(notes)
+        )
+    source = spec.get("source", {})
+    if source.get("paper") or source.get("table"):
+        doc.para(f"Source: {source.get('paper', '')} — {source.get('table', '')}".strip(" —"))
+    if spec.get("description"):
+        doc.para(spec["description"])
+    data = spec.get("data", {})
+    profile = spec.get("profile") or {}
+    train = spec.get("train", {})
+    selection = SELECTION_TEXT[protocol.selection].format(metric=train.get("best_metric", "acsa"))
+    doc.bullets(
+        [
+            f"Data: `{data.get('dataset')}`, profile `{profile.get('name', 'none')}`"
+            + (f" {profile.get('params')}" if profile.get("params") else "")
+            + (f", training subset {spec.get('subset')}" if spec.get("subset") else ""),
+            f"Training: `{train.get('classifier')}`, {train.get('epochs')} epochs, evaluated "
+            f"every {train.get('eval_every')}, batch {train.get('batch_size')}, "
+            f"{train.get('optimizer')} lr {train.get('lr')}",
+            f"Selection: **{selection}**",
+            f"Seeds: {_list(protocol.seeds_present())}; cells are mean ± std over seeds, "
+            "var = variance (n − 1 denominator)",
+        ]
+    )
+    if spec.get("paper_note"):
+        doc.para(f"Paper's numbers: {spec['paper_note']}")
+    base = f"{_slug(protocol.name)}-{protocol.hash[:8]}"
+    for test_set in protocol.test_sets:
+        doc.heading(3, f"Test set: {test_set}")
+        header, rows = main_table(protocol, test_set)
+        doc.table(header, rows)
+        tests = [significance(protocol, test_set, m) for m in protocol.metrics]
+        tests = [t for t in tests if t is not None]
+        if tests:
+            doc.para("Top method vs runner-up (paired over seeds):")
+            doc.table(
+                ["Metric", "Top", "Runner-up", "Test", "n", "p"],
+                [
+                    [
+                        METRIC_NAMES.get(t.metric, t.metric),
+                        t.top,
+                        t.runner_up,
+                        t.test,
+                        str(t.n),
+                        f"{t.p_value:.3g}" if t.p_value is not None else f"n/a ({t.note})",
+                    ]
+                    for t in tests
+                ],
+            )
+        curves = figures / f"{base}-curves-{_slug(test_set)}.png"
+        if curves_figure(protocol, test_set, curves):
+            doc.image(os.path.relpath(curves, out), f"{test_set}: metrics vs epoch")
+        recall = figures / f"{base}-recall-{_slug(test_set)}.png"
+        if recall_figure(protocol, test_set, recall):
+            doc.image(os.path.relpath(recall, out), f"{test_set}: per-class recall")
+    grids = [(m, data) for m, kind, data in protocol.artifacts if kind == GRID_KIND]
+    if grids:
+        doc.heading(3, "Synthetic samples")
+        for method_id, png in grids:
+            path = figures / f"{base}-samples-{_slug(method_id)}.png"
+            atomic_write_bytes(path, png)
+            doc.image(os.path.relpath(path, out), f"{method_id}: real vs synthetic samples")
+    doc.heading(3, "Machine and versions")
+    doc.bullets(_environment_lines(protocol))
+
+
+def write_report(
+    store: Store | str | os.PathLike,
+    out: str | os.PathLike = "report",
+    *,
+    spec: str | None = None,
+    html_output: bool = False,
+) -> list[Path]:
+    """Write ``report.md`` (and ``report.html``) plus figures under ``out``; return the paths.
+
+    Parameters
+    ----------
+    store : path or Store
+        The results store.
+    out : path
+        Output folder (created); figures go to ``out/figures``.
+    spec : str, optional
+        Only the protocols of this spec name.
+    html_output : bool
+        Also write ``report.html``.
+    """
+    protocols = load_protocols(store, spec)
+    out = Path(out)
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    doc = _Doc()
+    doc.heading(1, "deepbalance benchmark report")
+    store_path = store.path if isinstance(store, Store) else Path(store)
+    if not protocols:
+        doc.para(f"No finished runs in `{store_path}`.")
+    else:
+        doc.para(f"Results store: `{store_path}`; {sum(len(p.runs) for p in protocols)} runs.")
+    for protocol in protocols:
+        _protocol_section(doc, protocol, out, figures)
+    written = [out / "report.md"]
+    atomic_write_text(written[0], doc.markdown())
+    if html_output:
+        written.append(out / "report.html")
+        atomic_write_text(written[1], doc.html("deepbalance benchmark report"))
+    return written + sorted(figures.glob("*.png"))
+
+
+def print_tables(
+    store: Store | str | os.PathLike, *, spec: str | None = None, console=None, protocols=None
+) -> None:
+    """Print each protocol's results tables to the terminal (rich)."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    if console is None:
+        console = Console(file=sys.stdout, highlight=False)
+        if not console.is_terminal:  # logs, CI: nothing limits the width, keep tables whole
+            console = Console(file=sys.stdout, highlight=False, width=WIDE)
+    protocols = load_protocols(store, spec) if protocols is None else protocols
+    for protocol in protocols:
+        notes = protocol.reduced_notes()
+        title = f"{protocol.name} ({protocol.hash})"
+        if notes:
+            console.print(Text("REDUCED: " + "; ".join(notes), style="bold red"))
+        for test_set in protocol.test_sets:
+            header, rows = main_table(protocol, test_set, variance=False)
+            table = Table(title=Text(f"{title} — {test_set} — selection: {protocol.selection}"))
+            header[1] = "n"
+            for i, name in enumerate(header):
+                if i == 0:
+                    table.add_column(Text(name), overflow="fold")
+                else:
+                    table.add_column(Text(name), justify="right", no_wrap=True)
+            for row in rows:
+                table.add_row(*(Text(c) for c in row))
+            console.print(table)

@@ -1,0 +1,353 @@
+"""Named methods: a sampler (or none) plus a training recipe, and :func:`run_method`.
+
+Each method is declared in one line below. ``get_method(name, **params)`` returns it with
+parameters overridden:
+
+- recipe parameters by name, e.g. ``get_method("cle-smote", beta=2.0, pretrain_epochs=5)``
+  (the fields of :class:`deepbalance.training.Recipe`);
+- sampler parameters through ``sampler_params``, e.g.
+  ``get_method("deepsmote", sampler_params={"epochs": 2, "dim_h": 8})``; a few methods also
+  take a sampler parameter by name (``get_method("beta-vae-smote", beta=4.0)``).
+
+``run_method`` resamples the training set with the method's sampler (seeded from ``seed``),
+trains the classifier with the method's recipe and evaluates it. Latent samplers get
+``cache_dir`` so one trained autoencoder serves every method and run that shares it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import check_random_state, seed_from
+from .data.imageset import ImageSet
+from .registry import Registry
+from .training.config import TrainConfig
+from .training.data import split_validation
+from .training.recipe import Recipe
+
+METHODS: Registry = Registry("method")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A sampler (or none) and a training recipe.
+
+    Parameters
+    ----------
+    name : str
+    sampler : str or None
+        Sampler class exported by ``deepbalance.samplers`` (e.g. ``"PixelSMOTE"``) or a name
+        in ``deepbalance.samplers.SAMPLERS``; None trains on the data as given.
+    sampler_params : mapping
+        Constructor arguments of the sampler (``random_state`` comes from the run's seed).
+    recipe : Recipe
+        Loss-level pieces and triplet pretraining.
+    description : str
+    sampler_aliases : tuple of str
+        Sampler parameters that ``get_method`` also accepts by name.
+    """
+
+    name: str
+    sampler: str | None = None
+    sampler_params: Mapping = field(default_factory=dict)
+    recipe: Recipe = field(default_factory=Recipe)
+    description: str = ""
+    sampler_aliases: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "sampler_params", dict(self.sampler_params))
+        if not isinstance(self.recipe, Recipe):
+            raise TypeError(f"recipe must be a Recipe, got {type(self.recipe).__name__}")
+        if self.sampler is None and self.sampler_params:
+            raise ValueError(
+                f"method {self.name!r} has no sampler but sampler_params="
+                f"{dict(self.sampler_params)}; drop them or name a sampler"
+            )
+
+    def with_params(self, *, sampler_params: Mapping | None = None, **params) -> Method:
+        """A copy with recipe and sampler parameters overridden (see the module notes)."""
+        sampler_updates = dict(sampler_params or {})
+        if sampler_params is not None and not isinstance(sampler_params, Mapping):
+            raise TypeError(f"sampler_params={sampler_params!r} must be a dict")
+        if sampler_updates and self.sampler is None:
+            raise ValueError(
+                f"method {self.name!r} uses no sampler, so sampler_params={sampler_updates} "
+                "cannot apply; pick a method with a sampler"
+            )
+        recipe_updates = {}
+        recipe_fields = Recipe.field_names()
+        for key, value in params.items():
+            if key in self.sampler_aliases:
+                sampler_updates[key] = value
+            elif key in recipe_fields:
+                recipe_updates[key] = value
+            else:
+                known = ", ".join((*self.sampler_aliases, *recipe_fields, "sampler_params"))
+                raise TypeError(
+                    f"method {self.name!r} has no parameter {key!r}; known: {known} "
+                    "(sampler options go in sampler_params={...})"
+                )
+        merged = {**self.sampler_params, **sampler_updates}
+        if sampler_updates:
+            _check_sampler_params(self.sampler, merged)
+        return dataclasses.replace(
+            self, sampler_params=merged, recipe=self.recipe.replace(**recipe_updates)
+        )
+
+    def make_sampler(self, *, random_state: int, cache_dir=None, device=None):
+        """A fresh, unfitted sampler (None without one), seeded with ``random_state``."""
+        if self.sampler is None:
+            return None
+        cls = _sampler_class(self.sampler)
+        params = dict(self.sampler_params)
+        accepted = inspect.signature(cls).parameters
+        params.setdefault("random_state", random_state)
+        if cache_dir is not None and "cache_dir" in accepted:
+            params.setdefault("cache_dir", cache_dir)
+        if device is not None and "device" in accepted:
+            params.setdefault("device", device)
+        _check_sampler_params(self.sampler, params)
+        return cls(**params)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly description (for result stores)."""
+        return {
+            "name": self.name,
+            "sampler": self.sampler,
+            "sampler_params": dict(self.sampler_params),
+            "recipe": self.recipe.to_dict(),
+        }
+
+
+def _sampler_class(name: str):
+    from . import samplers
+
+    cls = getattr(samplers, name, None)
+    if isinstance(cls, type):
+        return cls
+    if name in samplers.SAMPLERS:
+        return samplers.SAMPLERS.get(name)
+    raise ValueError(
+        f"sampler {name!r} is not exported by deepbalance.samplers nor registered in SAMPLERS "
+        f"(registered: {', '.join(samplers.SAMPLERS.names())}); check the name"
+    )
+
+
+def _check_sampler_params(sampler: str, params: Mapping) -> None:
+    try:
+        cls = _sampler_class(sampler)
+    except (ImportError, ValueError):
+        return  # reported when the sampler is built
+    accepted = inspect.signature(cls).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"sampler {sampler} has no parameter(s) {unknown}; known: {', '.join(accepted)}"
+        )
+
+
+def get_method(name: str | Method, *, sampler_params: Mapping | None = None, **params) -> Method:
+    """The method registered as ``name``, with parameters overridden (module notes)."""
+    method = name if isinstance(name, Method) else METHODS.get(name)
+    if sampler_params is None and not params:
+        return method
+    return method.with_params(sampler_params=sampler_params, **params)
+
+
+def _register(name, sampler=None, recipe=None, description="", aliases=(), **sampler_params):
+    METHODS.register(
+        name, Method(name, sampler, sampler_params, recipe or Recipe(), description, aliases)
+    )
+
+
+_K5 = {"k_neighbors": 5}  # CLE-SMOTE's pixel SMOTE
+_CLE = Recipe(pretrain=True, cap="class-cosine")
+_CAP = Recipe(cap="class-cosine")
+_LA = "logit-adjustment"
+_CAP_LA = _CAP.replace(logit_adjustment=_LA)
+
+_register("none", description="cross-entropy on the data as given")
+_register("random-oversampling", "RandomOversampler", description="repeat minority images")
+_register("class-weighted", None, Recipe(weighting="inverse"), "CE weighted by 1/n_c")
+_register("class-weighted-effective", None, Recipe(weighting="effective"), "CE, Cui et al. weights")
+_register("logit-adjustment", None, Recipe(logit_adjustment=_LA), "Menon et al., tau=1")
+_register("balanced-softmax", None, Recipe(logit_adjustment="balanced-softmax"), "Ren et al.")
+_register("drw", None, Recipe(weighting="effective", drw_start=0.8), "weights after 80% of epochs")
+_register("pixel-smote", "PixelSMOTE", description="SMOTE on pixels, k=5", **_K5)
+_register("deepsmote", "DeepSMOTE", description="autoencoder + latent SMOTE")
+_register("deep-denoising-smote", "DeepDenoisingSMOTE", description="denoising AE + latent SMOTE")
+_register("deep-sparse-smote", "DeepSparseSMOTE", description="sparse AE + latent SMOTE")
+_register(
+    "beta-vae-smote", "BetaVAESMOTE", description="beta-VAE + latent SMOTE", aliases=("beta",)
+)
+_register("beta-vae-smote-2", "BetaVAESMOTE", None, "beta-VAE, beta=2", ("beta",), beta=2.0)
+_register("deep-adasyn", "DeepADASYN", description="autoencoder + latent ADASYN")
+_register(
+    "deep-denoising-calibration", "DeepDenoisingCalibration", description="denoising AE + WCB"
+)
+_register("cle-smote", "PixelSMOTE", _CLE, "pixel SMOTE, triplet pretraining, cosine cap", **_K5)
+_register("cle-constant-cap", "PixelSMOTE", _CLE.replace(cap="constant"), "constant cap", **_K5)
+_register("cle-no-pretrain", "PixelSMOTE", _CLE.replace(pretrain=False), "no pretraining", **_K5)
+_register("cle-batch-average", "PixelSMOTE", _CLE.replace(cap="batch-cosine"), "batch means", **_K5)
+_register("cle-euclidean", "PixelSMOTE", _CLE.replace(cap="class-euclidean"), "L2 cap", **_K5)
+_register("cle-v1", "PixelSMOTE", _CLE.replace(triplet_anchors="real"), "real anchors only", **_K5)
+_register("deepsmote+cap", "DeepSMOTE", _CAP, "DeepSMOTE images + CLE-SMOTE's cap")
+_register("deepsmote+cap+logit-adjustment", "DeepSMOTE", _CAP_LA, "DeepSMOTE + cap + logit adj.")
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_method`.
+
+    Attributes
+    ----------
+    method : Method
+    seed : int
+    history : list of dict
+        ``{"epoch", "split", "metrics"}`` per evaluation (epochs 1-based).
+    final : dict
+        ``{split: metrics}`` after the last epoch.
+    best : dict
+        ``{split: metrics}`` of each split's best evaluation by ``best_metric`` — the seed
+        papers' "best of evaluations" protocol (optimistic: it selects on the reported split).
+    best_epoch : dict
+        ``{split: epoch}`` of ``best``.
+    best_metric : str
+    selected, selected_epoch
+        Every split's metrics at the epoch best on ``"val"`` (honest selection; None without
+        a validation split).
+    losses : list of dict
+        Mean training loss per stage and epoch.
+    timings : dict
+        Seconds: ``"resample"``, ``"train"``, ``"total"``.
+    n_train : int
+        Training rows after resampling (synthetic included).
+    n_synthetic : int
+    sampler : fitted sampler or None
+    model : torch.nn.Module
+    """
+
+    method: Method
+    seed: int
+    history: list
+    final: dict
+    best: dict
+    best_epoch: dict
+    best_metric: str
+    selected: dict | None
+    selected_epoch: int | None
+    losses: list
+    timings: dict
+    n_train: int
+    n_synthetic: int
+    sampler: object = field(default=None, repr=False)
+    model: object = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly fields (without the sampler and the model)."""
+        skip = {"sampler", "model", "method"}
+        out = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip
+        }
+        out["method"] = self.method.to_dict()
+        return out
+
+
+def run_method(
+    method: str | Method,
+    train: ImageSet,
+    eval_sets: Mapping[str, ImageSet],
+    *,
+    config: TrainConfig,
+    seed: int,
+    cache_dir=None,
+    progress: bool = True,
+) -> RunResult:
+    """Resample ``train`` with the method's sampler, train, and evaluate on ``eval_sets``.
+
+    Parameters
+    ----------
+    method : str or Method
+        A name in ``METHODS`` or a method from :func:`get_method`.
+    train : ImageSet
+        The (imbalanced) training set.
+    eval_sets : dict of str to ImageSet
+        Splits evaluated during training (e.g. ``{"test": test}``).
+    config : TrainConfig
+        With ``val_fraction > 0`` a stratified validation split is carved from ``train``
+        before resampling and evaluated as ``"val"``.
+    seed : int
+        Seeds the validation split, the sampler and the training (three seeds drawn from it,
+        the same for every method, so methods differ only in what they do).
+    cache_dir : path, optional
+        Passed to latent samplers so autoencoders are trained once and reused.
+    progress : bool
+        Show progress bars.
+    """
+    started = time.perf_counter()
+    method = get_method(method)
+    if not isinstance(train, ImageSet):
+        raise TypeError(f"train must be an ImageSet, got {type(train).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(eval_sets, Mapping):
+        raise TypeError(f"eval_sets must be a dict of name -> ImageSet, got {eval_sets!r}")
+    rng = check_random_state(seed)
+    split_seed, sampler_seed, train_seed = (seed_from(rng) for _ in range(3))
+    eval_sets = dict(eval_sets)
+    if config.val_fraction > 0:
+        if "val" in eval_sets:
+            raise ValueError(
+                f"eval_sets already has a 'val' split and val_fraction={config.val_fraction} "
+                "would carve another; pass val_fraction=0 or rename the split"
+            )
+        train, eval_sets["val"] = split_validation(train, config.val_fraction, seed=split_seed)
+        config = config.replace(val_fraction=0.0)
+
+    t0 = time.perf_counter()
+    sampler = method.make_sampler(
+        random_state=sampler_seed, cache_dir=cache_dir, device=config.device
+    )
+    if sampler is None:
+        resampled, mask = train, np.zeros(len(train), dtype=bool)
+    else:
+        X, y = sampler.fit_resample(train.images, train.labels)
+        mask = np.asarray(sampler.synthetic_mask_, dtype=bool)
+        resampled = ImageSet(
+            X, y, train.class_names, f"{train.source} resampled by {method.sampler}", train.meta
+        )
+    resample_seconds = time.perf_counter() - t0
+
+    from .training.trainer import Trainer
+
+    trainer = Trainer(config, recipe=method.recipe, seed=train_seed, progress=progress)
+    result = trainer.fit(resampled, eval_sets, synthetic_mask=mask)
+    return RunResult(
+        method=method,
+        seed=seed,
+        history=result.history,
+        final=result.final,
+        best=result.best,
+        best_epoch=result.best_epoch,
+        best_metric=result.best_metric,
+        selected=result.selected,
+        selected_epoch=result.selected_epoch,
+        losses=result.losses,
+        timings={
+            "resample": resample_seconds,
+            "train": result.train_seconds,
+            "total": time.perf_counter() - started,
+        },
+        n_train=len(resampled),
+        n_synthetic=int(mask.sum()),
+        sampler=sampler,
+        model=result.model,
+    )

@@ -1,0 +1,156 @@
+import numpy as np
+import pytest
+
+from deepbalance.samplers import WeightedCalibration, calibrated_moments, make_strategy
+from deepbalance.samplers.calibration import inverse_distance_weights
+
+MEANS = np.array([[1.0, 0.0], [0.0, 2.0], [10.0, 10.0]])
+FULL = np.array([np.diag([1.0, 2.0]), [[2.0, 1.0], [1.0, 2.0]], np.eye(2) * 9.0])
+
+
+def test_calibrated_moments_by_hand_full():
+    # x = 0: distances 1 and 2 to the two nearest means -> weights 2/3, 1/3
+    mu, sigma = calibrated_moments(np.zeros(2), MEANS, FULL, np.eye(2), k=2)
+    np.testing.assert_allclose(mu, [1 / 3, 1 / 3])
+    # (I + 2/3 diag(1, 2) + 1/3 [[2, 1], [1, 2]]) / 2
+    np.testing.assert_allclose(sigma, [[7 / 6, 1 / 6], [1 / 6, 3 / 2]])
+
+
+def test_calibrated_moments_by_hand_diag_and_batch():
+    diag = np.array([[1.0, 2.0], [2.0, 2.0], [9.0, 9.0]])
+    mu, sigma = calibrated_moments(np.zeros(2), MEANS, diag, np.ones(2), k=2)
+    np.testing.assert_allclose(mu, [1 / 3, 1 / 3])
+    np.testing.assert_allclose(sigma, [(1 + 2 / 3 + 2 / 3) / 2, (1 + 4 / 3 + 2 / 3) / 2])
+    X = np.array([[0.0, 0.0], [9.0, 9.0], [1.0, 0.0]])
+    mus, sigmas = calibrated_moments(X, MEANS, FULL, np.eye(2), k=2)
+    for i, x in enumerate(X):
+        m, s = calibrated_moments(x, MEANS, FULL, np.eye(2), k=2)
+        np.testing.assert_allclose(mus[i], m) and np.testing.assert_allclose(sigmas[i], s)
+    # x on a mean: all weight on that component
+    np.testing.assert_allclose(mus[2], [1.0, 0.0])
+    np.testing.assert_allclose(sigmas[2], (np.eye(2) + FULL[0]) / 2)
+
+
+def test_inverse_distance_weights():
+    np.testing.assert_allclose(inverse_distance_weights([[1.0, 2.0, 4.0]]), [[4 / 7, 2 / 7, 1 / 7]])
+    np.testing.assert_allclose(inverse_distance_weights([[0.0, 0.0, 3.0]]), [[0.5, 0.5, 0.0]])
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.zeros(2), MEANS, FULL, np.eye(2), 4), "k=4 is too large"),
+        ((np.zeros(3), MEANS, FULL, np.eye(2), 2), "x has shape"),
+        ((np.zeros(2), MEANS, FULL[:2], np.eye(2), 2), "covariances has shape"),
+        ((np.zeros(2), MEANS, FULL, np.ones(2), 2), "sigma_c has shape"),
+    ],
+)
+def test_calibrated_moments_checks(args, match):
+    with pytest.raises(ValueError, match=match):
+        calibrated_moments(*args)
+
+
+def latents(counts=(200, 60, 25, 8, 3), dim=6, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat(np.arange(len(counts)), counts)
+    centers = rng.randn(len(counts), dim) * 3
+    return (centers[y] + rng.randn(len(y), dim)).astype(np.float32), y
+
+
+def test_partition():
+    _, y = latents()
+    # m = 200: minority when 10 c < 200, i.e. c < 20
+    assert WeightedCalibration().partition(y) == ([3, 4], [1, 2], [0])
+    assert WeightedCalibration(minority_ratio=3).partition(y) == ([1, 2, 3, 4], [], [0])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_counts_partition_and_provenance(covariance_type):
+    Z, y = latents()
+    wc = WeightedCalibration(k=3, components_per_sample=20, covariance_type=covariance_type)
+    n_new = {1: 140, 2: 175, 3: 192, 4: 197}
+    Z_new, y_new, prov = wc.sample(Z, y, n_new, k_neighbors=5, rng=0)
+    assert Z_new.dtype == np.float32 and np.isfinite(Z_new).all()
+    assert np.bincount(y_new).tolist() == [0, 140, 175, 192, 197]
+    assert (y[prov.base_index] == y_new).all()
+    cal = prov.strategy == "calibration"
+    assert set(y_new[cal]) == {3, 4} and set(prov.strategy[~cal]) == {"smote"}
+    # components: ceil(200/20)=10 capped at 10, ceil(60/20)=3, ceil(25/20)=2
+    assert np.bincount(wc.component_class_).tolist() == [10, 3, 2]
+    assert (prov.component[~cal] == -1).all() and np.isnan(prov.lam[cal]).all()
+    assert (prov.neighbor_index[cal] == -1).all()
+    # the recorded component is the nearest one to the base row
+    d = np.linalg.norm(Z[prov.base_index[cal], None] - wc.means_[None], axis=2)
+    assert np.array_equal(prov.component[cal], d.argmin(axis=1))
+    # each minority row grows 192 // 8 = 24 or 25 rows (remainder spread), 197 // 3 = 65 or 66
+    for c, lo in [(3, 24), (4, 65)]:
+        per_base = np.unique(prov.base_index[y_new == c], return_counts=True)[1]
+        assert set(per_base) <= {lo, lo + 1} and per_base.sum() == n_new[c]
+
+
+def test_covariances_positive_definite_with_more_dims_than_rows():
+    Z, y = latents(counts=(40, 12, 3), dim=30)
+    wc = WeightedCalibration(k=2, components_per_sample=10, reg_covar=1e-3)
+    wc.sample(Z, y, {2: 37}, k_neighbors=None, rng=0)
+    assert wc.covariances_.shape == (6, 30, 30)  # ceil(40/10) + ceil(12/10)
+    sigma_c = wc.minority_covariances_[2]
+    assert np.linalg.eigvalsh(sigma_c).min() >= 1e-3 * 0.999
+    _, sigmas = calibrated_moments(Z[y == 2], wc.means_, wc.covariances_, sigma_c, k=2)
+    for s in sigmas:
+        assert np.allclose(s, s.T) and np.linalg.eigvalsh(s).min() >= 1e-3 * 0.999
+
+
+def test_draws_follow_the_calibrated_cauchy():
+    # one minority row, many draws: coordinate medians -> mu', half IQR -> sqrt(Sigma'_jj)
+    rng = np.random.RandomState(0)
+    Z = np.r_[rng.randn(300, 2) * [1.0, 3.0] + [4.0, 0.0], [[0.0, 1.0]]]
+    y = np.r_[np.zeros(300, int), [1]]
+    for covariance_type in ("full", "diag"):
+        wc = WeightedCalibration(k=2, components_per_sample=150, covariance_type=covariance_type)
+        Z_new, _, _ = wc.sample(Z, y, {1: 8000}, rng=1)
+        sigma_c = wc.minority_covariances_[1]  # a single row: reg_covar * I
+        eye = np.eye(2) if covariance_type == "full" else np.ones(2)
+        np.testing.assert_allclose(sigma_c, wc.reg_covar * eye)
+        mu, sigma = calibrated_moments(Z[-1], wc.means_, wc.covariances_, sigma_c, k=2)
+        scale = np.sqrt(np.diag(sigma) if covariance_type == "full" else sigma)
+        np.testing.assert_allclose(np.median(Z_new, axis=0), mu, atol=0.1 * scale.max())
+        q1, q3 = np.percentile(Z_new, [25, 75], axis=0)
+        np.testing.assert_allclose((q3 - q1) / 2, scale, rtol=0.1)
+
+
+def test_minority_classes_do_not_need_k_neighbors_rows():
+    Z, y = latents(counts=(100, 3))
+    Z_new, y_new, _ = WeightedCalibration(k=2).sample(Z, y, {1: 97}, k_neighbors=5, rng=0)
+    assert np.bincount(y_new).tolist() == [0, 97]
+
+
+def test_determinism():
+    Z, y = latents()
+    n_new = {2: 50, 3: 40, 4: 20}
+    a = WeightedCalibration(k=3).sample(Z, y, n_new, k_neighbors=3, rng=4)
+    b = WeightedCalibration(k=3).sample(Z, y, n_new, k_neighbors=3, rng=4)
+    c = WeightedCalibration(k=3).sample(Z, y, n_new, k_neighbors=3, rng=5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[2].base_index, b[2].base_index)
+    assert not np.array_equal(a[0], c[0])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(covariance_type="spherical"), "covariance_type"),
+        (dict(k=0), "k=0"),
+        (dict(components_per_sample=0), "components_per_sample"),
+        (dict(reg_covar=0.0), "reg_covar"),
+        (dict(minority_ratio=0.5), "minority_ratio"),
+    ],
+)
+def test_bad_params(params, match):
+    Z, y = latents()
+    with pytest.raises(ValueError, match=match):
+        WeightedCalibration(**params).sample(Z, y, {4: 5}, k_neighbors=None, rng=0)
+
+
+def test_registered_as_a_strategy():
+    s = make_strategy("calibration")
+    assert isinstance(s, WeightedCalibration) and s.name == "calibration"
+    assert s.get_params()["covariance_type"] == "full"
