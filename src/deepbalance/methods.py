@@ -126,11 +126,14 @@ class Method:
 
 
 def _sampler_class(name: str):
+    import importlib
+
     from . import samplers
 
-    cls = getattr(samplers, name, None)
-    if isinstance(cls, type):
-        return cls
+    for module in (samplers, importlib.import_module(".samplers.presets", __package__)):
+        cls = getattr(module, name, None)  # presets also register themselves in SAMPLERS
+        if isinstance(cls, type):
+            return cls
     if name in samplers.SAMPLERS:
         return samplers.SAMPLERS.get(name)
     raise ValueError(

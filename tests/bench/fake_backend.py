@@ -11,7 +11,6 @@ Environment variables:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from deepbalance.data.imageset import ImageSet
 from deepbalance.data.profiles import PROFILES, make_imbalanced
 from deepbalance.metrics import evaluate
 from deepbalance.registry import Registry
+from deepbalance.samplers.grid import image_grid
 
 DATASETS = Registry("dataset")
 METHODS = Registry("method")
@@ -98,6 +98,7 @@ class FakeConfig:
 
 @dataclass
 class FakeResult:
+    method: FakeMethod
     history: list
     final: dict
     best: dict
@@ -105,7 +106,17 @@ class FakeResult:
     n_train: int
     n_synthetic: int
     sampler: object = None
-    synthetic: tuple | None = None
+
+
+class FakeSampler:
+    """Resamples by repeating the first rows (enough for a sample grid)."""
+
+    def __init__(self, n_new):
+        self.n_new = n_new
+
+    def fit_resample(self, X, y):
+        self.synthetic_mask_ = np.r_[np.zeros(len(X), bool), np.ones(self.n_new, bool)]
+        return np.concatenate([X, X[: self.n_new]]), np.concatenate([y, y[: self.n_new]])
 
 
 def _log(entry):
@@ -121,7 +132,8 @@ def _log(entry):
 def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progress=True):
     if method.name == "fake-fail":
         raise RuntimeError("this method always fails")
-    calls = _log({"method": method.name, "params": method.params, "seed": seed, "pid": os.getpid()})
+    entry = {"method": method.name, "params": method.params, "seed": seed, "cache_dir": cache_dir}
+    calls = _log({**entry, "pid": os.getpid()})
     block_after = os.environ.get("FAKE_BENCH_BLOCK_AFTER")
     if block_after and calls > int(block_after):
         while True:  # wait to be killed
@@ -146,35 +158,16 @@ def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progre
                 best[split] = metrics
     final = {e["split"]: e["metrics"] for e in history if e["epoch"] == epochs[-1]}
     n_syn = int(synth_rate * len(train))
-    synthetic = None
-    if n_syn:
-        synthetic = (train.images[:n_syn], train.labels[:n_syn])
     return FakeResult(
+        method,
         history,
         final,
         best,
         {"resample": 0.01, "train": 0.02, "total": 0.03},
         len(train) + n_syn,
         n_syn,
-        sampler=object() if n_syn else None,
-        synthetic=synthetic,
+        sampler=FakeSampler(n_syn) if n_syn else None,
     )
-
-
-def image_grid(real, synthetic, *, per_class=8, path):
-    """Writes a tiny PNG (the real one arranges real and synthetic images by class)."""
-    from PIL import Image
-
-    images, _ = synthetic
-    tile = np.concatenate(list(images[:per_class, 0]), axis=1)
-    buffer = io.BytesIO()
-    Image.fromarray(tile).save(buffer, format="PNG")
-    data = buffer.getvalue()
-    if hasattr(path, "write"):
-        path.write(data)
-    else:
-        with open(path, "wb") as fh:
-            fh.write(data)
 
 
 def toolkit():

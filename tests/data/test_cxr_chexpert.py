@@ -73,8 +73,14 @@ def write_split(root, split, rows, *, header=HEADER, modes=True):
         writer.writerow(header)
         for i, (view, obs) in enumerate(rows, start=1):
             rel = rel_path(split, i, view)
-            cells = {"Path": rel, "Sex": "Female", "Age": "60", "Frontal/Lateral": view,
-                     "AP/PA": "AP" if view == F else "", **obs}  # fmt: skip
+            cells = {
+                "Path": rel,
+                "Sex": "Female",
+                "Age": "60",
+                "Frontal/Lateral": view,
+                "AP/PA": "AP" if view == F else "",
+                **obs,
+            }
             writer.writerow([cells.get(h, "") for h in header])
             img_path = root / rel
             img_path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,8 +185,9 @@ def test_format_filtering_table(chexpert_dir, tmp_path):
     lines = text.splitlines()
     assert lines[0].split() == ["Step", "Removed", "Remaining"]
     assert lines[2].startswith("rows in train.csv") and lines[2].split()[-2:] == ["-", "28"]
-    assert any(line.startswith("lateral view") and line.split()[-2:] == ["2", "26"]
-               for line in lines)  # fmt: skip
+    assert any(
+        line.startswith("lateral view") and line.split()[-2:] == ["2", "26"] for line in lines
+    )
     assert lines[-1].split()[-1] == "2" and "Enlarged Cardiac Silhouette" in lines[-1]
     with pytest.raises(ValueError, match="triple"):
         format_filtering_table([("only a name",)])
@@ -200,8 +207,9 @@ def test_data_dir_may_be_the_csv_folder_or_its_parent(chexpert_dir, tmp_path):
 
 
 def test_registered_in_datasets(chexpert_dir, tmp_path):
-    data = load_dataset("chexpert", "train", data_dir=chexpert_dir, size=8,
-                        cache_dir=tmp_path / "c")  # fmt: skip
+    data = load_dataset(
+        "chexpert", "train", data_dir=chexpert_dir, size=8, cache_dir=tmp_path / "c"
+    )
     assert len(data) == 16
 
 
@@ -217,15 +225,25 @@ def test_test_split_used_as_is_with_multi_hot(chexpert_dir, tmp_path):
     assert data.meta["multi_hot_names"] == SUBCONDITIONS
     np.testing.assert_array_equal(
         data.meta["rows"]["multi_hot"],
-        [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0] * 5, [0, 0, 0, 0, 1],
-         [0, 0, 0, 1, 0]],
-    )  # fmt: skip
+        [
+            [0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0],
+            [1, 1, 0, 0, 0],
+            [0] * 5,
+            [0, 0, 0, 0, 1],
+            [0, 0, 0, 1, 0],
+        ],
+    )
     assert data.meta["rows"]["class_label"].tolist() == [0, 0, -1, -1, 5, 4]
 
 
 def test_custom_test_csv(chexpert_dir, tmp_path):
-    data = load(chexpert_dir, tmp_path, split="test",
-                test_csv=chexpert_dir / "CheXpert-v1.0-small" / "train.csv")  # fmt: skip
+    data = load(
+        chexpert_dir,
+        tmp_path,
+        split="test",
+        test_csv=chexpert_dir / "CheXpert-v1.0-small" / "train.csv",
+    )
     assert len(data) == 28  # as is: laterals and every label combination kept
     assert data.meta["rows"]["class_label"][:3].tolist() == [0, 2, 0]
 
@@ -323,3 +341,14 @@ def test_cache_round_trip_reads_memmap_not_images(chexpert_dir, tmp_path, monkey
         load(chexpert_dir, tmp_path, size=4)
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
     assert not list((tmp_path / "cache").glob(".*tmp"))  # nothing half-written left behind
+
+
+def test_truncated_rows_and_empty_file(tmp_path):
+    path = write_split(tmp_path, "train", TRAIN_ROWS[:3], modes=False)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[-1].split(",")[0] + ",Male,50"]) + "\n")
+    with pytest.raises(ValueError, match=r"1 row\(s\) have fewer cells .*line 5"):
+        load(tmp_path, tmp_path)
+    path.write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        load(tmp_path, tmp_path)

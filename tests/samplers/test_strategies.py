@@ -228,3 +228,21 @@ def test_nothing_to_make():
     Z, y = blobs(np.float32)
     Z_new, y_new, prov = make_strategy("smote").sample(Z, y, {1: 0}, k_neighbors=5, rng=0)
     assert Z_new.shape == (0, 4) and Z_new.dtype == np.float32 and len(y_new) == len(prov) == 0
+
+
+def test_segment_provenance_with_a_single_row_class():
+    Z, y = blobs()
+    Z, y = np.r_[Z, [[9.0, 9.0, 9.0, 9.0]]], np.r_[y, 3]
+    prov = segment_provenance(Z, y, Z[-1:] + 1.0, np.array([3]), "x", k_neighbors=5)
+    assert prov.base_index.tolist() == [60] and prov.neighbor_index.tolist() == [-1]
+
+
+def test_k_neighbors_none_keeps_the_samplers_own():
+    Z, y = blobs()
+    _, _, prov = ImblearnStrategy(SMOTE(k_neighbors=1)).sample(
+        Z, y, {1: 30}, k_neighbors=None, rng=0
+    )
+    rows = np.flatnonzero(y == 1)
+    nearest = NearestNeighbors(n_neighbors=2).fit(Z[rows]).kneighbors(Z[rows])[1][:, 1]
+    local_b = np.searchsorted(rows, prov.base_index)
+    assert np.array_equal(rows[nearest[local_b]], prov.neighbor_index)

@@ -154,7 +154,7 @@ def test_undetached_cap_passes_gradient_to_the_embedding():
     emb = torch.tensor([[-1.0, 0.5]], requires_grad=True)
     out = CappedLoss(cap, detach=False)(
         torch.tensor([9.0]), torch.tensor([0]), torch.tensor([True]), emb
-    )  # noqa: E501
+    )
     out.sum().backward()
     assert torch.any(emb.grad != 0)
 

@@ -13,11 +13,11 @@ come from a :class:`Toolkit`, by default the library's; tests pass a toolkit of 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -365,11 +365,15 @@ def execute_run(task: RunTask) -> RunRecord:
         progress=task.progress,
     )
     wall = time.perf_counter() - clock
-    artifacts = {}
+    artifacts, notes = {}, {}
     if task.save_grid:
-        png = synthetic_grid_png(toolkit, result, train)
-        if png is not None:
-            artifacts[GRID_KIND] = png
+        try:
+            png = synthetic_grid_png(toolkit, result, train)
+        except Exception as exc:  # a failed picture must not lose a finished run
+            notes["grid_error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            if png is not None:
+                artifacts[GRID_KIND] = png
     device = _resolve_device(task.device)
     env = environment(device)
     timings = {k: float(v) for k, v in dict(result.timings).items()}
@@ -395,6 +399,7 @@ def execute_run(task: RunTask) -> RunRecord:
             "class_names": list(train.class_names),
             "train_counts": [int(c) for c in train.class_counts()],
             "test_counts": {k: [int(c) for c in v.class_counts()] for k, v in tests.items()},
+            **notes,
         },
         environment=env,
         device=device,
@@ -407,25 +412,45 @@ def execute_run(task: RunTask) -> RunRecord:
     )
 
 
-def synthetic_grid_png(toolkit: Toolkit, result, train, *, per_class: int = 8) -> bytes | None:
+def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8) -> bytes | None:
     """PNG bytes of real vs synthetic images of a sampler method's run, or None.
 
-    Needs ``toolkit.image_grid`` and a fitted sampler on the result that can resample the
-    training images again (``result.sampler.fit_resample`` is called on at most a few hundred
-    rows of ``train``, which is cheap next to the run).
+    Latent samplers draw ``n_per_class`` new images per oversampled class with ``generate``
+    (cheap: the autoencoder is fitted). Other samplers resample ``train`` again with their
+    fixed ``random_state`` (as cheap as the run's own resampling) and show the synthetic rows.
     """
     sampler = getattr(result, "sampler", None)
     if sampler is None or toolkit.image_grid is None:
         return None
-    synthetic = getattr(result, "synthetic", None)
-    if synthetic is None:
-        return None
-    images, labels = synthetic
-    if len(images) == 0:
-        return None
-    buffer = io.BytesIO()
-    toolkit.image_grid(train, (images, labels), per_class=per_class, path=buffer)
-    return buffer.getvalue()
+    if hasattr(sampler, "generate") and hasattr(sampler, "latent_"):
+        images, labels = [], []
+        for label, n in getattr(sampler, "sampling_strategy_", {}).items():
+            if n > 0:
+                new = sampler.generate(min(int(n), n_per_class), label)
+                images.append(new)
+                labels += [label] * len(new)
+        if not images:
+            return None
+        synthetic, synthetic_labels = np.concatenate(images), np.asarray(labels)
+    else:
+        X, y = sampler.fit_resample(train.images, train.labels)
+        mask = np.asarray(sampler.synthetic_mask_, dtype=bool)
+        if not mask.any():
+            return None
+        synthetic, synthetic_labels = np.asarray(X)[mask], np.asarray(y)[mask]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "grid.png"
+        toolkit.image_grid(
+            train.images,
+            train.labels,
+            synthetic,
+            synthetic_labels,
+            path,
+            n_per_class=n_per_class,
+            class_names=list(train.class_names),
+            title=f"{getattr(result.method, 'name', '')}: real | synthetic",
+        )
+        return path.read_bytes()
 
 
 # --------------------------------------------------------------------------------------------

@@ -108,8 +108,18 @@ EXPERT_COLUMNS = {
     "nodule or mass": LUNG_LESION,
     "nodule/mass": LUNG_LESION,
 }
-_EXPERT_VALUES = {"yes": 1.0, "y": 1.0, "true": 1.0, "1": 1.0, "1.0": 1.0,
-                  "no": 0.0, "n": 0.0, "false": 0.0, "0": 0.0, "0.0": 0.0}  # fmt: skip
+_EXPERT_VALUES = {
+    "yes": 1.0,
+    "y": 1.0,
+    "true": 1.0,
+    "1": 1.0,
+    "1.0": 1.0,
+    "no": 0.0,
+    "n": 0.0,
+    "false": 0.0,
+    "0": 0.0,
+    "0.0": 0.0,
+}
 _HOW_TO_GET = (
     "ChestX-ray14 cannot be downloaded automatically here: get Data_Entry_2017.csv, "
     "train_val_list.txt, test_list.txt and images_001..012 from "
@@ -434,9 +444,10 @@ def load_chestxray14(
         "listed_not_in_csv": sum(1 for name in split_images if name not in known),
         "merged": {c: list(s) for c, s in sources.items()},
         "dropped_conditions": list(DROPPED),
-        "no_counterpart": [s for s in (*NO_COUNTERPART, "Infiltration") if s not in
-                           sources[LUNG_OPACITY]],
-    }  # fmt: skip
+        "no_counterpart": [
+            s for s in (*NO_COUNTERPART, "Infiltration") if s not in sources[LUNG_OPACITY]
+        ],
+    }
     if split == "train":
         labels, log = filter_chestxray14(
             entries,

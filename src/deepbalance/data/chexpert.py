@@ -243,7 +243,7 @@ def _locate_csv(split: str, data_dir: Path | None, test_csv) -> Path:
     raise not_found(
         "chexpert",
         _CSV[split],
-        [r for r in _roots(data_dir) if r.name != "CheXpert-v1.0"],
+        _roots(data_dir),
         _HOW_TO_GET,
     )
 
@@ -282,6 +282,7 @@ def _patients(paths) -> np.ndarray:
 
 
 def _probe(data_dir: Path | None):
+    """Rows of train.csv / valid.csv (before filtering): cheap, no image is touched."""
     counts, location = {}, None
     for split in SPLITS:
         try:
@@ -327,7 +328,7 @@ def load_chexpert(
     download : bool
         Not possible for CheXpert (registration required); the error says how to get it.
     size : int or (int, int)
-        Output size; 128 by default (a 224k-image cache is then 3.7 GB).
+        Output size; 128 by default (16 KiB per image in the cache).
     uncertain : {"negative", "positive", "drop"}
         How -1 labels are read (module docstring); default "negative", as the seed.
     test_csv : str or Path, optional
@@ -351,6 +352,11 @@ def load_chexpert(
     uncertain = check_choice(uncertain, "uncertain", UNCERTAIN)
     max_missing_fraction = check_missing_fraction(max_missing_fraction)
     check_load_options(size, on_error, n_jobs, cache)
+    if test_csv is not None and split != "test":
+        raise ValueError(
+            f"test_csv={str(test_csv)!r} applies to split='test' only; pass split='test' or "
+            "drop test_csv"
+        )
     try:
         csv_path = _locate_csv(split, data_dir, test_csv)
     except FileNotFoundError as exc:

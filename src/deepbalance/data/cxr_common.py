@@ -8,6 +8,7 @@ filter removes is counted in a STARD-style table (step, rows removed, rows remai
 from __future__ import annotations
 
 import csv
+import textwrap
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -78,7 +79,9 @@ class FilterLog:
         return list(self.steps)
 
 
-def format_filtering_table(table: Sequence, class_counts: dict | None = None) -> str:
+def format_filtering_table(
+    table: Sequence, class_counts: dict | None = None, *, width: int = 64
+) -> str:
     """Render a filtering table (list of ``(step, removed, remaining)``) as aligned text.
 
     Parameters
@@ -87,6 +90,8 @@ def format_filtering_table(table: Sequence, class_counts: dict | None = None) ->
         E.g. ``imageset.meta["filtering"]``.
     class_counts : dict, optional
         ``{class name: images}`` appended below the table (e.g. the final classes).
+    width : int
+        Longer step descriptions wrap onto continuation lines.
 
     Returns
     -------
@@ -106,10 +111,15 @@ def format_filtering_table(table: Sequence, class_counts: dict | None = None) ->
         rows.append(("", "", ""))
         rows += [(f"  {name}", "", f"{int(n):,}") for name, n in class_counts.items()]
     header = ("Step", "Removed", "Remaining")
+    width = check_int(width, "width", min_value=20)
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(3)]
+    widths[0] = min(widths[0], width)
     lines = [f"{header[0]:<{widths[0]}}  {header[1]:>{widths[1]}}  {header[2]:>{widths[2]}}"]
     lines.append("-" * len(lines[0]))
-    lines += [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip() for a, b, c in rows]
+    for a, b, c in rows:
+        wrapped = textwrap.wrap(a, widths[0], subsequent_indent="    ") or [""]
+        wrapped[-1] = f"{wrapped[-1]:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}".rstrip()
+        lines += wrapped
     return "\n".join(lines)
 
 
@@ -146,17 +156,15 @@ def read_csv_columns(path: Path, required: Iterable[str], *, what: str) -> dict[
     except OSError as exc:
         raise ValueError(f"cannot read {what} {path}: {exc}") from None
     body = [row for row in body if any(cell.strip() for cell in row)]  # blank lines
-    short = [i + 2 for i, row in enumerate(body) if len(row) < len(header)]
     index = {name: k for k, name in enumerate(header)}
-    if short:
-        # Only the columns we use must be present in every row; trailing empties may be cut.
-        need = max(index[c] for c in required) + 1 if required else 0
-        bad = [i + 2 for i, row in enumerate(body) if len(row) < need]
-        if bad:
-            raise ValueError(
-                f"{what} {path}: {len(bad)} row(s) have fewer cells than the header "
-                f"(first at line {bad[0]}); the file looks truncated or mis-quoted"
-            )
+    # Only the columns we use must be present in every row; trailing empty cells may be cut.
+    need = max((index[c] for c in required), default=-1) + 1
+    bad = [i + 2 for i, row in enumerate(body) if len(row) < need]
+    if bad:
+        raise ValueError(
+            f"{what} {path}: {len(bad)} row(s) have fewer cells than the header "
+            f"(first at line {bad[0]}); the file looks truncated or mis-quoted"
+        )
     columns: dict[str, list[str]] = {}
     for name, k in index.items():
         if name and name not in columns:

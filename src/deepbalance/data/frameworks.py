@@ -139,11 +139,9 @@ class Experiment:
     @property
     def name(self) -> str:
         """E.g. ``"intraclass-single[Pneumothorax]"``."""
-        return (
-            f"{self.framework}[{', '.join(map(str, self.majority))}]"
-            if self.majority
-            else (self.framework)
-        )
+        if not self.majority:
+            return self.framework
+        return f"{self.framework}[{', '.join(map(str, self.majority))}]"
 
 
 def _get_framework(framework) -> Framework:
@@ -377,7 +375,7 @@ def make_framework_split(
     idx = np.concatenate(picks)
     y = np.concatenate(labels)
     meta = {key: data.meta[key] for key in ("dataset", "split", "filtering") if key in data.meta}
-    rows = {k: np.asarray(v)[idx] for k, v in data.meta.get("rows", {}).items()}
+    rows = _subset_rows(data, idx)
     rows["binary"] = (y != 0).astype(np.int64)
     meta.update(
         framework=fw.name,
@@ -398,6 +396,38 @@ def make_framework_split(
         f"{data.source} | {Experiment(fw.name, majority, counts).name} unit={unit} seed={seed}",
         meta,
     )
+
+
+def _subset_rows(data: ImageSet, idx: np.ndarray) -> dict:
+    # per-image arrays that still match the data (ImageSet.subset copies meta unchanged)
+    rows = data.meta.get("rows", {})
+    return {k: np.asarray(v)[idx] for k, v in rows.items() if len(v) == len(data)}
+
+
+def select_mapped_classes(
+    data: ImageSet, *, normal=NORMAL, subconditions=SUBCONDITIONS, never_majority=LUNG_LESION
+) -> ImageSet:
+    """Every image of the mapped classes, relabelled as :func:`make_framework_split` does.
+
+    For evaluation sets with one class per image (e.g. Fashion-MNIST's test split under
+    :func:`fmnist_proxy_mapping`): class 0 is normal, 1..k the sub-conditions in mapping order.
+    ``never_majority`` is accepted (and checked) so a mapping dict can be passed whole.
+    """
+    if not isinstance(data, ImageSet):
+        raise TypeError(f"data must be an ImageSet, got {type(data).__name__}")
+    subs = _check_mapping(normal, subconditions, never_majority)
+    source = [_class_index(data, normal, "normal")]
+    source += [_class_index(data, c, "subconditions") for c in subs]
+    new_label = np.full(data.n_classes, -1, dtype=np.int64)
+    new_label[source] = np.arange(len(source))
+    idx = np.flatnonzero(new_label[data.labels] >= 0)
+    y = new_label[data.labels[idx]]
+    meta = {key: data.meta[key] for key in ("dataset", "split") if key in data.meta}
+    rows = _subset_rows(data, idx)
+    rows["binary"] = (y != 0).astype(np.int64)
+    meta.update(source_indices=idx, normal_class=0, binary_class_names=BINARY_CLASSES, rows=rows)
+    names = tuple(data.class_names[s] for s in source)
+    return ImageSet(np.ascontiguousarray(data.images[idx]), y, names, data.source, meta)
 
 
 def _auroc(y: np.ndarray, score: np.ndarray) -> float:

@@ -22,6 +22,8 @@ class ImageSet:
         Where the images came from (dataset name and file or folder).
     meta : dict
         Free-form extra information (e.g. skipped-file counts, filtering tables).
+        ``meta["rows"]``, if present, is a per-image table: a dict of arrays of
+        length N that :meth:`subset` slices along with the images.
     """
 
     images: np.ndarray
@@ -83,12 +85,15 @@ class ImageSet:
     def subset(self, indices, *, source: str | None = None) -> ImageSet:
         """A new ``ImageSet`` with the rows ``indices`` (class names kept)."""
         indices = np.asarray(indices)
+        meta = dict(self.meta)
+        if isinstance(meta.get("rows"), dict):
+            meta["rows"] = {k: np.asarray(v)[indices] for k, v in meta["rows"].items()}
         return ImageSet(
             self.images[indices],
             self.labels[indices],
             self.class_names,
             self.source if source is None else source,
-            dict(self.meta),
+            meta,
         )
 
     def as_float(self) -> np.ndarray:

@@ -114,7 +114,8 @@ def _batches(n: int, batch_size: int, rng: np.random.RandomState) -> list[np.nda
     parts = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     # BatchNorm at the 1x1 bottleneck cannot train on a batch of one image
     if len(parts) > 1 and len(parts[-1]) == 1:
-        parts[-2] = np.concatenate([parts[-2], parts.pop()])
+        last = parts.pop()
+        parts[-1] = np.concatenate([parts[-1], last])
     return parts
 
 
@@ -137,11 +138,17 @@ def permute_penalty(
     model: ConvAutoencoder, xc: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Decode each code of one class's batch and compare it with another member's image."""
-    n = len(xc)
-    order = torch.randperm(n, generator=generator, device="cpu").to(xc.device)
-    partner = torch.empty_like(order)
-    partner[order] = torch.roll(order, -1)  # a derangement: partner[i] != i
+    partner = derangement(len(xc), generator).to(xc.device)
     return F.mse_loss(model.decode(model.encode(xc)), xc[partner])
+
+
+def derangement(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random permutation of ``range(n)`` without fixed points (n >= 2): each row is
+    sent to the next one in a shuffled cycle."""
+    order = torch.randperm(n, generator=generator)
+    partner = torch.empty_like(order)
+    partner[order] = torch.roll(order, -1)
+    return partner
 
 
 def _reconstruction_mse(model: ConvAutoencoder, X01: torch.Tensor, batch_size: int, device):

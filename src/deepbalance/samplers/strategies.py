@@ -425,11 +425,24 @@ class _SmoteRecorder:
 
 def _interp_ok(Z, Z_syn, base, nb, lam) -> np.ndarray:
     """Rows where ``Z_syn == Z[base] + lam * (Z[nb] - Z[base])`` up to rounding."""
-    b = Z[base].astype(np.float64)
-    pred = b + lam[:, None] * (Z[nb].astype(np.float64) - b)
-    scale = 1.0 + np.abs(Z).max()
-    tol = (1e-6 if Z.dtype == np.float32 else 1e-10) * scale
-    return np.all(np.abs(pred - Z_syn) <= tol + 1e-5 * np.abs(pred), axis=1)
+    tol = _tolerance(Z)
+    ok = np.empty(len(Z_syn), bool)
+    for start in range(0, len(Z_syn), 512):  # chunks keep the temporaries small
+        sl = slice(start, start + 512)
+        b = Z[base[sl]].astype(np.float64)
+        diff = Z[nb[sl]] - b
+        ok[sl] = _interp_ok_values(Z_syn[sl], b, diff, lam[sl], tol)
+    return ok
+
+
+def _tolerance(Z) -> float:
+    """Absolute rounding slack for rows built from ``Z`` (float32 or float64)."""
+    return (1e-6 if Z.dtype == np.float32 else 1e-10) * (1.0 + float(np.abs(Z).max()))
+
+
+def _interp_ok_values(S, A, diff, lam, tol) -> np.ndarray:
+    pred = A + lam[:, None] * diff
+    return np.all(np.abs(pred - S) <= tol + 1e-5 * np.abs(pred), axis=1)
 
 
 def _check_interpolation(Z, Z_syn, base, nb, lam) -> np.ndarray:
@@ -460,72 +473,62 @@ def _k_of(k_neighbors, default: int = 5) -> int:
 def segment_provenance(Z, y, Z_syn, y_syn, name, *, k_neighbors=5) -> Provenance:
     """Recover base, neighbour and ``lam`` of rows made by interpolating between rows of a class.
 
-    For each new row, pairs (a, b) with ``b`` among the k nearest rows of ``a`` in
-    its class are searched, first for ``a`` among the rows nearest to the new row,
-    then over the whole class; a pair is accepted when the new row lies on the
-    segment a→b up to rounding. Rows on no segment get their nearest class row as
-    base, neighbour -1 and ``lam`` NaN. Used for samplers that build rows inline
-    (ADASYN) or expose nothing.
+    For each new row every pair (a, b) of its class with ``b`` among the k nearest
+    rows of ``a`` is scored by the distance from the row to the segment a→b (from
+    inner products, so the search is a matrix product); the best pair is accepted
+    when the row lies on it up to rounding, re-checked on the rows themselves.
+    Rows on no segment get their nearest class row as base, neighbour -1 and
+    ``lam`` NaN. Used for samplers that build rows inline (ADASYN) or expose nothing.
     """
     n = len(y_syn)
     base = np.full(n, -1, np.int64)
     nb = np.full(n, -1, np.int64)
     lam = np.full(n, np.nan)
     k = _k_of(k_neighbors)
+    tol = _tolerance(Z)
     for c in np.unique(y_syn):
         rows = np.flatnonzero(y_syn == c)
         own = np.flatnonzero(y == c)
         Zc = Z[own].astype(np.float64)
-        S = Z_syn[rows].astype(np.float64)
         kk = min(k, len(own) - 1)
-        near = NearestNeighbors(n_neighbors=min(len(own), 2 * kk + 8)).fit(Zc)
-        cand = near.kneighbors(S, return_distance=False)
-        base[rows] = own[cand[:, 0]]
-        if kk < 1:
-            continue
-        graph = NearestNeighbors(n_neighbors=kk + 1).fit(Zc).kneighbors(Zc, return_distance=False)
-        graph = graph[:, 1:]
-        a, b, t = _search_segments(Zc, S, cand, graph, Z)
-        todo = np.flatnonzero(a < 0)
-        if len(todo) and len(todo) * len(own) * kk * Zc.shape[1] <= 2e8:
-            every = np.broadcast_to(np.arange(len(own)), (len(todo), len(own)))
-            a[todo], b[todo], t[todo] = _search_segments(Zc, S[todo], every, graph, Z)
-        found = a >= 0
-        base[rows[found]] = own[a[found]]
-        nb[rows[found]] = own[b[found]]
-        lam[rows[found]] = t[found]
+        graph = np.zeros((len(own), 0), np.int64)
+        if kk >= 1:
+            nn = NearestNeighbors(n_neighbors=kk + 1).fit(Zc)
+            graph = nn.kneighbors(Zc, return_distance=False)[:, 1:]
+        sq = np.einsum("ij,ij->i", Zc, Zc)
+        ab = np.zeros(graph.shape)  # a.b per pair
+        for j in range(graph.shape[1]):
+            ab[:, j] = np.einsum("ij,ij->i", Zc, Zc[graph[:, j]])
+        vv = sq[:, None] - 2.0 * ab + sq[graph]  # |b - a|^2 per pair
+        chunk = max(1, int(2e6 // (len(own) * max(kk, 1))))
+        for start in range(0, len(rows), chunk):
+            r = rows[start : start + chunk]
+            S = Z_syn[r].astype(np.float64)
+            G = S @ Zc.T  # s.a
+            d2 = np.einsum("ij,ij->i", S, S)[:, None] - 2.0 * G + sq[None]  # |s - a|^2
+            base[r] = own[d2.argmin(axis=1)]
+            if kk < 1:
+                continue
+            uv = G[:, graph] - G[:, :, None] - ab[None] + sq[None, :, None]  # (s-a).(b-a)
+            t = np.clip(uv / np.where(vv > 0, vv, 1.0), 0.0, 1.0)  # on the segment, not the line
+            score = (d2[:, :, None] - 2.0 * t * uv + t * t * vv).reshape(len(r), -1)
+            best = score.argmin(axis=1)
+            a_loc, j = np.divmod(best, graph.shape[1])
+            b_loc = graph[a_loc, j]
+            found, t_best = _on_segment(S, Zc[a_loc], Zc[b_loc], tol)
+            base[r[found]] = own[a_loc[found]]
+            nb[r[found]] = own[b_loc[found]]
+            lam[r[found]] = t_best[found]
     return Provenance.build(y_syn, base, neighbor_index=nb, lam=lam, strategy=name)
 
 
-def _search_segments(Zc, S, cand, graph, Z):
-    """Best (a, b, lam) with ``a`` in ``cand[i]`` and ``b`` in ``graph[a]`` containing ``S[i]``."""
-    n = len(S)
-    chunk = max(1, int(4e6 // (cand.shape[1] * graph.shape[1] * Zc.shape[1])))
-    a_out = np.full(n, -1, np.int64)
-    b_out = np.full(n, -1, np.int64)
-    t_out = np.full(n, np.nan)
-    scale = 1.0 + np.abs(Z).max()
-    tol = (1e-6 if Z.dtype == np.float32 else 1e-10) * scale
-    for start in range(0, n, chunk):
-        sl = slice(start, start + chunk)
-        A = cand[sl][:, :, None].repeat(graph.shape[1], axis=2)  # (m, M, k)
-        B = graph[cand[sl]]  # (m, M, k)
-        base = Zc[A]
-        diff = Zc[B] - base
-        rel = S[sl][:, None, None, :] - base
-        denom = np.einsum("mckd,mckd->mck", diff, diff)
-        t = np.einsum("mckd,mckd->mck", rel, diff) / np.where(denom > 0, denom, 1.0)
-        t = np.clip(t, 0.0, 1.0)  # on the segment, not the line
-        resid = np.abs(rel - t[..., None] * diff).max(axis=-1)
-        limit = tol + 1e-5 * np.abs(S[sl]).max(axis=1)
-        flat = resid.reshape(len(resid), -1)
-        best = flat.argmin(axis=1)
-        hit = flat[np.arange(len(best)), best] <= limit
-        idx = np.flatnonzero(hit)
-        a_out[start + idx] = A.reshape(len(A), -1)[idx, best[idx]]
-        b_out[start + idx] = B.reshape(len(B), -1)[idx, best[idx]]
-        t_out[start + idx] = t.reshape(len(t), -1)[idx, best[idx]]
-    return a_out, b_out, t_out
+def _on_segment(S, A, B, tol):
+    """Whether each row of ``S`` lies on the segment A→B (up to rounding), and its ``lam``."""
+    diff = B - A
+    denom = np.einsum("ij,ij->i", diff, diff)
+    t = np.einsum("ij,ij->i", S - A, diff) / np.where(denom > 0, denom, 1.0)
+    t = np.clip(t, 0.0, 1.0)
+    return _interp_ok_values(S, A, diff, t, tol), t
 
 
 def make_strategy(spec) -> LatentStrategy:

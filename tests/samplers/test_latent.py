@@ -1,0 +1,214 @@
+import numpy as np
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE
+from sklearn.base import clone
+
+from deepbalance.nets.autoencoders import decode_latents
+from deepbalance.samplers import latent as latent_module
+from deepbalance.samplers.presets import (
+    BetaVAESMOTE,
+    DeepADASYN,
+    DeepDenoisingCalibration,
+    DeepDenoisingSMOTE,
+    DeepSMOTE,
+    DeepSparseSMOTE,
+    LatentOversampler,
+)
+from deepbalance.samplers.registry import SAMPLERS
+
+TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 2, "batch_size": 16}
+PRESETS = {
+    "latent": LatentOversampler,
+    "deepsmote": DeepSMOTE,
+    "deep-denoising-smote": DeepDenoisingSMOTE,
+    "deep-sparse-smote": DeepSparseSMOTE,
+    "beta-vae-smote": BetaVAESMOTE,
+    "deep-adasyn": DeepADASYN,
+    "deep-denoising-calibration": DeepDenoisingCalibration,
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_presets_are_registered():
+    for name, cls in PRESETS.items():
+        assert SAMPLERS.get(name) is cls
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_balances_digits(tiny_images, name):
+    X, y = tiny_images
+    sampler = SAMPLERS.get(name)(random_state=0, k_neighbors=3, **TINY)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert X_res.dtype == np.uint8 and X_res.shape[1:] == X.shape[1:]
+    assert np.bincount(y_res).tolist() == [30, 30, 30]
+    assert np.array_equal(X_res[: len(X)], X)
+    assert sampler.synthetic_mask_.sum() == 41 and len(sampler.provenance_) == 41
+    assert len(sampler.history_) == 2 and not sampler.autoencoder_from_cache_
+    assert sampler.latent_.shape == (len(X), 8)
+
+
+@pytest.mark.parametrize("cls", list(PRESETS.values())[1:])
+def test_presets_clone_and_fixed_parts(cls):
+    sampler = cls(random_state=1, dim_h=8, beta=2.0)
+    params = sampler.get_params()
+    expected = set(LatentOversampler().get_params()) - {"autoencoder", "strategy"}
+    assert set(params) == expected
+    twin = clone(sampler)
+    assert type(twin) is cls and twin.get_params() == params
+    assert twin.set_params(epochs=4).epochs == 4
+    with pytest.raises(TypeError, match="fixed"):
+        cls(autoencoder="vae")
+    with pytest.raises(TypeError):
+        cls(1)
+    assert "autoencoder" not in repr(sampler) and "dim_h=8" in repr(sampler)
+
+
+def test_latent_oversampler_clone_with_strategy_instance():
+    sampler = LatentOversampler(strategy=SMOTE(k_neighbors=2), autoencoder="vae")
+    twin = clone(sampler)
+    assert twin.strategy is not sampler.strategy
+    assert twin.strategy.get_params() == sampler.strategy.get_params()
+
+
+def test_provenance_is_latent_smote(tiny_images):
+    X, y = tiny_images
+    X01 = (X / 255.0).astype(np.float32)
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    X_res, _ = sampler.fit_resample(X01, y)
+    prov = sampler.provenance_
+    Z = sampler.latent_
+    assert (prov.neighbor_index >= 0).all() and np.all((prov.lam >= 0) & (prov.lam <= 1))
+    assert (y[prov.base_index] == prov.class_label).all()
+    assert (y[prov.neighbor_index] == prov.class_label).all()
+    Z_new = Z[prov.base_index] + prov.lam[:, None] * (Z[prov.neighbor_index] - Z[prov.base_index])
+    decoded = decode_latents(sampler.autoencoder_, Z_new)
+    np.testing.assert_allclose(X_res[len(X) :], decoded, atol=1e-4)
+
+
+def test_same_seed_same_images(tiny_images):
+    X, y = tiny_images
+    a = DeepDenoisingSMOTE(random_state=5, k_neighbors=3, **TINY).fit_resample(X, y)[0]
+    b = DeepDenoisingSMOTE(random_state=5, k_neighbors=3, **TINY).fit_resample(X, y)[0]
+    c = DeepDenoisingSMOTE(random_state=6, k_neighbors=3, **TINY).fit_resample(X, y)[0]
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_cache_dir_reuses_the_autoencoder(tiny_images, tmp_path, monkeypatch):
+    X, y = tiny_images
+    first = DeepSMOTE(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY)
+    X1, _ = first.fit_resample(X, y)
+    assert not first.autoencoder_from_cache_
+    assert len(list(tmp_path.glob("autoencoder-*.safetensors"))) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached autoencoder should have been reused")
+
+    monkeypatch.setattr(latent_module, "train_autoencoder", no_training)
+    second = DeepSMOTE(random_state=0, k_neighbors=3, cache_dir=str(tmp_path), **TINY)
+    X2, _ = second.fit_resample(X, y)
+    assert second.autoencoder_from_cache_ and second.history_ == first.history_
+    assert np.array_equal(X1, X2)
+    # another strategy on the same autoencoder settings, data and seed shares it too
+    adasyn = DeepADASYN(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY)
+    adasyn.fit_resample(X, y)
+    assert adasyn.autoencoder_from_cache_
+    # a different seed, setting or data is a different key
+    with pytest.raises(AssertionError, match="reused"):
+        DeepSMOTE(random_state=1, k_neighbors=3, cache_dir=tmp_path, **TINY).fit_resample(X, y)
+    with pytest.raises(AssertionError, match="reused"):
+        DeepSMOTE(
+            random_state=0, k_neighbors=3, cache_dir=tmp_path, **{**TINY, "epochs": 1}
+        ).fit_resample(X, y)
+    with pytest.raises(AssertionError, match="reused"):
+        DeepSMOTE(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY).fit_resample(
+            X[::-1], y[::-1]
+        )
+
+
+def test_damaged_cache_entry_is_retrained(tiny_images, tmp_path):
+    X, y = tiny_images
+    DeepSMOTE(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY).fit_resample(X, y)
+    (entry,) = tmp_path.glob("autoencoder-*.safetensors")
+    entry.write_bytes(b"not a safetensors file")
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY)
+    with pytest.warns(UserWarning, match="unreadable autoencoder cache"):
+        sampler.fit_resample(X, y)
+    assert not sampler.autoencoder_from_cache_
+    assert entry.stat().st_size > 1000  # rewritten
+
+
+def test_generate_after_fit(tiny_images):
+    X, y = tiny_images
+    labels = np.array(["zero", "one", "two"])[y]
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler.fit_resample(X[:, 0], labels)
+    images = sampler.generate(4, "two")
+    assert images.shape == (4, 8, 8) and images.dtype == np.uint8
+    assert np.array_equal(images, sampler.generate(4, "two"))
+    assert not np.array_equal(images, sampler.generate(4, "two", random_state=9))
+    with pytest.raises(ValueError, match="class_label='three' is not a fitted class"):
+        sampler.generate(2, "three")
+    with pytest.raises(ValueError, match="n=0"):
+        sampler.generate(0, "two")
+    with pytest.raises(ValueError, match="not fitted"):
+        DeepSMOTE().generate(2, "two")
+
+
+def test_strategies_and_variants_are_wired(tiny_images):
+    X, y = tiny_images
+    sampler = LatentOversampler(
+        autoencoder="sparse", strategy=SMOTE(), random_state=0, k_neighbors=3, **TINY
+    )
+    sampler.fit_resample(X, y)
+    assert sampler.autoencoder_.config.variant == "sparse"
+    assert set(sampler.provenance_.strategy) == {"smote"}
+    assert DeepDenoisingCalibration().strategy == "calibration"
+    with pytest.raises(ValueError, match="autoencoder='gan'"):
+        LatentOversampler(autoencoder="gan", **TINY).fit_resample(X, y)
+    with pytest.raises(ValueError, match="penalty='always'"):
+        LatentOversampler(penalty="always", **TINY).fit_resample(X, y)
+    with pytest.raises(TypeError, match="strategy=42"):
+        LatentOversampler(strategy=42, **TINY).fit_resample(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda' but no CUDA GPU"):
+            LatentOversampler(device="cuda", **TINY).fit_resample(X, y)
+
+
+def test_calibration_strategy_makes_minority_from_cauchy(tiny_images):
+    X, y = tiny_images
+    y = y.copy()
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1), np.flatnonzero(y == 2)[:2]]
+    X, y = X[keep], y[keep]  # class 2: 2 images, so 10 * 2 < 30 makes it a minority class
+    sampler = DeepDenoisingCalibration(random_state=0, k_neighbors=1, **TINY)
+    _, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [30, 30, 30]
+    strategies = set(sampler.provenance_.strategy)
+    assert "calibration" in strategies
+
+
+def test_verbose_shows_progress(tiny_images, capsys):
+    X, y = tiny_images
+    DeepSMOTE(random_state=0, k_neighbors=3, verbose=True, **{**TINY, "epochs": 1}).fit_resample(
+        X, y
+    )
+    assert "autoencoder" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_resample_on_cuda(tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = BetaVAESMOTE(random_state=0, k_neighbors=3, device="cuda", **TINY)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [30, 30, 30]
+    assert next(sampler.autoencoder_.parameters()).is_cuda
+    sampler.save(tmp_path / "s")
+    loaded = BetaVAESMOTE.load(tmp_path / "s", device="cuda")
+    assert loaded.generate(3, 1).shape == (3, 1, 8, 8)

@@ -1,0 +1,157 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from imblearn.over_sampling import BorderlineSMOTE
+
+from deepbalance.samplers.calibration import WeightedCalibration
+from deepbalance.samplers.persistence import CONFIG_FILE, WEIGHTS_FILE, load_sampler
+from deepbalance.samplers.presets import DeepDenoisingCalibration, DeepSMOTE, LatentOversampler
+
+TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 2, "batch_size": 16}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def fitted(tiny_images):
+    X, y = tiny_images
+    X01 = (X[:, 0] / 255.0).astype(np.float32)  # (N, H, W) float: the layout must come back
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, sampling_strategy={1: 20, 2: 20}, **TINY)
+    sampler.fit_resample(X01, y)
+    return sampler
+
+
+def test_round_trip_keeps_weights_and_generates(fitted, tmp_path):
+    path = fitted.save(tmp_path / "sampler")
+    assert sorted(p.name for p in path.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
+    loaded = DeepSMOTE.load(path)
+    assert type(loaded) is DeepSMOTE and loaded.get_params() == fitted.get_params()
+    a, b = fitted.autoencoder_.state_dict(), loaded.autoencoder_.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert np.array_equal(loaded.latent_, fitted.latent_)
+    assert np.array_equal(loaded.classes_, fitted.classes_)
+    assert loaded.history_ == fitted.history_
+    images = loaded.generate(6, 2)
+    assert images.shape == (6, 8, 8) and images.dtype == np.float32
+    assert images.min() >= 0 and images.max() <= 1
+    np.testing.assert_array_equal(images, fitted.generate(6, 2))
+    # any LatentOversampler.load reads it; the right class comes back
+    assert type(LatentOversampler.load(path)) is DeepSMOTE
+    assert type(load_sampler(path)) is DeepSMOTE
+
+
+def test_save_replaces_a_previous_save(fitted, tmp_path):
+    path = tmp_path / "sampler"
+    fitted.save(path)
+    fitted.set_params(k_neighbors=2)
+    fitted.save(path)
+    assert DeepSMOTE.load(path).k_neighbors == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sampler"]  # no temporaries left
+
+
+@pytest.mark.filterwarnings("ignore:strategy .borderline-smote. made fewer rows")
+def test_string_labels_and_dict_params_survive(tiny_images, tmp_path):
+    X, y = tiny_images
+    labels = np.array(["a", "b", "c"])[y]
+    sampler = LatentOversampler(
+        strategy=BorderlineSMOTE(kind="borderline-2"),
+        sampling_strategy={"b": 25, "c": 25},
+        random_state=3,
+        k_neighbors=3,
+        **TINY,
+    )
+    sampler.fit_resample(X, labels)
+    loaded = LatentOversampler.load(sampler.save(tmp_path / "s"))
+    assert loaded.sampling_strategy == {"b": 25, "c": 25}
+    assert isinstance(loaded.strategy, BorderlineSMOTE)
+    assert loaded.strategy.get_params() == sampler.strategy.get_params()
+    assert loaded.classes_.tolist() == ["a", "b", "c"]
+    images = loaded.generate(3, "c")
+    assert images.shape == (3, 1, 8, 8) and images.dtype == np.uint8
+
+
+def test_calibration_round_trip(tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = LatentOversampler(
+        autoencoder="denoising",
+        strategy=WeightedCalibration(k=2),
+        random_state=0,
+        k_neighbors=3,
+        **TINY,
+    )
+    sampler.fit_resample(X, y)
+    loaded = LatentOversampler.load(sampler.save(tmp_path / "s"))
+    assert isinstance(loaded.strategy, WeightedCalibration) and loaded.strategy.k == 2
+    np.testing.assert_array_equal(loaded.generate(4, 1), sampler.generate(4, 1))
+    preset = DeepDenoisingCalibration(random_state=0, k_neighbors=3, **TINY)
+    preset.fit_resample(X, y)
+    assert DeepDenoisingCalibration.load(preset.save(tmp_path / "p")).generate(2, 2).shape[0] == 2
+
+
+def test_load_errors(fitted, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved sampler"):
+        LatentOversampler.load(tmp_path / "missing")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("hello")
+    with pytest.raises(ValueError, match="not a saved deepbalance sampler"):
+        LatentOversampler.load(tmp_path / "foreign")
+    with pytest.raises(ValueError, match="exists and is not a saved sampler"):
+        fitted.save(tmp_path / "foreign")
+
+    path = fitted.save(tmp_path / "s")
+    weights = path / WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupted"):
+        LatentOversampler.load(path)
+
+    path = fitted.save(tmp_path / "s")
+    (path / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ValueError, match="corrupted"):
+        LatentOversampler.load(path)
+
+    path = fitted.save(tmp_path / "s")
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config["format"] = "something-else"
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="format marker"):
+        LatentOversampler.load(path)
+
+    path = fitted.save(tmp_path / "s")
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config["sampler"] = "os:system"
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="not a deepbalance/imblearn class"):
+        LatentOversampler.load(path)
+
+    path = fitted.save(tmp_path / "s")
+    (path / WEIGHTS_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="missing"):
+        LatentOversampler.load(path)
+
+
+def test_save_errors(tiny_images, tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        DeepSMOTE().save(tmp_path / "s")
+    X, y = tiny_images
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler.fit_resample(X, y)
+    sampler.set_params(sampling_strategy=lambda labels: {2: 30})
+    with pytest.raises(ValueError, match="sampling_strategy=.* cannot be saved as JSON"):
+        sampler.save(tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+    sampler.set_params(sampling_strategy="auto", random_state=np.random.RandomState(0))
+    with pytest.warns(UserWarning, match="saved as None"):
+        sampler.save(tmp_path / "s")
+    assert DeepSMOTE.load(tmp_path / "s").random_state is None
+    with pytest.raises(ValueError, match="holds a DeepSMOTE"):
+        DeepDenoisingCalibration.load(tmp_path / "s")

@@ -1,0 +1,168 @@
+"""The training loop: determinism, evaluation records, validation split, errors, augmentation."""
+
+import numpy as np
+import pytest
+import torch
+
+from deepbalance.data.imageset import ImageSet
+from deepbalance.training import (
+    Callback,
+    Recipe,
+    TrainConfig,
+    Trainer,
+    random_crop_flip,
+    split_validation,
+)
+
+FAST = TrainConfig(classifier="mlp", classifier_params={"hidden": (32, 16)}, epochs=6, lr=1e-2)
+
+
+def fit(train, eval_sets=None, config=FAST, **kw):
+    synthetic = kw.pop("synthetic_mask", None)
+    return Trainer(config, progress=False, **kw).fit(train, eval_sets, synthetic_mask=synthetic)
+
+
+def test_learns_digits_and_records_every_evaluation(digits):
+    train, test = digits
+    config = FAST.replace(eval_every=4)
+    result = fit(train, {"test": test, "train": train}, config)
+    assert [(r["epoch"], r["split"]) for r in result.history] == [
+        (4, "test"), (4, "train"), (6, "test"), (6, "train"),
+    ]  # fmt: skip
+    assert set(result.history[0]["metrics"]) >= {"acsa", "gm", "macro_f1", "auroc", "accuracy"}
+    assert result.final["test"] is result.history[2]["metrics"]
+    best = max(r["metrics"]["acsa"] for r in result.history if r["split"] == "test")
+    assert result.best["test"]["acsa"] == best
+    assert result.best_epoch["test"] in (4, 6) and result.best_metric == "acsa"
+    assert result.final["test"]["acsa"] > 0.8  # chance is 1/3
+    assert [r["epoch"] for r in result.losses] == [1, 2, 3, 4, 5, 6]
+    assert result.selected is None
+    np.testing.assert_array_equal(result.predict(test.images), result.predict(test.images))
+    assert result.predict_proba(test.images).shape == (len(test), 3)
+
+
+def test_same_seed_same_numbers(digits):
+    train, test = digits
+    config = TrainConfig(
+        classifier="cle-cnn", epochs=2, batch_size=16, augment=True, optimizer="sgd", lr=0.05
+    )
+    recipe = Recipe(pretrain=True, pretrain_epochs=1, cap="class-cosine")
+    synthetic = np.arange(len(train)) % 4 == 0
+    runs = [
+        fit(train, {"test": test}, config, recipe=recipe, seed=s, synthetic_mask=synthetic)
+        for s in (3, 3, 4)
+    ]
+    assert runs[0].history == runs[1].history and runs[0].losses == runs[1].losses
+    states = [run.model.state_dict() for run in runs[:2]]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert runs[0].losses != runs[2].losses
+
+
+def test_nan_loss_stops_with_a_clear_error(digits):
+    train, _ = digits
+
+    class Poison(Callback):
+        def on_epoch_start(self, state):
+            if state.epoch == 1:
+                with torch.no_grad():
+                    state.model.head.weight.fill_(float("nan"))
+
+    with pytest.raises(FloatingPointError, match=r"loss became nan at epoch 2, batch 1.*lr="):
+        fit(train, callbacks=[Poison()])
+
+
+def test_validation_split_is_stratified_disjoint_and_seeded(digits):
+    train, _ = digits
+    part, val = split_validation(train, 0.2, seed=0)
+    assert len(part) + len(val) == len(train)
+    # 20% of each class (30/12/7 -> 6/2.4/1.4), rounded so the split holds ceil(0.2 * 49) rows
+    assert len(val) == 10 and np.all(np.abs(val.class_counts() - 0.2 * train.class_counts()) < 1)
+    rows = {r.tobytes() for r in train.images}
+    assert {r.tobytes() for r in part.images} | {r.tobytes() for r in val.images} == rows
+    again = split_validation(train, 0.2, seed=0)[1]
+    np.testing.assert_array_equal(again.images, val.images)
+    other = split_validation(train, 0.2, seed=1)[1]
+    assert not np.array_equal(other.images, val.images)
+
+
+def test_val_fraction_adds_val_split_and_honest_selection(digits):
+    train, test = digits
+    result = fit(train, {"test": test}, FAST.replace(val_fraction=0.2))
+    assert {r["split"] for r in result.history} == {"test", "val"}
+    assert result.selected_epoch == result.best_epoch["val"]
+    chosen = [r for r in result.history if r["epoch"] == result.selected_epoch]
+    assert result.selected == {r["split"]: r["metrics"] for r in chosen}
+
+
+def test_val_fraction_refuses_resampled_training_data(digits):
+    train, _ = digits
+    with pytest.raises(ValueError, match="carve it before resampling"):
+        fit(train, config=FAST.replace(val_fraction=0.2), synthetic_mask=train.labels == 2)
+
+
+def test_eval_split_missing_a_class_warns_with_its_name(digits):
+    train, test = digits
+    no_two = test.subset(np.flatnonzero(test.labels != 2))
+    with pytest.warns(UserWarning, match=r"eval split 'test' has no images of class\(es\) \['2'\]"):
+        result = fit(train, {"test": no_two}, FAST.replace(epochs=1))
+    assert np.isnan(result.final["test"]["per_class_recall"][2])
+
+
+def test_eval_labels_outside_the_classifier_are_an_error(digits):
+    train, test = digits
+    four = ImageSet(test.images, np.where(test.labels == 2, 3, test.labels), ("0", "1", "2", "3"))
+    with pytest.raises(ValueError, match=r"label 3 but the classifier has 3 classes \(0..2\)"):
+        fit(train, {"test": four})
+
+
+def test_eval_split_of_other_image_size_is_an_error(digits):
+    train, test = digits
+    bigger = ImageSet(np.zeros((2, 1, 9, 9), np.uint8), np.array([0, 1]), train.class_names)
+    with pytest.raises(ValueError, match=r"shape \(1, 9, 9\)"):
+        fit(train, {"big": bigger})
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"lr": 0}, "lr=0"),
+        ({"optimizer": "rmsprop"}, "optimizer='rmsprop'"),
+        ({"classifier": "vgg"}, "unknown classifier 'vgg'"),
+        ({"val_fraction": 0.9}, "val_fraction"),
+        ({"best_metric": "loss"}, "best_metric='loss'"),
+    ],
+)
+def test_bad_config_is_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_bad_synthetic_mask_is_named(digits):
+    train, _ = digits
+    with pytest.raises(ValueError, match="synthetic_mask must be a bool array"):
+        fit(train, synthetic_mask=np.zeros(3, bool))
+
+
+def test_progress_bar_runs(digits, capsys):
+    train, test = digits
+    Trainer(FAST.replace(epochs=2), progress=True).fit(train, {"test": test})
+    assert "train" in capsys.readouterr().out
+
+
+def test_random_crop_flip_moves_whole_images():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.arange(2 * 8 * 8, dtype=torch.float32).view(2, 1, 8, 8) + 1
+    out = random_crop_flip(x, gen)
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    for i in range(2):  # each output is one crop of its padded input, possibly mirrored
+        crops = [
+            c
+            for dy in range(3)
+            for dx in range(3)
+            for c in (padded[i, :, dy : dy + 8, dx : dx + 8],)
+            for c in (c, c.flip(-1))
+        ]
+        assert any(torch.equal(out[i], c) for c in crops)
+    again = random_crop_flip(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
