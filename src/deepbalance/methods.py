@@ -324,9 +324,9 @@ def run_method(
     else:
         X, y = sampler.fit_resample(train.images, train.labels)
         mask = np.asarray(sampler.synthetic_mask_, dtype=bool)
-        resampled = ImageSet(
-            X, y, train.class_names, f"{train.source} resampled by {method.sampler}", train.meta
-        )
+        meta = {k: v for k, v in train.meta.items() if k != "rows"}  # per-row meta: real rows only
+        source = f"{train.source} resampled by {method.sampler}"
+        resampled = ImageSet(X, y, train.class_names, source, meta)
     resample_seconds = time.perf_counter() - t0
 
     from .training.trainer import Trainer

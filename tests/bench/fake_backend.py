@@ -22,7 +22,6 @@ from deepbalance.data.imageset import ImageSet
 from deepbalance.data.profiles import PROFILES, make_imbalanced
 from deepbalance.metrics import evaluate
 from deepbalance.registry import Registry
-from deepbalance.samplers.grid import image_grid
 
 DATASETS = Registry("dataset")
 METHODS = Registry("method")
@@ -170,6 +169,19 @@ def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progre
     )
 
 
+def image_grid(*args, **kwargs):
+    """The library's image grid, imported only where a grid is drawn."""
+    from deepbalance.samplers.grid import image_grid as draw
+
+    return draw(*args, **kwargs)
+
+
+def create_classifier(name, image_shape, n_classes, **params):
+    CLASSIFIERS.get(name)
+    if params:
+        raise TypeError(f"classifier {name!r} takes no parameters, got {sorted(params)}")
+
+
 def toolkit():
     """The fake toolkit for ``run_spec``."""
     from deepbalance.bench.runner import Toolkit
@@ -180,6 +192,7 @@ def toolkit():
         get_method=get_method,
         run_method=run_method,
         train_config=FakeConfig,
+        create_classifier=create_classifier,
         image_grid=image_grid,
         methods=METHODS,
         datasets=DATASETS,

@@ -195,6 +195,7 @@ def test_process_pool_gives_the_same_results(spec, toolkit, tmp_path):
         toolkit=toolkit,
         executor=LocalExecutor(workers=2),
         progress=False,
+        save_grids=False,
     )
     assert pooled.ran == local.ran == 6
     by_key = {(r.method_id, r.seed): r.final for r in local.records}

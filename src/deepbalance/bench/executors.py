@@ -13,6 +13,7 @@ error)`` as runs finish, in any order: ``result`` is the function's return value
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -47,10 +48,16 @@ class Executor:
 
 
 def _limit_threads(n_threads: int) -> None:
-    """Pool initializer: share the cores between the worker processes."""
-    import torch
+    """Pool initializer: share the cores between the worker processes.
 
-    torch.set_num_threads(n_threads)
+    Set through the environment, read when PyTorch (or NumPy's BLAS) is first imported, so
+    workers that never need PyTorch do not pay for importing it here.
+    """
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(n_threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n_threads)
 
 
 class LocalExecutor(Executor):

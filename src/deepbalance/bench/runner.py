@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .executors import Executor, LocalExecutor
-from .spec import MethodSpec, Spec, VariantSpec, check_names
+from .spec import MethodSpec, Spec, VariantSpec, check_names, spec_error
 from .store import GRID_KIND, RunRecord, Store
 
 __all__ = [
@@ -65,6 +65,9 @@ class Toolkit:
         As in ``deepbalance.data``, ``deepbalance.data.profiles`` and ``deepbalance.methods``.
     train_config : callable
         ``train_config(**settings) -> config`` (``deepbalance.training.config.TrainConfig``).
+    create_classifier : callable
+        ``deepbalance.nets.create_classifier``; used once before the grid to check the
+        classifier's settings against the data.
     image_grid : callable or None
         ``deepbalance.samplers.image_grid``; without it no sample grids are saved.
     methods, datasets, profiles, classifiers : registry
@@ -76,40 +79,51 @@ class Toolkit:
     get_method: Callable | None = None
     run_method: Callable | None = None
     train_config: Callable | None = None
+    create_classifier: Callable | None = None
     image_grid: Callable | None = None
     methods: Any = None
     datasets: Any = None
     profiles: Any = None
     classifiers: Any = None
 
-    def resolved(self) -> Toolkit:
-        """A copy with every None field replaced by the library's object."""
-        if all(getattr(self, f.name) is not None for f in dataclasses.fields(self)):
+    def resolved(self, names: Sequence[str] | None = None) -> Toolkit:
+        """A copy with the None fields among ``names`` (default: all) set to the library's."""
+        names = [f.name for f in dataclasses.fields(self)] if names is None else list(names)
+        missing = [name for name in names if getattr(self, name) is None]
+        if not missing:
             return self
-        defaults = {
-            "load_dataset": ("deepbalance.data", "load_dataset"),
-            "datasets": ("deepbalance.data", "DATASETS"),
-            "make_imbalanced": ("deepbalance.data.profiles", "make_imbalanced"),
-            "profiles": ("deepbalance.data.profiles", "PROFILES"),
-            "get_method": ("deepbalance.methods", "get_method"),
-            "run_method": ("deepbalance.methods", "run_method"),
-            "methods": ("deepbalance.methods", "METHODS"),
-            "train_config": ("deepbalance.training.config", "TrainConfig"),
-            "classifiers": ("deepbalance.nets", "CLASSIFIERS"),
-            "image_grid": ("deepbalance.samplers", "image_grid"),
-        }
         import importlib
 
         filled = {}
-        for name, (module, attr) in defaults.items():
-            if getattr(self, name) is not None:
-                continue
+        for name in missing:
+            module, attr = _LIBRARY[name]
             try:
                 filled[name] = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError):
                 if name != "image_grid":  # the only optional piece
                     raise
         return dataclasses.replace(self, **filled)
+
+    def for_workers(self) -> Toolkit:
+        """The functions only: registries (not always picklable) stay in this process."""
+        return dataclasses.replace(self, **dict.fromkeys(_REGISTRIES))
+
+
+_LIBRARY = {
+    "load_dataset": ("deepbalance.data", "load_dataset"),
+    "datasets": ("deepbalance.data", "DATASETS"),
+    "make_imbalanced": ("deepbalance.data.profiles", "make_imbalanced"),
+    "profiles": ("deepbalance.data.profiles", "PROFILES"),
+    "get_method": ("deepbalance.methods", "get_method"),
+    "run_method": ("deepbalance.methods", "run_method"),
+    "methods": ("deepbalance.methods", "METHODS"),
+    "train_config": ("deepbalance.training.config", "TrainConfig"),
+    "create_classifier": ("deepbalance.nets", "create_classifier"),
+    "classifiers": ("deepbalance.nets", "CLASSIFIERS"),
+    "image_grid": ("deepbalance.samplers", "image_grid"),
+}
+_REGISTRIES = ("methods", "datasets", "profiles", "classifiers")
+_FUNCTIONS = tuple(name for name in _LIBRARY if name not in _REGISTRIES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,13 +292,16 @@ def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = 
     return _memo("tests", key, make)
 
 
-def _check_classes(train, tests: dict, point: GridPoint) -> None:
-    for name, test in tests.items():
+def _check_classes(spec: Spec, train, tests: dict, point: GridPoint) -> None:
+    for index, (name, test) in enumerate(tests.items()):
         if tuple(test.class_names) != tuple(train.class_names):
-            raise ValueError(
+            raise spec_error(
+                spec,
+                ("test_sets", index, "policy"),
+                spec.test_sets[index].policy,
                 f"test set {name!r} has classes {list(test.class_names)} but the training data "
                 f"of {point.method.id!r} has {list(train.class_names)}; give the test set "
-                'policy = "profile" with the matching profile (e.g. cle-binary-balanced)'
+                'policy = "profile" with the matching profile (e.g. cle-binary-balanced)',
             )
 
 
@@ -316,6 +333,7 @@ def environment(device: str) -> dict:
         "platform": platform.platform(),
         "host": platform.node(),
         "host_cores": os.cpu_count(),
+        "pid": os.getpid(),
         "device": device,
     }
     torch = sys.modules.get("torch")
@@ -345,13 +363,13 @@ def _resolve_device(device: str) -> str:
 
 def execute_run(task: RunTask) -> RunRecord:
     """Compute one run (in a worker or in this process) and return its record."""
-    toolkit = task.toolkit.resolved()
+    toolkit = task.toolkit.resolved(_FUNCTIONS)
     spec, point = task.spec, task.point
     started = time.time()
     clock = time.perf_counter()
     train = build_train_set(toolkit, spec, point)
     tests = build_test_sets(toolkit, spec, point.variant)
-    _check_classes(train, tests, point)
+    _check_classes(spec, train, tests, point)
     config = toolkit.train_config(**_train_settings(spec, point.variant, task.device))
     method = toolkit.get_method(point.method.name, **point.method.params)
     Path(task.cache_dir).mkdir(parents=True, exist_ok=True)
@@ -487,6 +505,29 @@ class GridError(RuntimeError):
         )
 
 
+def _check_classifier(toolkit: Toolkit, spec: Spec, train) -> None:
+    for index, variant in enumerate(spec.variants or (None,)):
+        settings = _train_settings(spec, variant, "cpu")
+        try:
+            toolkit.create_classifier(
+                settings["classifier"],
+                train.image_shape,
+                train.n_classes,
+                **settings["classifier_params"],
+            )
+        except (TypeError, ValueError) as exc:
+            path = ("train", "classifier_params")
+            if variant is not None and {"classifier", "classifier_params"} & set(variant.train):
+                path = ("variants", index, "train")
+            raise spec_error(
+                spec,
+                path,
+                settings["classifier_params"],
+                f"classifier {settings['classifier']!r} cannot be built for images "
+                f"{train.image_shape} with {train.n_classes} classes: {exc}",
+            ) from None
+
+
 def preflight(spec: Spec, toolkit: Toolkit, device: str = "cpu") -> None:
     """Check names, method parameters, the training recipe and the data before any run.
 
@@ -505,7 +546,10 @@ def preflight(spec: Spec, toolkit: Toolkit, device: str = "cpu") -> None:
         try:
             toolkit.get_method(method.name, **method.params)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"spec {spec.name!r}, method {method.id!r}: {exc}") from None
+            index = spec.full_methods.index(method.id) if method.id in spec.full_methods else 0
+            raise spec_error(
+                spec, ("methods", index, "params"), method.params, f"method {method.id!r}: {exc}"
+            ) from None
     for variant in spec.variants or (None,):
         toolkit.train_config(**_train_settings(spec, variant, device))
 
@@ -571,13 +615,16 @@ def run_spec(
         todo = [p for p in grid if p.key not in done]
         summary = GridSummary(spec, store.path, total=len(grid), skipped=len(grid) - len(todo))
         if todo:
-            # Load the data of the first run here: a missing dataset fails now, once.
+            # The data of the first run, loaded here: a missing dataset or a classifier that
+            # does not fit the images fails now, once, not in every run.
             train = build_train_set(toolkit, spec, todo[0])
-            _check_classes(train, build_test_sets(toolkit, spec, todo[0].variant), todo[0])
+            _check_classes(spec, train, build_test_sets(toolkit, spec, todo[0].variant), todo[0])
+            _check_classifier(toolkit, spec, train)
         store.record_spec(spec)
         cache_dir = str(store.path.resolve().parent / "cache" / spec.hash)
         live = console.is_terminal if progress is None else bool(progress)
         tasks = []
+        worker_toolkit = toolkit if executor.in_process else toolkit.for_workers()
         grid_pending = {
             m.id
             for m in spec.methods
@@ -590,7 +637,7 @@ def run_spec(
                 RunTask(
                     spec,
                     point,
-                    toolkit,
+                    worker_toolkit,
                     cache_dir,
                     device=device,
                     progress=live and executor.in_process,

@@ -941,6 +941,11 @@ def check_names(spec: Spec, *, methods=None, datasets=None, profiles=None, class
             _check_profile_params(r, profiles, method.profile, p)
 
 
+def spec_error(spec: Spec, path: Sequence, value, problem: str) -> SpecError:
+    """A :class:`SpecError` about ``spec``'s key ``path`` (file and line found in its text)."""
+    return _Reader(_spec_text(spec), spec.path or spec.name).fail(path, value, problem)
+
+
 def _check_profile_params(r: _Reader, profiles, profile: ProfileSpec, path) -> None:
     if profiles is None or profile.name not in profiles:
         return

@@ -316,7 +316,8 @@ class BaseImageSampler(BaseEstimator):
             )
         y_arr = np.asarray(y)
         y_syn_user = classes[y_syn].astype(y_arr.dtype, copy=False)
-        self.sampling_strategy_ = {_py(classes[c]): int(n) for c, n in n_new.items()}
+        made = np.bincount(y_syn, minlength=len(classes))
+        self.sampling_strategy_ = {_py(classes[c]): int(made[c]) for c in n_new}
         self.synthetic_mask_ = np.r_[np.zeros(len(X01), bool), np.ones(len(X_syn), bool)]
         self.provenance_ = prov.with_labels(y_syn_user)
         X_out = np.concatenate([np.asarray(X), layout.restore(X_syn)], axis=0)
