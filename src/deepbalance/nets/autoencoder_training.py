@@ -218,13 +218,18 @@ def train_autoencoder(
     if len(train_rows) < 2:
         raise ValueError(f"the autoencoder needs at least 2 training images, got {len(train_rows)}")
     X_all = torch.from_numpy(X01)
-    X_train, X_val = X_all[train_rows], X_all[val_rows]
+    # no copy of the training images when nothing is held out (they can be large)
+    X_train = X_all if len(val_rows) == 0 else X_all[train_rows]
+    X_val = X_all[val_rows]
     y_train = y[train_rows]
-    class_rows = [r for r in (np.flatnonzero(y_train == c) for c in np.unique(y_train))]
+    class_rows = [np.flatnonzero(y_train == c) for c in np.unique(y_train)]
     class_rows = [r for r in class_rows if len(r) >= 2]
     penalty = settings.penalty if class_rows else None
 
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    forked = []
+    if device.type == "cuda":
+        forked = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=forked):
         torch.manual_seed(seed)
         model = build_autoencoder(config).to(device)
         generator = torch.Generator(device=device).manual_seed(seed)

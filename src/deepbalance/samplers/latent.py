@@ -56,9 +56,10 @@ class LatentOversampler(BaseImageSampler):
     batch_size : int, default=128
     lr : float, default=2e-4
         Adam learning rate (DeepSMOTE's).
-    patience : int or None, default=3
+    patience : int or None, default=5
         Stop after this many epochs without improving the monitored loss by more
-        than ``min_delta``; None always trains ``epochs``.
+        than ``min_delta``; None always trains ``epochs``. (The training loss with a
+        penalty is noisy, so a short patience would stop on noise.)
     min_delta : float, default=1e-4
     validation_fraction : float, default=0.0
         Share of the images held out to monitor reconstruction; 0 monitors the
@@ -110,7 +111,7 @@ class LatentOversampler(BaseImageSampler):
         epochs=30,
         batch_size=128,
         lr=2e-4,
-        patience=3,
+        patience=5,
         min_delta=1e-4,
         validation_fraction=0.0,
         penalty="deepsmote",
