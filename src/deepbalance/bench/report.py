@@ -336,6 +336,7 @@ def main_table(
 @dataclass
 class _Doc:
     blocks: list = field(default_factory=list)
+    files: list = field(default_factory=list)  # the figures written for it
 
     def heading(self, level: int, text: str):
         self.blocks.append(("h", level, text))
@@ -349,8 +350,9 @@ class _Doc:
     def table(self, header: list[str], rows: list[list[str]]):
         self.blocks.append(("table", header, rows))
 
-    def image(self, path: str, alt: str):
-        self.blocks.append(("img", path, alt))
+    def image(self, path: Path, alt: str, *, relative_to: Path):
+        self.blocks.append(("img", os.path.relpath(path, relative_to), alt))
+        self.files.append(path)
 
     def bullets(self, items: list[str]):
         self.blocks.append(("ul", items))
@@ -596,17 +598,17 @@ def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -
             )
         curves = figures / f"{base}-curves-{_slug(test_set)}.png"
         if curves_figure(protocol, test_set, curves):
-            doc.image(os.path.relpath(curves, out), f"{test_set}: metrics vs epoch")
+            doc.image(curves, f"{test_set}: metrics vs epoch", relative_to=out)
         recall = figures / f"{base}-recall-{_slug(test_set)}.png"
         if recall_figure(protocol, test_set, recall):
-            doc.image(os.path.relpath(recall, out), f"{test_set}: per-class recall")
+            doc.image(recall, f"{test_set}: per-class recall", relative_to=out)
     grids = [(m, data) for m, kind, data in protocol.artifacts if kind == GRID_KIND]
     if grids:
         doc.heading(3, "Synthetic samples")
         for method_id, png in grids:
             path = figures / f"{base}-samples-{_slug(method_id)}.png"
             atomic_write_bytes(path, png)
-            doc.image(os.path.relpath(path, out), f"{method_id}: real vs synthetic samples")
+            doc.image(path, f"{method_id}: real vs synthetic samples", relative_to=out)
     doc.heading(3, "Machine and versions")
     doc.bullets(_environment_lines(protocol))
 
@@ -649,7 +651,7 @@ def write_report(
     if html_output:
         written.append(out / "report.html")
         atomic_write_text(written[1], doc.html("deepbalance benchmark report"))
-    return written + sorted(figures.glob("*.png"))
+    return written + doc.files
 
 
 def print_tables(

@@ -106,16 +106,23 @@ def cle_cnn(
     image_shape,
     n_classes: int,
     *,
-    channels=(32, 64),
-    hidden: int = 128,
-    embedding_dim: int = 64,
+    channels=(6, 16),
+    kernel_size: int = 5,
+    hidden: int = 120,
+    embedding_dim: int = 84,
     dropout: float = 0.25,
 ) -> Classifier:
-    """CLE-SMOTE's network: two 3x3 conv layers each followed by 2x2 max pooling, dropout
-    after the second conv block, two fully connected layers, ReLU after every layer; the
-    embedding is the second fully connected layer's output and the head the added linear layer.
+    """CLE-SMOTE's network: two conv layers each followed by 2x2 max pooling, dropout after
+    the second conv block, two fully connected layers, ReLU after every layer; the embedding is
+    the second fully connected layer's output and the head the added linear layer.
+
+    The widths default to LeNet-5's (6 and 16 5x5 filters, 120 and 84 units), the classic
+    network of exactly this layout; padding keeps the spatial size through each convolution.
     """
     c1, c2 = _check_widths(channels, "channels", 2)
+    k = check_int(kernel_size, "kernel_size", min_value=1)
+    if k % 2 == 0:
+        raise ValueError(f"kernel_size={k} must be odd so padding keeps the size; pass e.g. 5")
     hidden = check_int(hidden, "hidden", min_value=1)
     embedding_dim = check_int(embedding_dim, "embedding_dim", min_value=1)
     dropout = check_float(dropout, "dropout", min_value=0.0, max_value=1.0, max_inclusive=False)
@@ -123,10 +130,10 @@ def cle_cnn(
     if min(h, w) < 4:
         raise ValueError(f"cle-cnn pools twice and needs images >= 4x4, got {h}x{w}")
     body = nn.Sequential(
-        nn.Conv2d(c, c1, 3, padding=1),
+        nn.Conv2d(c, c1, k, padding=k // 2),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
-        nn.Conv2d(c1, c2, 3, padding=1),
+        nn.Conv2d(c1, c2, k, padding=k // 2),
         nn.ReLU(inplace=True),
         nn.MaxPool2d(2),
         nn.Dropout(dropout),
