@@ -290,3 +290,15 @@ def test_builtin_spec_validates_against_the_library(name):
     for method in spec.methods:
         get_method(method.name, **method.params)
     TrainConfig(**dataclasses.asdict(spec.train))
+
+
+def test_the_documented_format_is_a_valid_spec():
+    from deepbalance.bench import spec as module
+
+    block = module.__doc__.split("::\n\n", 1)[1]
+    text = "\n".join(line[4:] for line in block.splitlines())
+    spec = loads_spec(text, file="<docstring>")
+    assert (
+        spec.methods[0].id == "beta-vae-2" and spec.paper["balanced"]["beta-vae-2"]["acsa"] == 0.81
+    )
+    check_names(spec)  # against the library's registries

@@ -9,6 +9,7 @@ returns 2; a grid whose runs partly failed returns 1 (the finished runs are stor
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_USAGE = 0, 1, 2
@@ -64,11 +65,11 @@ def bench_list(args) -> int:
     from .spec import builtin_spec_names, load_spec
 
     table = Table(title="built-in benchmark specs (deepbalance bench run NAME)")
-    for name in ("Name", "Dataset", "Methods", "Seeds", "Source"):
+    for name in ("Name", "Dataset", "Methods", "Seeds", "Reproduces"):
         table.add_column(name)
     for name in builtin_spec_names():
         spec = load_spec(name)
-        source = " — ".join(x for x in (spec.source.paper, spec.source.table) if x)
+        source = spec.source.table or spec.source.paper
         table.add_row(
             Text(name),
             Text(spec.data.dataset),
@@ -95,8 +96,9 @@ def bench_show(args) -> int:
         console.print(Text(spec.description))
     if spec.source.paper or spec.source.table:
         console.print(Text(f"source: {spec.source.paper} — {spec.source.table}"))
-    profile = f"{spec.profile.name} {spec.profile.params or ''}" if spec.profile else "none"
-    console.print(Text(f"data: {spec.data.dataset} {spec.data.options or ''}; profile: {profile}"))
+    profile = _named(spec.profile.name, spec.profile.params) if spec.profile else "none"
+    dataset = _named(spec.data.dataset, spec.data.options)
+    console.print(Text(f"data: {dataset}; profile: {profile}" + _subset(spec)))
     console.print(
         Text(
             "test sets: "
@@ -116,7 +118,7 @@ def bench_show(args) -> int:
     console.print(
         Text(
             f"seeds: {list(spec.seeds)}; metrics: {', '.join(spec.metrics)}; "
-            f"selection: {spec.selection}" + (f"; subset: {spec.subset}" if spec.subset else "")
+            f"selection: {spec.selection}"
         )
     )
     if spec.variants:
@@ -130,7 +132,7 @@ def bench_show(args) -> int:
             Text(m.label),
             Text(m.name),
             Text(str(m.params) if m.params else ""),
-            Text(f"{m.profile.name} {m.profile.params or ''}" if m.profile else ""),
+            Text(_named(m.profile.name, m.profile.params) if m.profile else ""),
         )
     console.print(table)
     if spec.paper:
@@ -143,6 +145,10 @@ def bench_show(args) -> int:
 @_guarded
 def bench_run(args) -> int:
     """Run (or resume) a spec's grid, then print its results table."""
+    if "torch" not in sys.modules:
+        # OpenMP threads that spin while waiting make small networks many times slower when
+        # other processes share the cores; sleeping waits cost little. A user's setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .executors import make_executor
     from .report import print_tables
     from .runner import run_spec
@@ -189,6 +195,14 @@ def bench_run(args) -> int:
             print(f"error: run {point.describe()} failed: {message}", file=sys.stderr)
         return EXIT_FAILED_RUNS
     return EXIT_OK
+
+
+def _named(name: str, params: dict) -> str:
+    return f"{name} {params}" if params else name
+
+
+def _subset(spec) -> str:
+    return f"; training subset: {spec.subset}" if spec.subset else ""
 
 
 def _only(store, spec):

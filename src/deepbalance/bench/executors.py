@@ -105,11 +105,11 @@ class LocalExecutor(Executor):
             for future in cf.as_completed(futures):
                 task = futures[future]
                 try:
-                    yield task, future.result(), None
-                except cf.process.BrokenProcessPool:
-                    raise
-                except Exception as exc:
+                    result = future.result()
+                except Exception as exc:  # incl. BrokenProcessPool: a worker died (e.g. OOM)
                     yield task, None, exc
+                else:
+                    yield task, result, None
         finally:
             for future in futures:
                 future.cancel()

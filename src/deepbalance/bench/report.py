@@ -448,7 +448,7 @@ def curves_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
     from matplotlib.ticker import MaxNLocator
 
     metrics = protocol.metrics
-    fig = Figure(figsize=(4.2 * len(metrics), 3.2))
+    fig = Figure(figsize=(4.2 * len(metrics) + 2, 3.2), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     drawn = False
     for ax, metric in zip(axes, metrics, strict=True):
@@ -474,7 +474,7 @@ def curves_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
     if not drawn:
         return False
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.legend(handles, labels, fontsize="small", loc="outside right center")
     fig.suptitle(f"{protocol.name}: {test_set} (mean over seeds)")
     _save_figure(fig, path)
     return True
@@ -502,7 +502,9 @@ def recall_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
     n_classes = len(series[0][1])
     if len(class_names) != n_classes:
         class_names = [str(i) for i in range(n_classes)]
-    fig = Figure(figsize=(max(5.0, 0.6 * n_classes * max(1, len(series)) ** 0.5 + 2), 3.4))
+    fig = Figure(
+        figsize=(max(5.0, 0.35 * n_classes * len(series) ** 0.5 + 4), 3.4), layout="constrained"
+    )
     ax = fig.subplots()
     width = 0.8 / len(series)
     x = np.arange(n_classes)
@@ -516,7 +518,7 @@ def recall_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
     )
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("recall")
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.legend(fontsize="small", loc="outside right center")
     fig.suptitle(f"{protocol.name}: per-class recall on {test_set} ({protocol.selection})")
     _save_figure(fig, path)
     return True

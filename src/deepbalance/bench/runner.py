@@ -466,7 +466,6 @@ def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8)
             path,
             n_per_class=n_per_class,
             class_names=list(train.class_names),
-            title=f"{getattr(result.method, 'name', '')}: real | synthetic",
         )
         return path.read_bytes()
 

@@ -11,6 +11,58 @@ The spec hash (:attr:`Spec.hash`) covers everything that changes the numbers of 
 profile, test sets, training recipe, training subset) and the spec name. Seeds, methods and
 variants are not in it: they are part of each run's key, so adding a seed or a method to a spec
 keeps the runs already stored.
+
+The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is optional)::
+
+    name = "my-protocol"                 # letters, digits, - _ .
+    description = "one line"
+    seeds = [0, 1, 2]
+    metrics = ["acsa", "gm", "macro_f1"]   # scalars of deepbalance.metrics.evaluate
+    selection = "final"                  # or "best": the best of the evaluations
+    subset = 0.5                         # keep a fraction (or a count) of the training images
+
+    [source]                             # paper, table, url, note
+    paper = "..."
+    table = "Table 1"
+
+    [data]
+    dataset = "fashion-mnist"            # a name in deepbalance.data.DATASETS
+    options = {}                         # dataset options; data_dir, split, test_split
+
+    [profile]                            # the training set's imbalance (omit: use it as is)
+    name = "deepsmote-mnist"
+    params = {}
+
+    [[test_sets]]                        # one or more
+    name = "balanced"
+    policy = "balanced"                  # official | balanced | deepsmote-imbalanced | profile
+    # per_class = 500                    # balanced: images per class (default: the fewest)
+    # profile = { name = "cle-binary-balanced" }    # policy = "profile"
+
+    [train]                              # deepbalance.training.TrainConfig settings
+    classifier = "resnet18"
+    epochs = 30
+    eval_every = 5
+
+    [[methods]]                          # one row of the table each
+    name = "beta-vae-smote"              # a name in deepbalance.methods.METHODS
+    id = "beta-vae-2"                    # unique key (default: name)
+    label = "beta-VAE SMOTE (beta=2)"    # what tables print (default: id)
+    params = { beta = 2.0 }              # get_method(name, **params)
+    # profile = { name = "..." }         # this method's own training profile
+
+    [[variants]]                         # optional: each run once per variant
+    name = "v1"
+    dataset_options = {}
+    profile_params = {}
+    train = {}
+
+    [paper.balanced.beta-vae-2]          # the paper's numbers, 0..1: [paper.<set>.<id>]
+    acsa = 0.81
+
+    [budgets.quick]                      # what --budget quick runs (seeds, epochs, subset)
+    seeds = 1
+    epochs = 2
 """
 
 from __future__ import annotations

@@ -1,0 +1,50 @@
+"""The built-in protocols draw the papers' training and test sets (on real Fashion-MNIST)."""
+
+import pytest
+
+from deepbalance.bench.runner import Toolkit, build_test_sets, build_train_set, expand_grid
+from deepbalance.bench.spec import load_spec
+
+
+def _fmnist_or_skip():
+    from deepbalance.data import list_datasets
+
+    info = {d.name: d for d in list_datasets()}["fashion-mnist"]
+    if not info.available:
+        pytest.skip("Fashion-MNIST files not installed (Debian package dataset-fashion-mnist)")
+
+
+@pytest.mark.fmnist
+def test_deepsmote_fmnist_sets():
+    _fmnist_or_skip()
+    from deepbalance.data.profiles import PROFILES
+
+    spec = load_spec("deepsmote-fmnist")
+    toolkit = Toolkit().resolved()
+    point = expand_grid(spec)[0]
+    train = build_train_set(toolkit, spec, point)
+    assert train.class_counts().tolist() == list(PROFILES.get("deepsmote-mnist").counts)
+    tests = build_test_sets(toolkit, spec)
+    assert tests["balanced"].class_counts().tolist() == [1000] * 10
+    imbalanced = list(PROFILES.get("deepsmote-imbalanced-test").counts)
+    assert tests["imbalanced"].class_counts().tolist() == imbalanced
+    # another seed draws other training images, the same test sets
+    other = build_train_set(toolkit, spec, expand_grid(spec)[len(spec.methods)])
+    assert other.class_counts().tolist() == train.class_counts().tolist()
+    assert other.images.tobytes() != train.images.tobytes()
+
+
+@pytest.mark.fmnist
+def test_cle_binary_fmnist_sets():
+    _fmnist_or_skip()
+    spec = load_spec("cle-binary-fmnist")
+    toolkit = Toolkit().resolved()
+    points = {p.method.id: p for p in expand_grid(spec) if p.seed == 0}
+    train = build_train_set(toolkit, spec, points["none"])
+    assert train.class_counts().tolist() == [6000, 60]
+    assert train.class_names == ("T-shirt/top", "Trouser")
+    balanced = build_train_set(toolkit, spec, points["no-class-imbalance"])
+    assert balanced.class_counts().tolist() == [6000, 6000]
+    (test,) = build_test_sets(toolkit, spec).values()
+    assert test.class_counts().tolist() == [1000, 1000]
+    assert test.class_names == train.class_names
