@@ -4,6 +4,13 @@
 
 # importing the format modules registers their datasets
 from . import celeba, chestxray14, chexpert, cifar, digits, idx, image_folder, svhn  # noqa: F401
+from .frameworks import (
+    FRAMEWORKS,
+    abnormality_auroc,
+    fmnist_proxy_mapping,
+    list_experiments,
+    make_framework_split,
+)
 from .imageset import ImageSet
 from .locations import DatasetNotFoundError
 from .registry import (
@@ -17,6 +24,11 @@ from .registry import (
 
 __all__ = [
     "DATASETS",
+    "FRAMEWORKS",
+    "abnormality_auroc",
+    "fmnist_proxy_mapping",
+    "list_experiments",
+    "make_framework_split",
     "DatasetInfo",
     "DatasetLoader",
     "DatasetNotFoundError",

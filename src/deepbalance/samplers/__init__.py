@@ -2,7 +2,17 @@
 
 from .base import BaseImageSampler, ImageLayout, check_images, check_labels
 from .calibration import WeightedCalibration, calibrated_moments
+from .grid import image_grid, sampler_grid
+from .latent import LatentOversampler
 from .pixel import PixelADASYN, PixelOversampler, PixelSMOTE, RandomOversampler
+from .presets import (
+    BetaVAESMOTE,
+    DeepADASYN,
+    DeepDenoisingCalibration,
+    DeepDenoisingSMOTE,
+    DeepSMOTE,
+    DeepSparseSMOTE,
+)
 from .provenance import Provenance
 from .registry import SAMPLERS
 from .strategies import (
@@ -14,6 +24,15 @@ from .strategies import (
 
 __all__ = [
     "SAMPLERS",
+    "BetaVAESMOTE",
+    "DeepADASYN",
+    "DeepDenoisingCalibration",
+    "DeepDenoisingSMOTE",
+    "DeepSMOTE",
+    "DeepSparseSMOTE",
+    "LatentOversampler",
+    "image_grid",
+    "sampler_grid",
     "STRATEGIES",
     "BaseImageSampler",
     "ImageLayout",
