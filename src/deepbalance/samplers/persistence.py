@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .._checks import atomic_path
@@ -359,7 +359,7 @@ def load_sampler(path, *, device="cpu"):
         classes = np.array(config["classes"], dtype=np.dtype(config["classes_dtype"]))
         latent = tensors["latent"].numpy()
         latent_labels = tensors["latent_labels"].numpy()
-    except (KeyError, TypeError, RuntimeError) as err:
+    except (KeyError, TypeError, RuntimeError, SafetensorError) as err:
         raise ValueError(
             f"{str(path)!r} is an incomplete or corrupted sampler save: {err}"
         ) from err
