@@ -62,7 +62,7 @@ def _recon_mse(model, X01: np.ndarray) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per width")
-    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--widths", type=int, nargs="*", default=[16, 32, 64])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-deepsmote", action="store_true")
     parser.add_argument("--data-dir", default=None)

@@ -6,6 +6,11 @@ paper's number beside ours where the spec has it, the selection protocol (final 
 of the evaluations), and whether the top method beats the runner-up: paired over seeds, the
 Wilcoxon signed-rank test (SciPy) with >= 5 pairs, else the paired t-test; "n/a" with one seed.
 A REDUCED banner lists the overrides (fewer seeds, epochs, data or methods than the spec).
+
+With variants, a table per metric averages each method over the runs (seeds × variants) of
+each variant group (e.g. a framework's permutations) and over all of them, and the figures
+draw one series per method, averaged over seeds and variants. Where evaluations hold
+per-sub-condition AUROCs (``auroc_subconditions``), a table gives their means per method.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ METRIC_NAMES = {
     "macro_f1": "Macro F1",
     "auroc": "AUROC",
     "accuracy": "Accuracy",
+    "auroc_abnormal": "AUROC normal/abnormal",
+    "auroc_subconditions_mean": "AUROC sub-conditions",
 }
 SELECTION_TEXT = {
     "final": "final epoch (the metrics after the last training epoch)",
@@ -110,26 +117,75 @@ class Protocol:
                     names.append(split)
         return names
 
-    def method_rows(self) -> list[tuple[str, str]]:
-        """``(row key, label)``: one row per method id (× variant when the spec has variants)."""
+    def methods(self) -> list[tuple[str, str]]:
+        """``(method id, label)`` of every method with runs, in spec order."""
         labels = {m["id"]: m.get("label") or m["id"] for m in self.spec.get("methods", [])}
         order = [m["id"] for m in self.spec.get("methods", [])]
         for run in self.runs:
             labels.setdefault(run.method_id, run.method.get("label") or run.method_id)
             if run.method_id not in order:
                 order.append(run.method_id)
+        present = {run.method_id for run in self.runs}
+        return [(m, labels[m]) for m in order if m in present]
+
+    def method_rows(self) -> list[tuple[str, str]]:
+        """``(row key, label)``: one row per method id (× variant when the spec has variants)."""
         variants = []
         for run in self.runs:
             if run.variant not in variants:
                 variants.append(run.variant)
         rows = []
-        for method_id in order:
+        for method_id, method_label in self.methods():
             for variant in variants:
                 if any(r.method_id == method_id and r.variant == variant for r in self.runs):
                     key = f"{method_id}|{variant}"
-                    label = labels[method_id] + (f" [{variant}]" if variant else "")
+                    label = method_label + (f" [{variant}]" if variant else "")
                     rows.append((key, label))
         return rows
+
+    @property
+    def has_variants(self) -> bool:
+        return any(run.variant for run in self.runs)
+
+    def variant_groups(self) -> list[str]:
+        """Groups of the stored variants (a variant without one is its own), in spec order."""
+        order = [v.get("group") or v["name"] for v in self.spec.get("variants", [])]
+        for run in self.runs:
+            if self.group_of(run) not in order:
+                order.append(self.group_of(run))
+        present = {self.group_of(run) for run in self.runs}
+        return [g for g in dict.fromkeys(order) if g in present]
+
+    @staticmethod
+    def group_of(run: RunRecord) -> str:
+        return run.variant_params.get("group") or run.variant
+
+    def series(self) -> list[tuple[str, list[RunRecord]]]:
+        """``(label, runs)`` the figures draw: per method × variant row, or per method
+        (all its variants) when the protocol has variants."""
+        if self.has_variants:
+            return [
+                (label, [r for r in self.runs if r.method_id == method_id])
+                for method_id, label in self.methods()
+            ]
+        out = []
+        for key, label in self.method_rows():
+            method_id, _, variant = key.partition("|")
+            runs = [r for r in self.runs if r.method_id == method_id and r.variant == variant]
+            out.append((label, runs))
+        return out
+
+    def group_cell(self, method_id: str, test_set: str, metric: str, group=None) -> Cell:
+        """A method's values over every seed and variant of ``group`` (None: all variants)."""
+        values, keys = [], []
+        for run in sorted(self.runs, key=lambda r: (r.seed, r.variant)):
+            if run.method_id != method_id or (group is not None and self.group_of(run) != group):
+                continue
+            value = self.stage(run).get(test_set, {}).get(metric)
+            if isinstance(value, int | float) and math.isfinite(value):
+                values.append(float(value))
+                keys.append((run.seed, run.variant))
+        return Cell(values, keys)
 
     def seeds_present(self) -> list[int]:
         return sorted({r.seed for r in self.runs})
@@ -329,6 +385,47 @@ def main_table(
     return header, rows
 
 
+def group_table(protocol: Protocol, test_set: str, metric: str):
+    """Header and rows: per method, the mean ± std over each variant group's runs and all."""
+    groups = protocol.variant_groups()
+    header = ["Method", *groups, "All"]
+    rows = []
+    for method_id, label in protocol.methods():
+        cells = [protocol.group_cell(method_id, test_set, metric, g) for g in groups]
+        cells.append(protocol.group_cell(method_id, test_set, metric))
+        rows.append([label, *(format_cell(c) for c in cells)])
+    return header, rows
+
+
+def subcondition_table(protocol: Protocol, test_set: str):
+    """Header and rows of the mean per-sub-condition AUROC per method, or None without any."""
+    names: list[str] = []
+    by_method = []
+    class_names: list[str] = []
+    for method_id, label in protocol.methods():
+        values: dict[str, list[float]] = {}
+        for run in protocol.runs:
+            if run.method_id != method_id:
+                continue
+            per = protocol.stage(run).get(test_set, {}).get("auroc_subconditions")
+            class_names = class_names or list(run.data.get("class_names", []))
+            for name, value in (per or {}).items():
+                if name not in names:
+                    names.append(name)
+                if isinstance(value, int | float) and math.isfinite(value):
+                    values.setdefault(name, []).append(float(value))
+        by_method.append((label, values))
+    if not names:
+        return None
+    if set(names) <= set(class_names):  # the store sorts keys: back to class order
+        names.sort(key=class_names.index)
+    header = ["Method", *names]
+    rows = [
+        [label, *(format_cell(Cell(v.get(n, []), [])) for n in names)] for label, v in by_method
+    ]
+    return header, rows
+
+
 # --------------------------------------------------------------------------------------------
 # blocks rendered to markdown or HTML
 
@@ -452,12 +549,9 @@ def curves_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     drawn = False
     for ax, metric in zip(axes, metrics, strict=True):
-        for key, label in protocol.method_rows():
-            method_id, _, variant = key.partition("|")
+        for label, runs in protocol.series():
             by_epoch: dict[int, list[float]] = {}
-            for run in protocol.runs:
-                if run.method_id != method_id or run.variant != variant:
-                    continue
+            for run in runs:
                 for entry in run.history:
                     value = entry.get("metrics", {}).get(metric)
                     epoch = entry.get("epoch")
@@ -475,7 +569,8 @@ def curves_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
         return False
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize="small", loc="outside right center")
-    fig.suptitle(f"{protocol.name}: {test_set} (mean over seeds)")
+    over = "seeds and variants" if protocol.has_variants else "seeds"
+    fig.suptitle(f"{protocol.name}: {test_set} (mean over {over})")
     _save_figure(fig, path)
     return True
 
@@ -486,15 +581,13 @@ def recall_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
 
     series = []
     class_names: list[str] = []
-    for key, label in protocol.method_rows():
-        method_id, _, variant = key.partition("|")
+    for label, runs in protocol.series():
         rows = []
-        for run in protocol.runs:
-            if run.method_id == method_id and run.variant == variant:
-                recall = protocol.stage(run).get(test_set, {}).get("per_class_recall")
-                if isinstance(recall, list) and recall:
-                    rows.append([np.nan if v is None else float(v) for v in recall])
-                    class_names = class_names or list(run.data.get("class_names", []))
+        for run in runs:
+            recall = protocol.stage(run).get(test_set, {}).get("per_class_recall")
+            if isinstance(recall, list) and recall:
+                rows.append([np.nan if v is None else float(v) for v in recall])
+                class_names = class_names or list(run.data.get("class_names", []))
         if rows and len({len(r) for r in rows}) == 1:
             series.append((label, np.nanmean(np.array(rows), axis=0)))
     if not series:
@@ -578,6 +671,17 @@ def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -
     base = f"{_slug(protocol.name)}-{protocol.hash[:8]}"
     for test_set in protocol.test_sets:
         doc.heading(3, f"Test set: {test_set}")
+        if protocol.has_variants:
+            for metric in protocol.metrics:
+                name = METRIC_NAMES.get(metric, metric)
+                doc.para(f"{name}, mean ± std over seeds and the variants of each group:")
+                doc.table(*group_table(protocol, test_set, metric))
+        per_subcondition = subcondition_table(protocol, test_set)
+        if per_subcondition is not None:
+            doc.para("AUROC per sub-condition (one-vs-rest), mean ± std over all runs:")
+            doc.table(*per_subcondition)
+        if protocol.has_variants:
+            doc.para("Per variant:")
         header, rows = main_table(protocol, test_set)
         doc.table(header, rows)
         tests = [significance(protocol, test_set, m) for m in protocol.metrics]

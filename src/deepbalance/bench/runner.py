@@ -293,7 +293,12 @@ def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = 
 
 
 def _check_classes(spec: Spec, train, tests: dict, point: GridPoint) -> None:
+    from ..data.frameworks import abnormality_targets
+
     for index, (name, test) in enumerate(tests.items()):
+        targets = abnormality_targets(test, train.n_classes)
+        if targets is not None and "y_binary" in targets:
+            continue  # normal/abnormal labels, scored by abnormality AUROC (chest X-ray tests)
         if tuple(test.class_names) != tuple(train.class_names):
             raise spec_error(
                 spec,

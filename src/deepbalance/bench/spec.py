@@ -20,6 +20,8 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     metrics = ["acsa", "gm", "macro_f1"]   # scalars of deepbalance.metrics.evaluate
     selection = "final"                  # or "best": the best of the evaluations
     subset = 0.5                         # keep a fraction (or a count) of the training images
+    # variants_from = "cxr-frameworks"   # generate [[variants]]: a name (or { name, params })
+                                         # in deepbalance.bench.variants.VARIANT_GENERATORS
 
     [source]                             # paper, table, url, note
     paper = "..."
@@ -53,6 +55,7 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
 
     [[variants]]                         # optional: each run once per variant
     name = "v1"
+    group = "g1"                         # optional: the report averages over a group
     dataset_options = {}
     profile_params = {}
     train = {}
@@ -61,8 +64,9 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     acsa = 0.81
 
     [budgets.quick]                      # what --budget quick runs: seeds, epochs, subset,
-    seeds = 1                            # classifier, classifier_params
+    seeds = 1                            # classifier, classifier_params, method_params
     epochs = 2
+    # method_params = { beta-vae-2 = { sampler_params = { epochs = 1 } } }  # by method id
 """
 
 from __future__ import annotations
@@ -106,7 +110,18 @@ __all__ = [
 ]
 
 #: Metrics a spec may report (scalars of :func:`deepbalance.metrics.evaluate`).
-SCALAR_METRICS = ("acsa", "gm", "macro_precision", "macro_recall", "macro_f1", "auroc", "accuracy")
+SCALAR_METRICS = (
+    "acsa",
+    "gm",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
+    "auroc",
+    "accuracy",
+    # test sets with a normal class (deepbalance.data.frameworks.abnormality_auroc)
+    "auroc_abnormal",
+    "auroc_subconditions_mean",
+)
 #: "final": the metrics after the last epoch; "best": the best of the evaluations.
 SELECTIONS = ("final", "best")
 #: How a test set is drawn from the dataset's test split.
@@ -231,16 +246,19 @@ class MethodSpec:
 class VariantSpec:
     """A variant of the protocol (e.g. a framework permutation): each method × seed runs once
     per variant, with these dataset options, profile parameters and training settings merged in.
+    ``group`` (e.g. the framework) only tells the report which variants to average together.
     """
 
     name: str
     dataset_options: dict = field(default_factory=dict)
     profile_params: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)
+    group: str = ""
 
     @property
     def hash(self) -> str:
-        return stable_hash(_plain(self))
+        """Hash of what changes the variant's numbers (not its group)."""
+        return stable_hash({k: v for k, v in _plain(self).items() if k != "group"})
 
 
 @dataclass(frozen=True)
@@ -612,8 +630,9 @@ def _method(r: _Reader, doc, path) -> MethodSpec:
 
 
 def _variant(r: _Reader, doc, path) -> VariantSpec:
-    r.table(doc, path, ("name", "dataset_options", "profile_params", "train"), ("name",))
+    r.table(doc, path, ("name", "group", "dataset_options", "profile_params", "train"), ("name",))
     name = r.string(doc["name"], (*path, "name"))
+    group = r.string(doc.get("group", ""), (*path, "group"), empty=True)
     options = r.params(doc.get("dataset_options", {}), (*path, "dataset_options"))
     params = r.params(doc.get("profile_params", {}), (*path, "profile_params"))
     train = r.params(doc.get("train", {}), (*path, "train"))
@@ -621,7 +640,21 @@ def _variant(r: _Reader, doc, path) -> VariantSpec:
         bad = [k for k in train if k not in TRAIN_DEFAULTS]
         if bad:
             raise r.fail((*path, "train", bad[0]), train[bad[0]], "unknown training setting")
-    return VariantSpec(name, options, params, train)
+    return VariantSpec(name, options, params, train, group)
+
+
+def _generated_variants(r: _Reader, value, path, profile: ProfileSpec | None) -> list:
+    """The ``[[variants]]`` tables that ``variants_from`` names (bench.variants)."""
+    from .variants import VARIANT_GENERATORS
+
+    generator = _profile(r, value, path)  # the same shape: a name, or { name, params }
+    if generator.name not in VARIANT_GENERATORS:
+        known = ", ".join(VARIANT_GENERATORS.names())
+        raise r.fail(path, generator.name, f"unknown variant generator; known: {known}")
+    try:
+        return list(VARIANT_GENERATORS.get(generator.name)(profile, **generator.params))
+    except (TypeError, ValueError) as exc:
+        raise r.fail(path, value, str(exc)) from None
 
 
 def _paper(r: _Reader, doc, path, test_sets, methods) -> tuple[dict, str]:
@@ -653,15 +686,26 @@ def _paper(r: _Reader, doc, path, test_sets, methods) -> tuple[dict, str]:
     return out, note
 
 
-def _budgets(r: _Reader, doc, path) -> dict:
+def _budgets(r: _Reader, doc, path, method_ids: Sequence[str]) -> dict:
     if not isinstance(doc, Mapping):
         raise r.fail(path, doc, "must be a table [budgets.quick]")
     out = {}
     for budget, values in doc.items():
         p = (*path, budget)
         r.string(budget, p, choices=BUDGETS)
-        r.table(values, p, ("seeds", "epochs", "subset", "classifier", "classifier_params"))
+        allowed = ("seeds", "epochs", "subset", "classifier", "classifier_params", "method_params")
+        r.table(values, p, allowed)
         checked = {}
+        if "method_params" in values:
+            q = (*p, "method_params")
+            by_method = r.params(values["method_params"], q)
+            for method_id, params in by_method.items():
+                if method_id not in method_ids:
+                    raise r.fail(
+                        (*q, method_id), params, f"not a method id ({', '.join(method_ids)})"
+                    )
+                r.params(params, (*q, method_id))
+            checked["method_params"] = {k: dict(v) for k, v in by_method.items()}
         if "classifier" in values:
             checked["classifier"] = r.string(values["classifier"], (*p, "classifier"))
         if "classifier_params" in values:
@@ -692,6 +736,7 @@ _TOP = (
     "train",
     "methods",
     "variants",
+    "variants_from",
     "paper",
     "budgets",
 )
@@ -747,10 +792,12 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
     methods = tuple(_method(r, m, ("methods", i)) for i, m in enumerate(methods_doc))
     _unique(r, [m.id for m in methods], "methods", "id")
 
-    variants = tuple(
-        _variant(r, v, ("variants", i))
-        for i, v in enumerate(r.array(doc.get("variants", []), ("variants",)))
-    )
+    written = r.array(doc.get("variants", []), ("variants",))
+    variants = tuple(_variant(r, v, ("variants", i)) for i, v in enumerate(written))
+    if "variants_from" in doc:
+        path = ("variants_from",)
+        generated = _generated_variants(r, doc["variants_from"], path, profile)
+        variants = tuple(_variant(r, v, path) for v in generated) + variants
     _unique(r, [v.name for v in variants], "variants", "name")
 
     metrics = r.array(doc.get("metrics", ["acsa", "gm", "macro_f1"]), ("metrics",))
@@ -781,7 +828,7 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         source=source,
         description=r.string(doc.get("description", ""), ("description",), empty=True),
         subset=_subset(r, doc["subset"], ("subset",)) if "subset" in doc else None,
-        budgets=_budgets(r, doc.get("budgets", {}), ("budgets",)),
+        budgets=_budgets(r, doc.get("budgets", {}), ("budgets",), [m.id for m in methods]),
         full_seeds=seeds,
         full_methods=tuple(m.id for m in methods),
         path=file,
@@ -880,8 +927,10 @@ def apply_overrides(
         Method ids (or registry names) to keep, in the spec's order.
     budget : {"quick", "full"}, optional
         ``"quick"``: the spec's ``[budgets.quick]`` (seeds, epochs, subset, classifier,
-        classifier_params; by default 1 seed, 2 epochs, a quarter of the training data);
-        explicit overrides win. ``"full"``: the spec as written (or its ``[budgets.full]``).
+        classifier_params, method_params; by default 1 seed, 2 epochs, a quarter of the
+        training data); explicit overrides win. ``"full"``: the spec as written (or its
+        ``[budgets.full]``). ``method_params`` (``{method id: params}``) is merged into those
+        methods' parameters.
     """
     overrides: dict[str, Any] = {}
     preset: dict[str, Any] = {}
@@ -943,6 +992,16 @@ def apply_overrides(
         if value != spec.subset and value != 1.0:
             changes["subset"] = value
             overrides["subset"] = value
+    if preset.get("method_params"):
+        updated = tuple(
+            dataclasses.replace(m, params={**m.params, **preset["method_params"][m.id]})
+            if m.id in preset["method_params"]
+            else m
+            for m in spec.methods
+        )
+        if updated != spec.methods:
+            changes["methods"] = updated
+            overrides["method_params"] = preset["method_params"]
     if methods is not None:
         if isinstance(methods, str):
             methods = [m.strip() for m in methods.split(",") if m.strip()]
@@ -955,8 +1014,9 @@ def apply_overrides(
                 f"methods={wanted!r}: {unknown[0] if unknown else 'nothing'} is not a method "
                 f"of spec {spec.name!r}; choose from {ids}"
             )
-        kept = tuple(m for m in spec.methods if m.id in wanted or m.name in wanted)
-        if kept != spec.methods:
+        current = changes.get("methods", spec.methods)
+        kept = tuple(m for m in current if m.id in wanted or m.name in wanted)
+        if kept != current:
             changes["methods"] = kept
             overrides["methods"] = [m.id for m in kept]
     if not changes and not overrides:

@@ -27,11 +27,12 @@ sub-conditions", rows positive for Edema, Effusion or Pleural_Thickening (the se
 rows positive for Emphysema, Fibrosis or Hernia (no counterpart among the six classes), missing
 and unreadable image files.
 
-Test split (rows in ``test_list.txt``), as is: binary labels (0 = "No Finding"), per-row
-``multi_hot`` (N, 5) over the sub-conditions and ``class_label`` in ``meta["rows"]``. With
-``expert_labels=`` (the adjudicated radiologist labels published by Google for a subset of the
-test images, e.g. ``four_findings_expert_labels_test_labels.csv``), the test split is that
-subset and the expert columns replace NIH's in ``multi_hot`` — see :func:`read_expert_labels`.
+Test split (rows in ``test_list.txt``), as is: binary labels (0 = "No Finding",
+``meta["normal_class"]``), per-row ``multi_hot`` (N, 5) over the sub-conditions and
+``class_label`` in ``meta["rows"]``. With ``expert_labels=`` (the adjudicated radiologist
+labels published by Google for a subset of the test images, e.g.
+``four_findings_expert_labels_test_labels.csv``), the test split is that subset and the expert
+columns replace NIH's in ``multi_hot`` — see :func:`read_expert_labels`.
 """
 
 from __future__ import annotations
@@ -484,6 +485,7 @@ def load_chestxray14(
         rows["class_label"] = single_class_labels(no_finding, multi_hot.astype(bool), other)
         class_names = BINARY_CLASSES
         meta.update(
+            normal_class=0,
             multi_hot_names=SUBCONDITIONS,
             multi_hot_source=tuple(source),
             class_label_names=CXR_CLASSES,

@@ -35,7 +35,8 @@ Finding positive and none of the twelve conditions positive), 1 = Abnormal;
 ``meta["rows"]["multi_hot"]`` (N, 5) marks each sub-condition (after merging; with
 ``uncertain="positive"`` a -1 counts as present, otherwise as absent), and
 ``meta["rows"]["class_label"]`` gives the six-class label where exactly one class applies
-(-1 elsewhere).
+(-1 elsewhere). ``meta["normal_class"] = 0`` lets the trainer score a six-class model on it
+(normal-vs-abnormal and per-sub-condition AUROC, ``frameworks.abnormality_targets``).
 """
 
 from __future__ import annotations
@@ -391,7 +392,7 @@ def load_chexpert(
         class_names = BINARY_CLASSES
         rows["multi_hot"] = groups.astype(np.int8)
         rows["class_label"] = single_class_labels(no_finding, groups, dropped)
-        meta.update(multi_hot_names=SUBCONDITIONS, class_label_names=CXR_CLASSES)
+        meta.update(normal_class=0, multi_hot_names=SUBCONDITIONS, class_label_names=CXR_CLASSES)
     bases = [csv_path.parent, csv_path.parent.parent]
     if data_dir is not None:
         bases += [Path(data_dir), Path(data_dir).parent]

@@ -509,3 +509,57 @@ def abnormality_auroc(
     defined = [v for v in per.values() if np.isfinite(v)]
     result["auroc_subconditions_mean"] = float(np.mean(defined)) if defined else float("nan")
     return result
+
+
+def abnormality_targets(split: ImageSet, n_classes: int) -> dict | None:
+    """How to score ``split`` with :func:`abnormality_auroc` against ``n_classes`` score columns.
+
+    A split takes part when ``split.meta["normal_class"]`` names its normal class (the
+    framework splits, :func:`select_mapped_classes` and the chest X-ray test splits set it).
+    The normal class has that index in the score columns too.
+
+    - Same classes as the scores: ``y_true`` = the labels (one class per image).
+    - Two classes (normal, abnormal) against more score columns: ``y_binary`` = the labels,
+      with ``meta["rows"]["multi_hot"]`` (columns = the non-normal score columns, named by
+      ``meta["multi_hot_names"]``) for the per-sub-condition AUROC where the split has it.
+
+    Returns
+    -------
+    dict or None
+        Keyword arguments of :func:`abnormality_auroc` (all but ``y_score``); ``"y_binary"``
+        among them marks a binary split, whose six-class metrics are undefined. None when the
+        split names no normal class.
+
+    Raises
+    ------
+    ValueError
+        When the split's classes fit neither case.
+    """
+    if not isinstance(split, ImageSet):
+        raise TypeError(f"split must be an ImageSet, got {type(split).__name__}")
+    normal = split.meta.get("normal_class")
+    if normal is None:
+        return None
+    n_classes = check_int(n_classes, "n_classes", min_value=2)
+    normal = check_int(normal, "meta['normal_class']", min_value=0, max_value=n_classes - 1)
+    if split.n_classes == n_classes:
+        return {"y_true": split.labels, "normal_index": normal, "class_names": split.class_names}
+    if split.n_classes != 2 or normal > 1:
+        raise ValueError(
+            f"split {split.source!r} has {split.n_classes} classes {list(split.class_names)} "
+            f"and normal_class={normal}, but the scores have {n_classes} columns; give it the "
+            "model's classes or binary labels (normal, abnormal)"
+        )
+    targets = {
+        "y_binary": (split.labels != normal).astype(np.int64),
+        "normal_index": normal,
+        "class_names": None,
+    }
+    multi_hot = split.meta.get("rows", {}).get("multi_hot")
+    names = split.meta.get("multi_hot_names")
+    if multi_hot is not None and np.shape(multi_hot) == (len(split), n_classes - 1):
+        targets["multi_hot"] = np.asarray(multi_hot)
+        if names is not None and len(names) == n_classes - 1:
+            names = [str(c) for c in names]
+            targets["class_names"] = names[:normal] + [split.class_names[normal]] + names[normal:]
+    return targets

@@ -29,12 +29,21 @@ Profiles and their parameters (``list_profiles()`` or ``deepbalance profiles`` l
 - ``longtail``: ``n_i = floor(max_count * rho^(-i/(K-1)))`` for the ``i``-th class of ``order``
   (default ``rho=100``), the CIFAR-10-LT recipe.
 - ``max_count`` (``ratios``, ``longtail``) defaults to the largest value every class can serve.
+- ``cxr-framework`` (chest X-ray study) draws one experiment of the five imbalance frameworks
+  with :func:`~deepbalance.data.frameworks.make_framework_split`: ``framework=``, ``majority=``
+  (the majority sub-condition(s)), the class mapping ``normal=``, ``subconditions=``,
+  ``never_majority=`` (default: the chest X-ray loaders' classes) and ``unit=`` (images per
+  share). ``cxr-classes`` keeps every image of the mapped classes
+  (:func:`~deepbalance.data.frameworks.select_mapped_classes`), e.g. as the matching test set.
+  Both relabel normal to 0 and the sub-conditions to 1..k and mark ``meta["normal_class"]``.
 
 Drawing is per class and without replacement. Class ``c`` takes the first ``n_c`` rows of one
 permutation of its rows, drawn from ``numpy.random.RandomState(seed)`` in class order, so the rows
 picked for a class depend only on the seed and the source, never on the other classes' counts;
 with one seed a smaller count gives a subset of a larger one (``cle-binary`` is a subset of
-``cle-binary-balanced``). Kept rows stay in their source order.
+``cle-binary-balanced``). Kept rows stay in their source order. Profiles with their own ``draw``
+(the chest X-ray ones) sample as :func:`~deepbalance.data.frameworks.make_framework_split` does,
+also nested.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ import numpy as np
 
 from .._checks import check_float, check_int
 from ..registry import Registry
+from . import frameworks
 from .imageset import ImageSet
 
 __all__ = ["PROFILES", "Profile", "list_profiles", "make_imbalanced"]
@@ -82,6 +92,9 @@ class Profile:
     reindex : bool
         If True, only the classes the rule lists are kept, relabelled ``0..k-1`` in the listed
         order, with their class names.
+    draw : callable or None
+        ``draw(data, *, seed, **params) -> ImageSet`` replaces the generic per-class draw, for
+        recipes that sample and describe their sets themselves (the chest X-ray frameworks).
     """
 
     name: str
@@ -91,6 +104,7 @@ class Profile:
     params: Mapping[str, Any] = field(default_factory=dict)
     counts: tuple[int, ...] | None = None
     reindex: bool = False
+    draw: Callable[..., ImageSet] | None = field(default=None, repr=False)
 
     def counts_for(self, data: ImageSet, **params) -> dict[int, int]:
         """Per-class target counts of this profile for ``data``.
@@ -384,6 +398,65 @@ _register(
     )
 )
 
+CXR_STUDY = "CLE-SMOTE chest X-ray study"
+_CXR_MAPPING = frameworks.cxr_mapping()
+
+
+def _mapped_counts(data: ImageSet, counts: Mapping) -> dict[int, int]:
+    return {_class_index(data, c, "class mapping"): int(n) for c, n in counts.items()}
+
+
+def _framework_rule(data: ImageSet, *, framework=None, majority=(), unit, **mapping):
+    if framework is None:
+        raise ValueError(
+            "profile 'cxr-framework' needs framework=; one of "
+            f"{', '.join(frameworks.FRAMEWORKS.names())}"
+        )
+    counts = frameworks.framework_counts(framework, majority, unit=unit, **mapping)
+    return _mapped_counts(data, counts)
+
+
+def _framework_draw(data: ImageSet, *, seed: int, framework, majority, unit, **mapping):
+    return frameworks.make_framework_split(
+        data, framework, majority, unit=unit, seed=seed, **mapping
+    )
+
+
+def _mapped_classes_rule(data: ImageSet, *, normal, subconditions, never_majority):
+    available = data.class_counts()
+    order = [normal, *_as_sequence(subconditions, "subconditions")]
+    return {i: int(available[i]) for i in _mapped_counts(data, dict.fromkeys(order, 0))}
+
+
+def _mapped_classes_draw(data: ImageSet, *, seed: int, **mapping) -> ImageSet:
+    return frameworks.select_mapped_classes(data, **mapping)
+
+
+_register(
+    Profile(
+        "cxr-framework",
+        CXR_STUDY,
+        "one experiment of a chest X-ray imbalance framework (framework=, majority=, unit=; "
+        "normal/subconditions/never_majority map the classes), relabelled normal 0, then 1..k",
+        _framework_rule,
+        {"framework": None, "majority": (), **_CXR_MAPPING, "unit": frameworks.DEFAULT_UNIT},
+        reindex=True,
+        draw=_framework_draw,
+    )
+)
+_register(
+    Profile(
+        "cxr-classes",
+        CXR_STUDY,
+        "every image of the normal class and the sub-conditions, relabelled normal 0, then "
+        "1..k (the chest X-ray frameworks' test set)",
+        _mapped_classes_rule,
+        dict(_CXR_MAPPING),
+        reindex=True,
+        draw=_mapped_classes_draw,
+    )
+)
+
 
 # --------------------------------------------------------------------------------------------
 # drawing
@@ -466,6 +539,10 @@ def make_imbalanced(
     seed = check_int(seed, "seed", min_value=0, max_value=2**32 - 1)
     profile, params = _resolve(profile, dict(params))
     counts = profile.counts_for(data, **params)
+    if profile.draw is not None:
+        drawn = profile.draw(data, seed=seed, **{**profile.params, **params})
+        source = data.source or "data"
+        return _recorded(drawn, profile, params, seed, list(counts), source, drawn.meta)
     _check_available(data, profile, counts)
 
     rng = np.random.RandomState(seed)
@@ -486,23 +563,28 @@ def make_imbalanced(
         labels = new_index[labels]
         class_names = tuple(data.class_names[c] for c in counts)
 
-    kept = [int(n) for n in np.bincount(labels, minlength=len(class_names))]
+    kept = ImageSet(data.images[rows], labels, class_names, data.source, data.meta)
+    classes = [int(c) for c in counts] if profile.reindex else None
+    return _recorded(kept, profile, params, seed, classes, data.source or "data", data.meta)
+
+
+def _recorded(kept: ImageSet, profile: Profile, params, seed, classes, source, meta) -> ImageSet:
+    """``kept`` with the profile named in its source and recorded in ``meta["profile"]``."""
     record = {
         "name": profile.name,
         "source": profile.source,
         "params": _plain({**profile.params, **params}),
         "seed": seed,
-        "counts": kept,
+        "counts": [int(n) for n in kept.class_counts()],
     }
-    if profile.reindex:
-        record["classes"] = [int(c) for c in counts]
+    if classes is not None:
+        record["classes"] = classes
     described = ", ".join(f"{k}={_plain(v)}" for k, v in params.items())
     tag = f"{profile.name}({described})" if described else profile.name
-    source = f"{data.source or 'data'} | profile {tag} seed {seed}"
     return ImageSet(
-        data.images[rows],
-        labels,
-        class_names,
-        source,
-        {**data.meta, "profile": record},
+        kept.images,
+        kept.labels,
+        kept.class_names,
+        f"{source} | profile {tag} seed {seed}",
+        {**meta, "profile": record},
     )

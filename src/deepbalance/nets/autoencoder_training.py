@@ -68,10 +68,10 @@ class TrainSettings:
         monitored; otherwise the epoch's mean training loss is.
     """
 
-    epochs: int = 10
+    epochs: int = 30
     batch_size: int = 128
     lr: float = 2e-4
-    patience: int | None = 3
+    patience: int | None = 5
     min_delta: float = 1e-4
     penalty: str | None = None
     validation_fraction: float = 0.0

@@ -49,10 +49,14 @@ class LatentOversampler(BaseImageSampler):
         Code size; None uses DeepSMOTE's: 300 for images up to 28 px, 600 above.
     dim_h : int, default=32
         Width of the first convolution (widths double per stage up to 8·dim_h).
-        DeepSMOTE used 64; 32 reconstructs Fashion-MNIST almost as well at a
-        third of the CPU time (see ``benchmarks/autoencoder_speed.py``).
+        DeepSMOTE used 64. On Fashion-MNIST-LT with 2 CPU cores, 3 epochs took
+        2.8 / 6.4 / 23.8 s each for dim_h = 16 / 32 / 64 and reached a held-out MSE of
+        0.033 / 0.029 / 0.029: 32 reconstructs as well as 64 at a quarter of the time
+        (``benchmarks/autoencoder_speed.py``).
     epochs : int, default=30
-        Maximum training epochs (DeepSMOTE used 200 on a GPU).
+        Maximum training epochs (DeepSMOTE used 200 on a GPU). With the other
+        defaults, 30 epochs on Fashion-MNIST-LT (9,000 images) take about 3.5 minutes
+        on 2 idle CPU cores and reach a held-out MSE of about 0.012.
     batch_size : int, default=128
     lr : float, default=2e-4
         Adam learning rate (DeepSMOTE's).
@@ -65,7 +69,11 @@ class LatentOversampler(BaseImageSampler):
         Share of the images held out to monitor reconstruction; 0 monitors the
         training loss. Held-out images are still encoded and over-sampled.
     penalty : {"deepsmote", "permute", None}, default="deepsmote"
-        Extra training term (see :mod:`deepbalance.nets.autoencoder_training`).
+        Extra training term (see :mod:`deepbalance.nets.autoencoder_training`). The
+        official DeepSMOTE penalty is the default: on Fashion-MNIST-LT a classifier
+        trained on its output had the best mean balanced accuracy (0.731 over 5 runs,
+        vs 0.713 without a penalty and 0.652 with "permute", whose class-mean pull
+        blurs reconstructions; ``benchmarks/penalty_choice.py``).
     noise_std : float, default=0.1
         Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
     sparsity : float, default=1e-3

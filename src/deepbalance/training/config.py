@@ -17,6 +17,8 @@ SELECTION_METRICS = (
     "macro_recall",
     "auroc",
     "accuracy",
+    "auroc_abnormal",
+    "auroc_subconditions_mean",
 )
 
 
@@ -53,7 +55,8 @@ class TrainConfig:
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     best_metric : str
         Metric whose maximum over evaluations defines the "best" (seed-paper) numbers and,
-        with a validation split, the honestly selected epoch.
+        with a validation split, the honestly selected epoch. ``"auroc_abnormal"`` and
+        ``"auroc_subconditions_mean"`` exist on splits with a normal class (see the trainer).
     eval_batch_size : int
         Rows per forward pass during evaluation.
     """

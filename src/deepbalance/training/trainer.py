@@ -10,6 +10,11 @@ Reported numbers
   protocol ("best of evaluations"); it selects on the split it reports, so it is optimistic.
 - ``selected``: with a validation split, every split's metrics at the epoch that was best on
   ``"val"`` — the honest choice.
+
+A split whose ``meta["normal_class"]`` names a normal class (the chest X-ray sets) also gets
+``auroc_abnormal`` (normal vs abnormal, P(abnormal) = 1 - P(normal)), ``auroc_subconditions``
+and ``auroc_subconditions_mean`` (:func:`deepbalance.data.frameworks.abnormality_auroc`); a
+binary normal/abnormal split scored against more classes gets only those.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..data.frameworks import abnormality_auroc, abnormality_targets
 from ..data.imageset import ImageSet
 from ..nets.classifiers import create_classifier
 from ..nets.device import resolve_device
@@ -82,7 +88,7 @@ class TrainResult:
             )
         device = next(self.model.parameters()).device
         pipeline = InputPipeline(self.mean, self.std, device=device)
-        return predict_proba(self.model, torch.from_numpy(images), pipeline, batch_size)
+        return predict_proba(self.model, _as_tensor(images), pipeline, batch_size)
 
     def predict(self, images, *, batch_size: int = 1024) -> np.ndarray:
         """Predicted class indices for uint8 images ``(N, C, H, W)``."""
@@ -175,6 +181,9 @@ def _check_split(name: str, split, train: ImageSet, n_classes: int) -> None:
         )
     if len(split) == 0:
         raise ValueError(f"eval split {name!r} is empty; drop it or give it images")
+    targets = abnormality_targets(split, n_classes)
+    if targets is not None and "y_binary" in targets:
+        return  # normal/abnormal labels: scored by abnormality AUROC only
     if split.labels.max() >= n_classes:
         raise ValueError(
             f"eval split {name!r} has label {int(split.labels.max())} but the classifier has "
@@ -379,6 +388,11 @@ class Trainer:
         return train, np.zeros(len(train), dtype=bool), {**eval_sets, "val": val}
 
 
+def _as_tensor(images: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``images``' memory, or a copy of read-only arrays (cached memmaps)."""
+    return torch.from_numpy(images if images.flags.writeable else np.array(images))
+
+
 class _Loop:
     """State of one ``fit`` call: tensors on the device, generators, history."""
 
@@ -387,13 +401,16 @@ class _Loop:
         self.model, self.pipeline, self.device = model, pipeline, device
         self.class_names = train.class_names
         self.n_classes = train.n_classes
-        self.images = torch.from_numpy(train.images).to(device)
+        self.images = _as_tensor(train.images).to(device)
         self.labels_np = train.labels
         self.labels = torch.from_numpy(train.labels).to(device)
         self.synthetic_np = synthetic
         self.synthetic = torch.from_numpy(synthetic).to(device)
         self.eval_sets = {
-            name: (torch.from_numpy(s.images), s.labels) for name, s in eval_sets.items()
+            name: (_as_tensor(s.images), s.labels) for name, s in eval_sets.items()
+        }
+        self.abnormality = {
+            name: abnormality_targets(s, self.n_classes) for name, s in eval_sets.items()
         }
         self.generator = torch.Generator().manual_seed(trainer.seed)
         self.history: list = []
@@ -486,8 +503,14 @@ class _Loop:
         labels = np.arange(self.n_classes)
         for name, (images, y_true) in self.eval_sets.items():
             proba = predict_proba(self.model, images, self.pipeline, self.config.eval_batch_size)
-            with warnings.catch_warnings():
-                # absent classes were reported once, with the split's name, by _check_split
-                warnings.filterwarnings("ignore", message=r".*do not occur in y_true")
-                metrics = self.trainer.evaluate(y_true, proba.argmax(1), proba, labels=labels)
+            targets = self.abnormality[name]
+            if targets is not None and "y_binary" in targets:
+                metrics = {}  # binary labels: the per-class metrics are undefined
+            else:
+                with warnings.catch_warnings():
+                    # absent classes were reported once, with the split's name, by _check_split
+                    warnings.filterwarnings("ignore", message=r".*do not occur in y_true")
+                    metrics = self.trainer.evaluate(y_true, proba.argmax(1), proba, labels=labels)
+            if targets is not None:
+                metrics.update(abnormality_auroc(proba, **targets))
             self.history.append({"epoch": epoch, "split": name, "metrics": metrics})
