@@ -129,7 +129,7 @@ def _independent_aurocs(result, train, eval_sets):
     pipeline = InputPipeline(mean, std, device=torch.device("cpu"))
     out = {}
     for name, split in eval_sets.items():
-        proba = predict_proba(result.model, torch.from_numpy(split.images), pipeline, 512)
+        proba = predict_proba(result.model, torch.from_numpy(np.array(split.images)), pipeline, 512)
         rows = split.meta.get("rows", {})
         if split.n_classes == proba.shape[1]:
             y = split.labels
