@@ -406,9 +406,7 @@ class _Loop:
         self.labels = torch.from_numpy(train.labels).to(device)
         self.synthetic_np = synthetic
         self.synthetic = torch.from_numpy(synthetic).to(device)
-        self.eval_sets = {
-            name: (_as_tensor(s.images), s.labels) for name, s in eval_sets.items()
-        }
+        self.eval_sets = {name: (_as_tensor(s.images), s.labels) for name, s in eval_sets.items()}
         self.abnormality = {
             name: abnormality_targets(s, self.n_classes) for name, s in eval_sets.items()
         }
