@@ -154,3 +154,22 @@ def test_registered_as_a_strategy():
     s = make_strategy("calibration")
     assert isinstance(s, WeightedCalibration) and s.name == "calibration"
     assert s.get_params()["covariance_type"] == "full"
+
+
+def _one_and_two_image_classes():
+    Z, y = latents(counts=(60, 20, 2, 1), dim=16)
+    return np.clip((Z - Z.min()) / (Z.max() - Z.min()), 0, 1).reshape(-1, 1, 4, 4), y
+
+
+def test_sampler_k_neighbors_is_checked_only_on_interpolated_classes():
+    from deepbalance.samplers import PixelOversampler
+
+    X, y = _one_and_two_image_classes()  # m = 60: classes 2 and 3 are minority, 1 is median
+    sampler = PixelOversampler(strategy="calibration", k_neighbors=5, random_state=0)
+    _, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [60, 60, 60, 60]
+    prov = sampler.provenance_
+    assert set(prov.strategy[prov.class_label >= 2]) == {"calibration"}
+    # a median class (SMOTE-interpolated) still needs k_neighbors + 1 rows
+    with pytest.raises(ValueError, match="class 1 has 20 samples; k_neighbors=25"):
+        PixelOversampler(strategy="calibration", k_neighbors=25).fit_resample(X, y)

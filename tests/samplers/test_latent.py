@@ -194,6 +194,18 @@ def test_calibration_strategy_makes_minority_from_cauchy(tiny_images):
     assert "calibration" in strategies
 
 
+def test_calibration_takes_minority_classes_smaller_than_k_neighbors(tiny_images):
+    X, y = tiny_images
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1), np.flatnonzero(y == 2)[:2]]
+    X, y = np.r_[X[keep], X[y == 2][2:3]], np.r_[y[keep], [3]]  # classes 2, 3: 2 and 1 images
+    sampler = DeepDenoisingCalibration(random_state=0, **TINY)  # default k_neighbors=5
+    _, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [30, 30, 30, 30]
+    minority = sampler.provenance_.class_label >= 2
+    assert set(sampler.provenance_.strategy[minority]) == {"calibration"}
+    assert sampler.generate(3, 3).shape == (3, *X.shape[1:])
+
+
 def test_verbose_shows_progress(tiny_images, capsys):
     X, y = tiny_images
     DeepSMOTE(random_state=0, k_neighbors=3, verbose=True, **{**TINY, "epochs": 1}).fit_resample(

@@ -298,7 +298,8 @@ class BaseImageSampler(BaseEstimator):
         n_new = resolve_sampling_strategy(self.sampling_strategy, y_enc, classes)
         counts = np.bincount(y_enc, minlength=len(classes))
         k = getattr(self, "k_neighbors", None)
-        k = resolve_k_neighbors(k, counts, n_new, classes) if self._uses_neighbors else k
+        if self._uses_neighbors:
+            k = resolve_k_neighbors(k, counts, self._neighbor_classes(y_enc, n_new), classes)
         rng = check_random_state(self.random_state)
         self.classes_ = classes
         self.image_shape_ = layout.image_shape
@@ -328,6 +329,14 @@ class BaseImageSampler(BaseEstimator):
         """Fit on ``X, y`` (same as :meth:`fit_resample`, discarding the output)."""
         self.fit_resample(X, y)
         return self
+
+    def _neighbor_classes(self, y, n_new: dict[int, int]) -> dict[int, int]:
+        """The part of ``n_new`` made from neighbours, which ``k_neighbors`` is checked on.
+
+        Every growing class by default; samplers whose strategy draws some classes
+        another way (weighted calibration's minority classes) narrow it.
+        """
+        return n_new
 
     def _generate(self, X, y, n_new, *, k_neighbors, rng):
         """Make synthetic images.

@@ -210,6 +210,9 @@ class LatentOversampler(BaseImageSampler):
 
     fit_resample.__doc__ = BaseImageSampler.fit_resample.__doc__
 
+    def _neighbor_classes(self, y, n_new):
+        return make_strategy(self._strategy_spec())._neighbor_classes(y, n_new)
+
     def _generate(self, X, y, n_new, *, k_neighbors, rng):
         config = self.autoencoder_config(X.shape[1:])
         settings = self.train_settings()

@@ -18,6 +18,9 @@ class _PixelSampler(BaseImageSampler):
     def _strategy(self) -> LatentStrategy:
         raise NotImplementedError
 
+    def _neighbor_classes(self, y, n_new):
+        return self._strategy()._neighbor_classes(y, n_new)
+
     def _generate(self, X, y, n_new, *, k_neighbors, rng):
         strategy = self.strategy_ = self._strategy()
         Z = X.reshape(len(X), -1)
