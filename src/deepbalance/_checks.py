@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils import check_random_state as sklearn_check_random_state
 
 
 def check_int(
@@ -68,17 +69,30 @@ def check_choice(value, name: str, choices: Iterable):
 
 
 def check_random_state(seed) -> np.random.RandomState:
-    """Turn ``None``, an int or a ``RandomState`` into a ``RandomState``."""
-    if seed is None or isinstance(seed, np.random.RandomState):
-        return seed if seed is not None else np.random.RandomState()
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        if not 0 <= int(seed) < 2**32:
-            raise ValueError(f"random_state={seed} must be in [0, 2**32); pass e.g. random_state=0")
-        return np.random.RandomState(int(seed))
-    raise TypeError(
-        f"random_state={seed!r} must be None, an int or a numpy RandomState; "
-        "pass e.g. random_state=0"
-    )
+    """Turn ``None``, an int or a ``RandomState`` into a ``RandomState``, as scikit-learn does.
+
+    ``None`` gives numpy's global ``RandomState`` (so ``np.random.seed`` makes runs
+    repeatable), an int a new ``RandomState`` seeded with it, and a ``RandomState``
+    itself; see :func:`sklearn.utils.check_random_state`.
+
+    Parameters
+    ----------
+    seed : None, int in [0, 2**32) or numpy RandomState
+
+    Returns
+    -------
+    numpy.random.RandomState
+    """
+    if isinstance(seed, bool) or not (
+        seed is None or isinstance(seed, (numbers.Integral, np.random.RandomState))
+    ):
+        raise TypeError(
+            f"random_state={seed!r} must be None, an int or a numpy RandomState; "
+            "pass e.g. random_state=0"
+        )
+    if isinstance(seed, numbers.Integral) and not 0 <= int(seed) < 2**32:
+        raise ValueError(f"random_state={seed} must be in [0, 2**32); pass e.g. random_state=0")
+    return sklearn_check_random_state(seed)
 
 
 def seed_from(random_state: np.random.RandomState) -> int:

@@ -130,6 +130,19 @@ def test_determinism(name, tiny_images):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_random_state_none_follows_numpy_global_seed(name, tiny_images):
+    X, y = tiny_images
+    np.random.seed(0)  # noqa: NPY002  (the global state is what is tested)
+    a, pa = _fit(build(name, random_state=None), X, y)
+    np.random.seed(0)  # noqa: NPY002  (the global state is what is tested)
+    b, pb = _fit(build(name, random_state=None), X, y)
+    assert np.array_equal(a, b)
+    assert np.array_equal(pa.base_index, pb.base_index)
+    c, _ = _fit(build(name, random_state=None), X, y)  # the global state moved on
+    assert not np.array_equal(a, c)
+
+
 def _fit(sampler, X, y):
     Xr, _ = sampler.fit_resample(X, y)
     return Xr, sampler.provenance_
