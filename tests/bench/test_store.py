@@ -168,3 +168,193 @@ def test_a_failure_inside_the_transaction_commits_nothing(tmp_path, monkeypatch)
 def test_a_folder_is_refused(tmp_path):
     with pytest.raises(StoreError, match="is a folder"):
         Store(tmp_path)
+
+
+def _open_when_released(path, barrier, errors):
+    """Child process: wait for the others, then open (and so create) the store."""
+    barrier.wait()
+    try:
+        Store(path).close()
+    except Exception as exc:  # reported to the parent, which fails the test
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_creating_one_store_at_once(tmp_path):
+    import multiprocessing as mp
+
+    # fork where there is one (fast); spawn elsewhere
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    context = mp.get_context(method)
+    errors = context.Queue()
+    for attempt in range(4):
+        path = tmp_path / f"results-{attempt}.sqlite"
+        barrier = context.Barrier(3)
+        processes = [
+            context.Process(target=_open_when_released, args=(str(path), barrier, errors))
+            for _ in range(3)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        assert [p.exitcode for p in processes] == [0, 0, 0]
+        found = []
+        while not errors.empty():
+            found.append(errors.get())
+        assert found == []
+        conn = sqlite3.connect(path)
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        conn.close()
+        assert meta == {"application": "deepbalance-bench", "schema_version": str(SCHEMA_VERSION)}
+
+
+# ------------------------------------------------------------------ read-only opening
+
+
+def test_read_only_refuses_a_missing_file_without_creating_it(tmp_path):
+    path = tmp_path / "missing.sqlite"
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(path, read_only=True)
+    assert not path.exists()
+
+
+def test_read_only_refuses_an_empty_file_untouched(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    with pytest.raises(StoreError, match=r"is empty \(0 bytes\), not a results store"):
+        Store(path, read_only=True)
+    assert path.stat().st_size == 0
+
+
+def test_read_only_refuses_foreign_files_untouched(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_bytes(b"not a database\n" * 20)
+    with pytest.raises(StoreError, match="not an SQLite file"):
+        Store(text, read_only=True)
+    assert text.read_bytes() == b"not a database\n" * 20
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="not a deepbalance results store"):
+        Store(other, read_only=True)
+    assert other.read_bytes() == before
+
+
+def test_read_only_reads_and_never_writes(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with Store(path) as store:
+        store.write_run(_record(seed=1))
+    before = path.read_bytes()
+    with Store(path, read_only=True) as store:
+        assert [r.seed for r in store.runs()] == [1]
+        with pytest.raises(StoreError, match="read-only"):
+            store.write_run(_record(seed=2))
+    assert path.read_bytes() == before
+
+
+def test_read_only_opens_a_path_with_uri_characters(tmp_path):
+    folder = tmp_path / "a ?b#c%20"
+    folder.mkdir()
+    path = folder / "r.sqlite"
+    with Store(path) as store:
+        store.write_run(_record(seed=4))
+    with Store(path, read_only=True) as store:
+        assert [r.seed for r in store.runs()] == [4]
+
+
+# ------------------------------------------------------------------ claims
+
+
+KEY = ("m", "mh", 0, "", "")
+
+
+def _dead_pid():
+    """The id of a process of this host that has exited (and was reaped)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_claim_is_exclusive_until_released(tmp_path):
+    from deepbalance.bench.store import CLAIMED, FINISHED, TAKEN, Claimant
+
+    first, second = Claimant.new(), Claimant.new()
+    with Store(tmp_path / "r.sqlite") as store:
+        assert store.claim("s", "h" * 16, KEY, first) == CLAIMED
+        assert store.claim("s", "h" * 16, KEY, first) == CLAIMED  # a claimant keeps its own
+        assert store.claim("s", "h" * 16, KEY, second) == TAKEN
+        (row,) = store.claims("s")
+        assert (row["owner"], row["pid"], row["host"]) == (first.owner, first.pid, first.host)
+        assert store.release(first) == 1
+        assert store.claim("s", "h" * 16, KEY, second) == CLAIMED
+        store.write_run(_record(seed=0))  # storing the run drops its claim
+        assert store.claims() == []
+        assert store.claim("s", "h" * 16, KEY, first) == FINISHED
+
+
+def test_a_dead_process_claim_is_taken_over(tmp_path):
+    import platform
+
+    from deepbalance.bench.store import CLAIMED, Claimant
+
+    dead = Claimant("dead-owner", platform.node(), _dead_pid())
+    with Store(tmp_path / "r.sqlite") as store:
+        assert store.claim("s", "h" * 16, KEY, dead) == CLAIMED
+        heir = Claimant.new()
+        assert store.claim("s", "h" * 16, KEY, heir) == CLAIMED
+        assert [row["owner"] for row in store.claims()] == [heir.owner]
+
+
+def test_a_claim_without_heartbeat_is_taken_over_from_another_host(tmp_path):
+    from deepbalance.bench.store import CLAIMED, STALE_AFTER, TAKEN, Claimant
+
+    remote = Claimant("remote-owner", "another-host.invalid", 1)
+    path = tmp_path / "r.sqlite"
+    with Store(path) as store:
+        assert store.claim("s", "h" * 16, KEY, remote) == CLAIMED
+        # alive as far as this host can tell: a fresh heartbeat keeps it
+        assert store.claim("s", "h" * 16, KEY, Claimant.new()) == TAKEN
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE claims SET heartbeat = heartbeat - ?", (2 * STALE_AFTER,))
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        heir = Claimant.new()
+        assert store.claim("s", "h" * 16, KEY, heir) == CLAIMED
+        assert [row["owner"] for row in store.claims()] == [heir.owner]
+
+
+def test_the_heartbeat_refreshes_only_its_claims(tmp_path):
+    from deepbalance.bench.store import Claimant
+
+    path = tmp_path / "r.sqlite"
+    mine, other = Claimant.new(), Claimant("other", "another-host.invalid", 1)
+    with Store(path) as store:
+        store.claim("s", "h" * 16, KEY, mine)
+        store.claim("s", "h" * 16, ("m", "mh", 1, "", ""), other)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE claims SET heartbeat = 0")
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        store.keep_claims(mine).beat()
+        beats = {row["owner"]: row["heartbeat"] for row in store.claims()}
+    assert beats[mine.owner] > 0 and beats["other"] == 0
+
+
+@pytest.mark.parametrize(
+    "key, claimant, message",
+    [(("m", 0), "ok", "must be a run key"), (KEY, "me", "must be a Claimant")],
+)
+def test_claim_arguments_are_checked(tmp_path, key, claimant, message):
+    from deepbalance.bench.store import Claimant
+
+    with Store(tmp_path / "r.sqlite") as store:
+        with pytest.raises((TypeError, ValueError), match=message):
+            store.claim("s", "h", key, Claimant.new() if claimant == "ok" else claimant)

@@ -1,4 +1,4 @@
-"""The results store: one SQLite file, written by one process, one transaction per run.
+"""The results store: one SQLite file, one transaction per run, safe to share between processes.
 
 Tables (schema version :data:`SCHEMA_VERSION`, kept in ``meta`` and ``PRAGMA user_version``):
 
@@ -10,9 +10,16 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``meta`` and ``PRAGMA use
 - ``metrics``: the same scalar metrics one per row (run, stage, epoch, split, metric, value), for
   SQL queries.
 - ``artifacts``: small files the runner saved (e.g. PNG grids of synthetic samples).
+- ``claims``: the runs being computed, one row per run with its owner (a :class:`Claimant`:
+  token, host, pid) and a heartbeat, so that several ``bench run`` processes on one store split
+  the grid. A claim whose heartbeat is older than :data:`STALE_AFTER` seconds, or whose process
+  is gone (same host), is stale: another process takes the run over.
 
 A run is written in ONE transaction: killed mid-grid, the store keeps every finished run and
-nothing of the one in flight.
+nothing of the one in flight. Creating the schema is one ``BEGIN IMMEDIATE`` transaction of
+``CREATE ... IF NOT EXISTS`` statements, so processes that create one store at once all succeed.
+Read-only use (``Store(path, read_only=True)``, what reports do) opens the file with SQLite's
+``mode=ro`` and never creates or changes it.
 """
 
 from __future__ import annotations
@@ -20,23 +27,50 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import sqlite3
+import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["APPLICATION", "GRID_KIND", "SCHEMA_VERSION", "RunRecord", "Store", "StoreError"]
+__all__ = [
+    "APPLICATION",
+    "CLAIMED",
+    "FINISHED",
+    "GRID_KIND",
+    "HEARTBEAT_EVERY",
+    "SCHEMA_VERSION",
+    "STALE_AFTER",
+    "TAKEN",
+    "Claimant",
+    "RunRecord",
+    "Store",
+    "StoreError",
+    "StoreWriteError",
+]
 
 APPLICATION = "deepbalance-bench"
 SCHEMA_VERSION = 1
 #: Artifact kind of the PNG grid of real vs synthetic samples saved per sampler method.
 GRID_KIND = "synthetic-grid.png"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Seconds an SQLite call waits for another process's lock before it fails.
+BUSY_TIMEOUT = 60.0
+#: Seconds between two heartbeats of a process's claims.
+HEARTBEAT_EVERY = 30.0
+#: A claim whose heartbeat is older than this (seconds) belongs to a dead or hung process.
+STALE_AFTER = 600.0
+#: What :meth:`Store.claim` returns: the run is ours now / already stored / another
+#: live process computes it.
+CLAIMED, FINISHED, TAKEN = "claimed", "finished", "taken"
+_KEY_COLUMNS = ("method_id", "method_hash", "seed", "variant", "variant_hash")
 
 _SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE specs (
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS specs (
     spec_name TEXT NOT NULL,
     spec_hash TEXT NOT NULL,
     protocol_json TEXT NOT NULL,
@@ -49,7 +83,7 @@ CREATE TABLE specs (
     updated_at REAL NOT NULL,
     PRIMARY KEY (spec_name, spec_hash)
 );
-CREATE TABLE runs (
+CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     spec_name TEXT NOT NULL,
     spec_hash TEXT NOT NULL,
@@ -77,7 +111,7 @@ CREATE TABLE runs (
     finished_at REAL NOT NULL,
     UNIQUE (spec_name, spec_hash, method_id, method_hash, seed, variant, variant_hash)
 );
-CREATE TABLE metrics (
+CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
     stage TEXT NOT NULL,
     epoch INTEGER,
@@ -85,8 +119,8 @@ CREATE TABLE metrics (
     metric TEXT NOT NULL,
     value REAL
 );
-CREATE INDEX metrics_run ON metrics(run_id);
-CREATE TABLE artifacts (
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id);
+CREATE TABLE IF NOT EXISTS artifacts (
     spec_name TEXT NOT NULL,
     spec_hash TEXT NOT NULL,
     method_id TEXT NOT NULL,
@@ -95,11 +129,72 @@ CREATE TABLE artifacts (
     created_at REAL NOT NULL,
     PRIMARY KEY (spec_name, spec_hash, method_id, kind)
 );
+CREATE TABLE IF NOT EXISTS claims (
+    spec_name TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,
+    method_id TEXT NOT NULL,
+    method_hash TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    variant TEXT NOT NULL,
+    variant_hash TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    claimed_at REAL NOT NULL,
+    heartbeat REAL NOT NULL,
+    PRIMARY KEY (spec_name, spec_hash, method_id, method_hash, seed, variant, variant_hash)
+);
+CREATE INDEX IF NOT EXISTS claims_owner ON claims(owner);
 """
+_TABLES = ("meta", "specs", "runs", "metrics", "artifacts", "claims")
 
 
 class StoreError(OSError):
     """The store cannot be opened or written; the file is left as it was."""
+
+
+class StoreWriteError(StoreError):
+    """A write to a valid store failed (disk full, read-only file, lock held too long)."""
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """Who claims runs: a token unique to one grid invocation, its host and process id.
+
+    Parameters
+    ----------
+    owner : str
+        Unique token (:meth:`new` draws one).
+    host : str
+        ``platform.node()`` of the claiming process.
+    pid : int
+        Its process id (used to tell a dead process's claims on the same host).
+    """
+
+    owner: str
+    host: str
+    pid: int
+
+    @classmethod
+    def new(cls) -> Claimant:
+        """A fresh claimant for this process."""
+        return cls(uuid.uuid4().hex, platform.node(), os.getpid())
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host}"
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists (True where that cannot be told)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 @dataclass
@@ -173,35 +268,75 @@ def _scalar_rows(stage: str, epoch, split: str, metrics: Mapping) -> Iterable[tu
 
 
 class Store:
-    """The results store at ``path`` (created with our schema if missing or empty).
+    """The results store at ``path``.
+
+    Parameters
+    ----------
+    path : path
+        The SQLite file. For writing it is created with our schema if missing or empty (its
+        folder too); every writer runs the idempotent schema transaction, so processes that
+        open one new store at once all get it.
+    read_only : bool, default False
+        Open an existing store for reading only (SQLite ``mode=ro``): a missing, empty,
+        non-SQLite or foreign file is refused and never created or changed.
 
     Raises
     ------
     StoreError
-        If the file is not SQLite, is SQLite but not a deepbalance store, or has a newer
-        schema. The file is not modified in those cases.
+        If the file is missing or empty (``read_only``), is not SQLite, is SQLite but not a
+        deepbalance store, or has a newer schema. The file is not modified in those cases.
+    StoreWriteError
+        If the schema cannot be written (e.g. a read-only file or folder).
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path={path!r} must be a file path (str or os.PathLike)")
+        if not isinstance(read_only, bool):
+            raise TypeError(f"read_only={read_only!r} must be True or False")
         self.path = Path(path)
-        self._check_foreign()
+        self.read_only = read_only
+        self._conn = None
+        tables = self._check_foreign()
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._init_schema()
+            if read_only:
+                self._conn = sqlite3.connect(
+                    _read_only_uri(self.path), uri=True, timeout=BUSY_TIMEOUT
+                )
+            else:
+                self._conn = sqlite3.connect(
+                    str(self.path), timeout=BUSY_TIMEOUT, isolation_level=None
+                )
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                if not set(_TABLES) <= tables:
+                    self._init_schema()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open results store {str(self.path)!r}: {exc}") from None
+            if self._conn is not None:
+                self._conn.close()
+            raise StoreWriteError(f"cannot open results store {str(self.path)!r}: {exc}") from None
 
     # ---------------------------------------------------------------- opening
 
-    def _check_foreign(self) -> None:
+    def _check_foreign(self) -> set[str]:
+        """Refuse what is not (or not yet, when reading) a store; return its tables."""
         path = self.path
         if path.is_dir():
             raise StoreError(f"results store {str(path)!r} is a folder; pass a file path")
-        if not path.exists() or path.stat().st_size == 0:
+        if self.read_only:
+            if not path.exists():
+                raise StoreError(
+                    f"results store {str(path)!r} does not exist; pass the file that "
+                    "'deepbalance bench run ... --store PATH' wrote"
+                )
+            if path.stat().st_size == 0:
+                raise StoreError(
+                    f"{str(path)!r} is empty (0 bytes), not a results store; it was left "
+                    "untouched — pass the file that 'deepbalance bench run' wrote"
+                )
+        elif not path.exists() or path.stat().st_size == 0:
             if not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
-            return
+            return set()
         with open(path, "rb") as fh:
             head = fh.read(16)
         if head != _SQLITE_MAGIC:
@@ -211,7 +346,7 @@ class Store:
             )
         # Read-only look at the schema so a foreign database is never written to.
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+            conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT)
             try:
                 tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
                 meta = {}
@@ -223,8 +358,8 @@ class Store:
             raise StoreError(
                 f"{str(path)!r} cannot be read as a results store ({exc}); it was left untouched"
             ) from None
-        if not tables:
-            return
+        if not tables and not self.read_only:
+            return tables
         if meta.get("application") != APPLICATION:
             raise StoreError(
                 f"{str(path)!r} is an SQLite database but not a deepbalance results store "
@@ -237,18 +372,18 @@ class Store:
                 f"version reads up to {SCHEMA_VERSION}); upgrade deepbalance to use it. "
                 "It was left untouched"
             )
+        return tables
 
     def _init_schema(self) -> None:
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
-        if "meta" in tables:
-            return
+        # One immediate transaction of idempotent statements: of several processes creating
+        # one store at once, the first creates the tables and the others find them there.
         with self.transaction() as conn:
             # statement by statement: executescript() would COMMIT the open transaction
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?)",
+                "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
                 [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION))],
             )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -257,10 +392,18 @@ class Store:
 
     def transaction(self):
         """Context manager: BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error."""
+        if self.read_only:
+            raise StoreError(
+                f"results store {str(self.path)!r} was opened read-only; open it with "
+                "Store(path) to write"
+            )
         return _Transaction(self)
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> Store:
         return self
@@ -299,14 +442,17 @@ class Store:
     def write_run(self, record: RunRecord) -> int:
         """Store one finished run (and its artifacts) in one transaction; return its id.
 
-        A run already stored under the same key is replaced.
+        A run already stored under the same key is replaced; its claim (whoever holds it) is
+        removed in the same transaction.
         """
+        if not isinstance(record, RunRecord):
+            raise TypeError(f"record={record!r} must be a RunRecord")
         with self.transaction() as conn:
-            conn.execute(
-                "DELETE FROM runs WHERE spec_name=? AND spec_hash=? AND method_id=? "
-                "AND method_hash=? AND seed=? AND variant=? AND variant_hash=?",
-                (record.spec_name, record.spec_hash, *record.key),
-            )
+            for table in ("runs", "claims"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE spec_name=? AND spec_hash=? AND {_KEY_WHERE}",
+                    (record.spec_name, record.spec_hash, *record.key),
+                )
             values = {
                 "spec_name": record.spec_name,
                 "spec_hash": record.spec_hash,
@@ -362,6 +508,114 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(run_id, *row) for row in rows],
         )
+
+    # ---------------------------------------------------------------- claims
+
+    def claim(
+        self,
+        spec_name: str,
+        spec_hash: str,
+        key: tuple,
+        claimant: Claimant,
+        *,
+        stale_after: float = STALE_AFTER,
+    ) -> str:
+        """Claim one run for ``claimant``, atomically; return what became of it.
+
+        Parameters
+        ----------
+        spec_name, spec_hash : str
+            The spec of the run.
+        key : tuple
+            The run's key ``(method_id, method_hash, seed, variant, variant_hash)``.
+        claimant : Claimant
+            Who computes it.
+        stale_after : float
+            A claim whose heartbeat is older than this many seconds is taken over, as is the
+            claim of a process of this host that no longer exists.
+
+        Returns
+        -------
+        str
+            :data:`CLAIMED` (the run is ``claimant``'s now, including a stale claim taken
+            over), :data:`FINISHED` (already stored) or :data:`TAKEN` (another live process
+            holds it).
+        """
+        key = _check_key(key)
+        if not isinstance(claimant, Claimant):
+            raise TypeError(f"claimant={claimant!r} must be a Claimant; use Claimant.new()")
+        if isinstance(stale_after, bool) or not isinstance(stale_after, int | float):
+            raise TypeError(f"stale_after={stale_after!r} must be a number of seconds")
+        if not stale_after > 0:
+            raise ValueError(f"stale_after={stale_after!r} must be > 0 seconds; pass e.g. 600")
+        args = (spec_name, spec_hash, *key)
+        with self.transaction() as conn:
+            where = f"spec_name=? AND spec_hash=? AND {_KEY_WHERE}"
+            if conn.execute(f"SELECT 1 FROM runs WHERE {where}", args).fetchone():
+                return FINISHED
+            row = conn.execute(
+                f"SELECT owner, host, pid, heartbeat FROM claims WHERE {where}", args
+            ).fetchone()
+            now = time.time()
+            if row is not None:
+                owner, host, pid, heartbeat = row
+                if owner != claimant.owner and not _stale(host, pid, heartbeat, now, stale_after):
+                    return TAKEN
+                conn.execute(f"DELETE FROM claims WHERE {where}", args)
+            conn.execute(
+                "INSERT INTO claims (spec_name, spec_hash, method_id, method_hash, seed, "
+                "variant, variant_hash, owner, host, pid, claimed_at, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*args, claimant.owner, claimant.host, claimant.pid, now, now),
+            )
+        return CLAIMED
+
+    def heartbeat(self, claimant: Claimant) -> int:
+        """Refresh the heartbeat of ``claimant``'s claims; return how many it holds."""
+        if not isinstance(claimant, Claimant):
+            raise TypeError(f"claimant={claimant!r} must be a Claimant; use Claimant.new()")
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE claims SET heartbeat=? WHERE owner=?", (time.time(), claimant.owner)
+            )
+            return int(cursor.rowcount)
+
+    def release(self, claimant: Claimant, key: tuple | None = None) -> int:
+        """Drop ``claimant``'s claim on run ``key`` (None: all its claims); return how many."""
+        if not isinstance(claimant, Claimant):
+            raise TypeError(f"claimant={claimant!r} must be a Claimant; use Claimant.new()")
+        query, args = "DELETE FROM claims WHERE owner=?", [claimant.owner]
+        if key is not None:
+            query += f" AND {_KEY_WHERE}"
+            args += list(_check_key(key))
+        with self.transaction() as conn:
+            return int(conn.execute(query, args).rowcount)
+
+    def claims(self, spec_name: str | None = None) -> list[dict]:
+        """The claims held now (all columns), oldest first; only ``spec_name``'s if given."""
+        if "claims" not in self._tables():
+            return []  # a store written before claims existed, opened read-only
+        query, args = "SELECT * FROM claims", ()
+        if spec_name is not None:
+            query, args = query + " WHERE spec_name=?", (spec_name,)
+        cursor = self._conn.execute(query + " ORDER BY claimed_at", args)
+        cols = [c[0] for c in cursor.description]
+        return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+
+    def keep_claims(self, claimant: Claimant, *, every: float = HEARTBEAT_EVERY):
+        """Context manager: a thread refreshes ``claimant``'s heartbeat every ``every`` s.
+
+        The thread has its own connection; a heartbeat that cannot be written (store busy)
+        is retried at the next beat.
+        """
+        if not isinstance(claimant, Claimant):
+            raise TypeError(f"claimant={claimant!r} must be a Claimant; use Claimant.new()")
+        if isinstance(every, bool) or not isinstance(every, int | float) or not every > 0:
+            raise ValueError(f"every={every!r} must be a positive number of seconds")
+        return _Heartbeat(self.path, claimant, float(every))
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
 
     # ---------------------------------------------------------------- reading
 
@@ -463,6 +717,60 @@ class Store:
         return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
+_KEY_WHERE = " AND ".join(f"{column}=?" for column in _KEY_COLUMNS)
+
+
+def _check_key(key) -> tuple:
+    if not isinstance(key, tuple | list) or len(key) != len(_KEY_COLUMNS):
+        raise ValueError(
+            f"key={key!r} must be a run key ({', '.join(_KEY_COLUMNS)}), e.g. GridPoint.key"
+        )
+    return tuple(key)
+
+
+def _stale(host: str, pid: int, heartbeat: float, now: float, stale_after: float) -> bool:
+    """Whether a claim is abandoned: no heartbeat for ``stale_after`` s, or its process is gone."""
+    if now - heartbeat > stale_after:
+        return True
+    return host == platform.node() and not _process_alive(int(pid))
+
+
+def _read_only_uri(path: Path) -> str:
+    """The ``file:`` URI that opens ``path`` read-only (quoted: any character may occur)."""
+    return path.resolve().as_uri() + "?mode=ro"
+
+
+class _Heartbeat:
+    """The thread behind :meth:`Store.keep_claims`."""
+
+    def __init__(self, path: Path, claimant: Claimant, every: float):
+        self.path, self.claimant, self.every = path, claimant, every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        """Refresh the heartbeat once, on a connection of its own."""
+        try:
+            with Store(self.path) as store:
+                store.heartbeat(self.claimant)
+        except (StoreError, sqlite3.Error):
+            pass  # busy or unwritable now: the next beat tries again
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.beat()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread = threading.Thread(target=self._loop, name="store-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 class _Transaction:
     def __init__(self, store: Store):
         self.store = store
@@ -471,7 +779,7 @@ class _Transaction:
         try:
             self.store._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(
+            raise StoreWriteError(
                 f"cannot write to results store {str(self.store.path)!r}: {exc}"
             ) from None
         return self.store._conn
@@ -489,7 +797,7 @@ class _Transaction:
         except sqlite3.Error:
             pass  # a failed COMMIT may already have rolled back
         if isinstance(exc, sqlite3.Error):
-            raise StoreError(
+            raise StoreWriteError(
                 f"could not write to results store {str(self.store.path)!r}: {exc}. Nothing of "
                 "this write was kept; the runs stored before are intact (free disk space or "
                 "fix the cause and rerun: finished runs are skipped)"
