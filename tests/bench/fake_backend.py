@@ -7,6 +7,8 @@ Environment variables:
 - ``FAKE_BENCH_LOG``: file to which every ``run_method`` call appends one JSON line.
 - ``FAKE_BENCH_BLOCK_AFTER``: once the log holds this many lines, ``run_method`` blocks for
   good (so a test can kill the process mid-grid at a known point).
+- ``FAKE_BENCH_GATE``: a file path; every ``run_method`` call, once logged, waits until that
+  file exists (so a test can hold several processes mid-run at once).
 """
 
 from __future__ import annotations
@@ -133,6 +135,9 @@ def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progre
         raise RuntimeError("this method always fails")
     entry = {"method": method.name, "params": method.params, "seed": seed, "cache_dir": cache_dir}
     calls = _log({**entry, "pid": os.getpid()})
+    gate = os.environ.get("FAKE_BENCH_GATE")
+    while gate and not os.path.exists(gate):
+        time.sleep(0.02)
     block_after = os.environ.get("FAKE_BENCH_BLOCK_AFTER")
     if block_after and calls > int(block_after):
         while True:  # wait to be killed

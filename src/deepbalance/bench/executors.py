@@ -1,8 +1,10 @@
 """Executors compute runs; the main process alone writes the store (single writer).
 
-An executor maps a picklable function over picklable tasks and yields ``(task, result,
-error)`` as runs finish, in any order: ``result`` is the function's return value, or
-``error`` the exception it raised (the other one is None). Failures never stop the others.
+An executor maps a picklable function over an iterable of picklable tasks and yields ``(task,
+result, error)`` as runs finish, in any order; the local executor takes a task from the
+iterable only when a worker is free (the runner claims each run as it is taken). ``result``
+is the function's return value, or ``error`` the exception it raised (the other one is
+None). Failures never stop the others.
 
 - :class:`LocalExecutor`: in this process (``workers=1``, the default) or a pool of
   ``workers`` processes (``spawn`` start, so PyTorch's threads are never forked).
@@ -100,16 +102,30 @@ class LocalExecutor(Executor):
             initializer=_limit_threads,
             initargs=(threads,),
         )
-        futures = {self._pool.submit(fn, task): task for task in tasks}
+        # At most `workers` runs in flight: the next task is taken from `tasks` (which may
+        # claim it in the store) only when a worker is free.
+        pending = iter(tasks)
+        futures: dict = {}
+
+        def submit_next() -> None:
+            for task in pending:
+                futures[self._pool.submit(fn, task)] = task
+                return
+
+        for _ in range(self.workers):
+            submit_next()
         try:
-            for future in cf.as_completed(futures):
-                task = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # incl. BrokenProcessPool: a worker died (e.g. OOM)
-                    yield task, None, exc
-                else:
-                    yield task, result, None
+            while futures:
+                done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    task = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # incl. BrokenProcessPool: a worker died (OOM)
+                        yield task, None, exc
+                    else:
+                        yield task, result, None
+                    submit_next()
         finally:
             for future in futures:
                 future.cancel()

@@ -1,10 +1,13 @@
 """Run a spec's grid (method × seed × variant) and store every finished run.
 
-:func:`run_spec` skips the runs already in the store, hands the others to an executor, and
-writes each result in one transaction as it arrives, so a grid killed mid-way loses only the
-runs in flight. Data is loaded and subsampled once per (dataset, profile, seed) per process
-and autoencoders are cached per spec in ``<store folder>/cache/<spec hash>``, shared by the
-methods that fit the same one.
+:func:`run_spec` skips the runs already in the store, claims each of the others in the store
+just before handing it to an executor (so several processes on one store split the grid, and
+a dead process's runs are taken over), and writes each result in one transaction as it
+arrives, so a grid killed mid-way loses only the runs in flight. Everything that can be
+checked without running (names, parameters, device, the data of the first run) is checked
+before the store file is created. Data is loaded and subsampled once per (dataset, profile,
+seed) per process and autoencoders are cached per spec in ``<store folder>/cache/<spec
+hash>``, shared by the methods that fit the same one.
 
 The functions a run calls (dataset loading, profiles, methods, training config, image grids)
 come from a :class:`Toolkit`, by default the library's; tests pass a toolkit of fakes.
@@ -16,6 +19,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -29,7 +33,7 @@ import numpy as np
 
 from .executors import Executor, LocalExecutor
 from .spec import MethodSpec, Spec, VariantSpec, check_names, spec_error
-from .store import GRID_KIND, RunRecord, Store
+from .store import CLAIMED, FINISHED, GRID_KIND, Claimant, RunRecord, Store, StoreError
 
 __all__ = [
     "GridPoint",
@@ -38,6 +42,7 @@ __all__ = [
     "Toolkit",
     "build_test_sets",
     "build_train_set",
+    "check_device",
     "expand_grid",
     "execute_run",
     "run_spec",
@@ -491,6 +496,8 @@ class GridSummary:
     failed: list = field(default_factory=list)  # (GridPoint, error message)
     records: list = field(default_factory=list)
     elapsed: float = 0.0
+    #: Runs another live process had claimed when this one got to them (it computes them).
+    elsewhere: list = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -532,12 +539,44 @@ def _check_classifier(toolkit: Toolkit, spec: Spec, train) -> None:
             ) from None
 
 
+_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> str:
+    """Return ``device`` if runs can use it here; else raise naming it and the fix.
+
+    ``"cpu"`` and ``"auto"`` always work; ``"cuda"``/``"cuda:N"`` need that CUDA GPU to be
+    visible to PyTorch (checked without building anything).
+
+    Raises
+    ------
+    TypeError
+        If ``device`` is not a string.
+    ValueError
+        If it is not a device name, or names a CUDA GPU this machine does not have.
+    """
+    if not isinstance(device, str):
+        raise TypeError(
+            f"device={device!r} must be a string; pass 'cpu', 'cuda', 'cuda:N' or 'auto'"
+        )
+    if not _DEVICE.match(device.strip().lower()):
+        raise ValueError(
+            f"device={device!r} is not a device name; pass 'cpu', 'cuda', 'cuda:N' or 'auto'"
+        )
+    if device.strip().lower().startswith("cuda"):
+        from ..nets.device import resolve_device
+
+        resolve_device(device)  # raises ValueError when no such CUDA GPU is visible
+    return device
+
+
 def preflight(spec: Spec, toolkit: Toolkit, device: str = "cpu") -> None:
     """Check names, method parameters, the training recipe and the data before any run.
 
     Raises the library's ``ValueError``/``TypeError``/``FileNotFoundError`` (e.g. a dataset
     whose files are missing says where it looked and how to get them).
     """
+    check_device(device)
     toolkit = toolkit.resolved()
     check_names(
         spec,
@@ -570,21 +609,29 @@ def run_spec(
     save_grids: bool = True,
     console=None,
     raise_on_failure: bool = False,
+    stale_after: float | None = None,
 ) -> GridSummary:
     """Run every missing run of ``spec`` and store each as it finishes.
+
+    Several processes may run one spec on one store at once: each claims a run in the store
+    just before computing it and skips the runs another live process has claimed, so
+    together they compute every run once. Claims of a process that died (same host) or
+    stopped refreshing them for ``stale_after`` seconds are taken over.
 
     Parameters
     ----------
     spec : Spec
         From :func:`~deepbalance.bench.spec.load_spec` (with overrides applied, if any).
     store : path or Store
-        The SQLite results store (created if missing). Runs already there are skipped.
+        The SQLite results store. Runs already there are skipped. A path is created only
+        once the spec, the device and the first run's data have been checked.
     executor : Executor, optional
         Default: :class:`~deepbalance.bench.executors.LocalExecutor` (one run at a time here).
     toolkit : Toolkit, optional
         The functions runs call; default the library's.
     device : str
-        Training (and autoencoder) device: "cpu", "cuda", "cuda:N" or "auto".
+        Training (and autoencoder) device: "cpu", "cuda", "cuda:N" or "auto"; checked
+        (:func:`check_device`) before anything is stored.
     data_dir : path, optional
         Replaces the spec's ``data.data_dir``.
     progress : bool, optional
@@ -593,6 +640,9 @@ def run_spec(
         Save one grid of synthetic samples per sampler method and spec (first run of each).
     raise_on_failure : bool
         Raise :class:`GridError` if a run failed (default: report it in the summary).
+    stale_after : float, optional
+        Seconds without heartbeat after which another process's claim is taken over
+        (default :data:`~deepbalance.bench.store.STALE_AFTER`).
 
     Returns
     -------
@@ -600,45 +650,75 @@ def run_spec(
     """
     from rich.console import Console
 
+    from .store import STALE_AFTER
+
     if not isinstance(spec, Spec):
         raise TypeError(f"spec={spec!r} must be a Spec; load one with load_spec(name)")
+    if not isinstance(store, Store | str | os.PathLike):
+        raise TypeError(f"store={store!r} must be a path or a Store; pass e.g. 'results.sqlite'")
+    stale_after = STALE_AFTER if stale_after is None else stale_after
+    if isinstance(stale_after, bool) or not isinstance(stale_after, int | float):
+        raise TypeError(f"stale_after={stale_after!r} must be a number of seconds, e.g. 600")
+    if not stale_after > 0:
+        raise ValueError(f"stale_after={stale_after!r} must be > 0 seconds; pass e.g. 600")
     if data_dir is not None:
         spec = dataclasses.replace(
             spec, data=dataclasses.replace(spec.data, data_dir=str(data_dir))
         )
     toolkit = (toolkit or Toolkit()).resolved()
-    executor = executor or LocalExecutor()
     console = console or Console(file=sys.stdout, highlight=False)
     own_store = not isinstance(store, Store)
-    store = Store(store) if own_store else store
     clock = time.perf_counter()
+    executor_given = executor
     try:
         preflight(spec, toolkit, device)
         grid = expand_grid(spec)
-        done = store.finished_keys(spec.name, spec.hash)
+        done = _finished_keys(store, spec)
         todo = [p for p in grid if p.key not in done]
-        summary = GridSummary(spec, store.path, total=len(grid), skipped=len(grid) - len(todo))
         if todo:
             # The data of the first run, loaded here: a missing dataset or a classifier that
-            # does not fit the images fails now, once, not in every run.
+            # does not fit the images fails now, once, not in every run (and before the
+            # store file is created).
             train = build_train_set(toolkit, spec, todo[0])
             _check_classes(spec, train, build_test_sets(toolkit, spec, todo[0].variant), todo[0])
             _check_classifier(toolkit, spec, train)
+        store = Store(store) if own_store else store
+    except BaseException:
+        if executor_given is not None:
+            executor_given.close()
+        raise
+    executor = executor or LocalExecutor()
+    claimant = Claimant.new()
+    try:
+        summary = GridSummary(spec, store.path, total=len(grid), skipped=len(grid) - len(todo))
         store.record_spec(spec)
         cache_dir = str(store.path.resolve().parent / "cache" / spec.hash)
         live = console.is_terminal if progress is None else bool(progress)
-        tasks = []
         worker_toolkit = toolkit if executor.in_process else toolkit.for_workers()
         grid_pending = {
             m.id
             for m in spec.methods
             if not store.has_artifact(spec.name, spec.hash, m.id, GRID_KIND)
         }
-        for point in todo:
-            save_grid = save_grids and point.method.id in grid_pending
-            grid_pending.discard(point.method.id)
-            tasks.append(
-                RunTask(
+        display = _Display(console, live, spec, summary, executor)
+
+        def claimed_tasks():
+            """The runs, each claimed just before the executor takes it."""
+            for point in todo:
+                status = store.claim(
+                    spec.name, spec.hash, point.key, claimant, stale_after=stale_after
+                )
+                if status == FINISHED:  # stored by another process meanwhile
+                    summary.skipped += 1
+                    display.elsewhere(point, "stored by another process")
+                    continue
+                if status != CLAIMED:
+                    summary.elsewhere.append(point)
+                    display.elsewhere(point, "claimed by another process")
+                    continue
+                save_grid = save_grids and point.method.id in grid_pending
+                grid_pending.discard(point.method.id)
+                yield RunTask(
                     spec,
                     point,
                     worker_toolkit,
@@ -647,16 +727,17 @@ def run_spec(
                     progress=live and executor.in_process,
                     save_grid=save_grid,
                 )
-            )
-        display = _Display(console, live, spec, summary, executor)
-        with display:
-            for task, record, error in executor.map(execute_run, tasks):
+
+        with store.keep_claims(claimant), display:
+            for task, record, error in executor.map(execute_run, claimed_tasks()):
                 if error is not None:
+                    # the claim stays until this grid ends: no other process retries the
+                    # run meanwhile; a rerun does
                     message = f"{type(error).__name__}: {error}"
                     summary.failed.append((task.point, message))
                     display.failed(task.point, message)
                     continue
-                store.write_run(record)
+                store.write_run(record)  # drops the claim in the same transaction
                 summary.ran += 1
                 record.artifacts = {}
                 summary.records.append(record)
@@ -664,11 +745,29 @@ def run_spec(
         summary.elapsed = time.perf_counter() - clock
     finally:
         executor.close()
-        if own_store:
-            store.close()
+        try:
+            store.release(claimant)  # the failed runs' claims: a rerun retries them
+        except StoreError:
+            pass  # unwritable now: the claims go stale once this process has ended
+        finally:
+            if own_store:
+                store.close()
     if raise_on_failure and summary.failed:
         raise GridError(summary)
     return summary
+
+
+def _finished_keys(store: str | os.PathLike | Store, spec: Spec) -> set:
+    """The stored run keys of ``spec``, read without creating (or writing) a store file."""
+    if isinstance(store, Store):
+        return store.finished_keys(spec.name, spec.hash)
+    path = Path(store)
+    if path.is_file() and path.stat().st_size > 0:
+        with Store(path, read_only=True) as reader:
+            return reader.finished_keys(spec.name, spec.hash)
+    if path.is_dir():
+        raise ValueError(f"store={str(path)!r} is a folder; pass a file path")
+    return set()
 
 
 class _Display:
@@ -715,7 +814,7 @@ class _Display:
             self.console.print(text, markup=False, highlight=False)
 
     def finished(self, point: GridPoint, record: RunRecord) -> None:
-        done = self.summary.ran + len(self.summary.failed)
+        done = self._done()
         metric = self.spec.metrics[0]
         first = self.spec.test_sets[0].name
         stage = record.best if self.spec.selection == "best" else record.final
@@ -727,10 +826,18 @@ class _Display:
             self.progress.advance(self.task)
 
     def failed(self, point: GridPoint, message: str) -> None:
-        done = self.summary.ran + len(self.summary.failed)
-        self._line(f"[{done}/{self.todo}] {point.describe()}: FAILED {message}")
+        self._line(f"[{self._done()}/{self.todo}] {point.describe()}: FAILED {message}")
         if self.progress is not None:
             self.progress.advance(self.task)
+
+    def elsewhere(self, point: GridPoint, why: str) -> None:
+        self._line(f"[{self._done()}/{self.todo}] {point.describe()}: skipped, {why}")
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def _done(self) -> int:
+        s = self.summary
+        return s.ran + len(s.failed) + len(s.elsewhere) + s.skipped - (s.total - self.todo)
 
     def __exit__(self, *exc):
         if self.progress is not None:
