@@ -206,6 +206,16 @@ def test_calibration_takes_minority_classes_smaller_than_k_neighbors(tiny_images
     assert sampler.generate(3, 3).shape == (3, *X.shape[1:])
 
 
+def test_latent_samplers_keep_the_unit_range_contract(tiny_images):
+    X, y = tiny_images
+    normalised = (X - X.mean()) / X.std()
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\] for a latent .*rescale"):
+        DeepSMOTE(random_state=0, **TINY).fit_resample(normalised, y)
+    with pytest.raises(ValueError, match="pass image_shape"):
+        DeepSMOTE(random_state=0, **TINY).fit_resample(X.reshape(len(X), -1), y)
+    assert not hasattr(DeepSMOTE(), "autoencoder_")
+
+
 def test_verbose_shows_progress(tiny_images, capsys):
     X, y = tiny_images
     DeepSMOTE(random_state=0, k_neighbors=3, verbose=True, **{**TINY, "epochs": 1}).fit_resample(

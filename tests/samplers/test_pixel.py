@@ -102,3 +102,73 @@ def test_bad_strategy_is_reported(tiny_images):
     X, y = tiny_images
     with pytest.raises(TypeError, match="over-sampler instance"):
         PixelOversampler(strategy=3).fit_resample(X, y)
+
+
+PIXEL_SAMPLERS = [RandomOversampler, PixelSMOTE, PixelADASYN, PixelOversampler]
+
+
+@pytest.mark.filterwarnings("ignore:ADASYN cannot weight class:UserWarning")
+@pytest.mark.filterwarnings("ignore:strategy 'adasyn' made fewer rows:UserWarning")
+@pytest.mark.parametrize("cls", PIXEL_SAMPLERS)
+def test_any_float_range_keeps_values_dtype_and_layout(cls, tiny_images):
+    X, y = tiny_images
+    # already-normalised tensors: zero mean, unit variance, float64, negative values
+    Xn = (X - X.mean()) / X.std()
+    assert Xn.dtype == np.float64 and Xn.min() < 0
+    s = cls(random_state=0)
+    Xr, yr = s.fit_resample(Xn, y)
+    assert Xr.dtype == np.float64 and Xr.shape == (90, 1, 8, 8)
+    assert np.array_equal(Xr[: len(X)], Xn)
+    assert Xr.min() >= Xn.min() and Xr.max() <= Xn.max()
+    assert Xr[len(X) :].min() < 0  # not clipped to [0, 1]
+    # the same rows as on the [0, 1] images, mapped back by the same affine map
+    X01 = X / 255.0
+    Xr01, _ = cls(random_state=0).fit_resample(X01, y)
+    np.testing.assert_allclose(Xr, (Xr01 * 255.0 - X.mean()) / X.std(), atol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:ADASYN cannot weight class:UserWarning")
+@pytest.mark.filterwarnings("ignore:strategy 'adasyn' made fewer rows:UserWarning")
+@pytest.mark.parametrize("cls", PIXEL_SAMPLERS)
+def test_plain_rows_without_image_shape(cls, tiny_images):
+    X, y = tiny_images
+    rows = X.reshape(len(X), -1).astype(np.float32) * 3.0 - 100.0
+    s = cls(random_state=0)
+    Xr, yr = s.fit_resample(rows, y)
+    assert Xr.shape == (90, 64) and Xr.dtype == np.float32
+    assert np.bincount(yr).tolist() == [30, 30, 30]
+    assert s.image_shape_ == (1, 1, 64) and s.n_features_in_ == 64
+    assert Xr.min() >= rows.min() and Xr.max() <= rows.max()
+
+
+def test_uint8_and_unit_floats_are_unchanged_by_the_wider_range(tiny_images):
+    X, y = tiny_images
+    Xr, _ = PixelSMOTE(random_state=0).fit_resample(X, y)
+    Xf, _ = PixelSMOTE(random_state=0).fit_resample((X / 255.0).astype(np.float32), y)
+    assert Xr.dtype == np.uint8 and Xf.dtype == np.float32
+    assert Xf.min() >= 0.0 and Xf.max() <= 1.0
+    np.testing.assert_array_equal(Xr, np.rint(Xf * 255.0).astype(np.uint8))
+
+
+def test_pixel_samplers_are_imblearn_over_samplers():
+    from imblearn.over_sampling.base import BaseOverSampler
+
+    for cls in PIXEL_SAMPLERS:
+        assert isinstance(cls(), BaseOverSampler)
+    # deepbalance's samplers are not latent strategies
+    with pytest.raises(TypeError, match="must be a name"):
+        PixelOversampler(strategy=PixelSMOTE()).fit_resample(np.zeros((4, 2)), [0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.full((4, 16), np.inf), "NaN/inf"),
+        (np.zeros((4, 16), np.int64), "rescale rather than cast"),
+        (np.zeros((4, 0)), "non-empty"),
+        (np.array([["a"] * 2] * 4), "dtype <U1"),
+    ],
+)
+def test_pixel_samplers_still_refuse_bad_values(X, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        PixelSMOTE(k_neighbors=1).fit_resample(X, [0, 0, 1, 1])

@@ -3,9 +3,10 @@
 A sampler is an imbalanced-learn-style estimator: a keyword-only constructor
 that only stores parameters, and ``fit_resample(X, y)`` that returns the real
 rows first, unchanged, followed by synthetic rows. Subclasses implement one
-method, :meth:`BaseImageSampler._generate`, on float32 images in [0, 1] with
-integer-encoded labels; everything else (layouts, dtypes, label mapping,
-``sampling_strategy`` forms, ``k_neighbors`` checks) lives here.
+method, :meth:`BaseImageSampler._generate`, on float images (in [0, 1] for latent
+samplers, in the caller's own range for pixel samplers) with integer-encoded
+labels; everything else (layouts, dtypes, label mapping, ``sampling_strategy``
+forms, ``k_neighbors`` checks) lives here.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy
-from sklearn.base import BaseEstimator
+from imblearn.utils import check_target_type as imblearn_check_target_type
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import type_of_target
 
 from .._checks import check_random_state
 from .provenance import Provenance
@@ -24,24 +28,43 @@ from .provenance import Provenance
 STRATEGY_NAMES = ("auto", "minority", "not minority", "not majority", "all")
 
 
+#: integer pixel dtypes and the value that maps to 1.0
+INTEGER_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
 @dataclass(frozen=True)
 class ImageLayout:
-    """How the caller's ``X`` was laid out, so outputs can be returned alike."""
+    """How the caller's ``X`` was laid out, so outputs can be returned alike.
+
+    Parameters
+    ----------
+    ndim : int
+        ``X.ndim`` (2 for flattened rows, 3 for (N, H, W), 4 for (N, C, H, W)).
+    dtype : numpy dtype
+        ``X.dtype``; uint8 and uint16 are worked on as floats in [0, 1].
+    image_shape : tuple
+        ``(C, H, W)`` of one image (``(1, 1, D)`` for plain rows of D values).
+    value_range : tuple of float, default=(0.0, 1.0)
+        Synthetic values are clipped to it, in working units.
+    """
 
     ndim: int
     dtype: np.dtype
     image_shape: tuple[int, int, int]
+    value_range: tuple[float, float] = (0.0, 1.0)
 
-    def restore(self, images01: np.ndarray) -> np.ndarray:
-        """Float images in [0, 1], shape (n, C, H, W), back to the caller's layout/dtype."""
-        x = np.clip(images01, 0.0, 1.0)
-        if self.dtype == np.uint8:
-            x = np.rint(x * 255.0).astype(np.uint8)
+    def restore(self, values: np.ndarray) -> np.ndarray:
+        """Working values, shape (n, C, H, W), back to the caller's layout, dtype and range."""
+        lo, hi = self.value_range
+        x = np.clip(values, lo, hi)
+        dtype = np.dtype(self.dtype)
+        if dtype in INTEGER_SCALES:
+            x = np.rint(x * INTEGER_SCALES[dtype]).astype(dtype)
         else:
-            x = x.astype(self.dtype, copy=False)
+            x = x.astype(dtype, copy=False)
         n = len(x)
         if self.ndim == 2:
-            return x.reshape(n, -1)
+            return x.reshape(n, int(np.prod(self.image_shape)))
         if self.ndim == 3:
             return x.reshape(n, *self.image_shape[1:])
         return x.reshape(n, *self.image_shape)
@@ -65,30 +88,39 @@ def _normalise_image_shape(image_shape) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def check_images(X, image_shape=None, *, name: str = "X") -> tuple[np.ndarray, ImageLayout]:
-    """Validate images and return them as float32 (N, C, H, W) in [0, 1] plus their layout.
+def _integer_advice(name: str, dtype) -> str:
+    return (
+        f"{name} has integer dtype {dtype}; pass uint8 in [0, 255], uint16 in [0, 65535] or "
+        f"float in [0, 1] — rescale rather than cast, e.g. {name} / {name}.max() "
+        f"(a plain {name}.astype(np.uint8) wraps values above 255)"
+    )
 
-    Accepts (N, C, H, W), (N, H, W), or (N, C*H*W) when ``image_shape`` is given;
-    uint8 in [0, 255] or float in [0, 1].
-    """
+
+def _check_array(X, image_shape, name: str, *, any_range: bool):
     if not hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
         raise TypeError(f"{name} must be an array of images, got {type(X).__name__}")
     X = np.asarray(X)
     if X.dtype == object or not (
         np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)
     ):
-        raise TypeError(f"{name} has dtype {X.dtype}; pass uint8 in [0, 255] or float in [0, 1]")
+        raise TypeError(
+            f"{name} has dtype {X.dtype}; pass uint8 in [0, 255], uint16 or float "
+            f"{'values' if any_range else 'in [0, 1]'}"
+        )
     if X.ndim == 2:
-        if image_shape is None:
+        if image_shape is not None:
+            shape = _normalise_image_shape(image_shape)
+            if X.shape[1] != int(np.prod(shape)):
+                raise ValueError(
+                    f"{name} has {X.shape[1]} features but image_shape={shape} needs "
+                    f"{int(np.prod(shape))}; pass the image_shape the rows were flattened from"
+                )
+        elif any_range:
+            shape = (1, 1, X.shape[1])
+        else:
             raise ValueError(
                 f"{name} is 2-D with shape {X.shape}; pass image_shape=(C, H, W) to use flattened "
                 "images, or pass X as (N, C, H, W) / (N, H, W)"
-            )
-        shape = _normalise_image_shape(image_shape)
-        if X.shape[1] != int(np.prod(shape)):
-            raise ValueError(
-                f"{name} has {X.shape[1]} features but image_shape={shape} needs "
-                f"{int(np.prod(shape))}; pass the image_shape the rows were flattened from"
             )
         X4 = X.reshape(len(X), *shape)
     elif X.ndim == 3:
@@ -100,45 +132,189 @@ def check_images(X, image_shape=None, *, name: str = "X") -> tuple[np.ndarray, I
             f"{name} has ndim={X.ndim} (shape {X.shape}); pass (N, C, H, W), (N, H, W), "
             "or (N, C*H*W) with image_shape"
         )
-    if len(X4) == 0:
-        raise ValueError(f"{name} is empty; pass at least one image per class")
+    if len(X4) == 0 or X4[0].size == 0:
+        raise ValueError(f"{name} has shape {X.shape}; pass at least one non-empty image")
     layout = ImageLayout(X.ndim, X.dtype, tuple(X4.shape[1:]))
-    if X.dtype == np.uint8:
-        return X4.astype(np.float32) / 255.0, layout
+    if X.dtype in INTEGER_SCALES:
+        return (X4 / np.float32(INTEGER_SCALES[X.dtype])).astype(np.float32), layout
     if np.issubdtype(X.dtype, np.integer):
-        raise TypeError(
-            f"{name} has integer dtype {X.dtype}; pass uint8 in [0, 255] or float in [0, 1] "
-            "(e.g. X.astype(np.uint8))"
-        )
+        raise TypeError(_integer_advice(name, X.dtype))
     if not np.all(np.isfinite(X4)):
         bad = int(np.size(X4) - np.isfinite(X4).sum())
         raise ValueError(f"{name} contains {bad} NaN/inf values; clean or impute them first")
     lo, hi = float(X4.min()), float(X4.max())
-    if lo < 0.0 or hi > 1.0:
+    inside = lo >= 0.0 and hi <= 1.0
+    if not any_range:
+        if not inside:
+            raise ValueError(
+                f"float {name} spans [{lo:.4g}, {hi:.4g}] but must lie in [0, 1] for a latent "
+                "(autoencoder) sampler; rescale (e.g. (X - X.min()) / (X.max() - X.min())) or "
+                "pass uint8"
+            )
+        return X4.astype(np.float32, copy=False), layout
+    work = X4 if X.dtype in (np.float32, np.float64) else X4.astype(np.float32)
+    value_range = (0.0, 1.0) if inside else (lo, hi)
+    return work, ImageLayout(X.ndim, X.dtype, layout.image_shape, value_range)
+
+
+def check_images(X, image_shape=None, *, name: str = "X") -> tuple[np.ndarray, ImageLayout]:
+    """Validate images and return them as float32 (N, C, H, W) in [0, 1] plus their layout.
+
+    The contract of the latent (autoencoder) samplers.
+
+    Parameters
+    ----------
+    X : array of shape (N, C, H, W), (N, H, W), or (N, C*H*W) with ``image_shape``
+        uint8 in [0, 255], uint16 in [0, 65535] (both scaled to [0, 1]) or float in [0, 1].
+    image_shape : tuple, optional
+        ``(C, H, W)`` or ``(H, W)`` of flattened rows.
+    name : str, default="X"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    images : float32 ndarray (N, C, H, W) in [0, 1]
+    layout : ImageLayout
+    """
+    return _check_array(X, image_shape, name, any_range=False)
+
+
+def check_pixels(X, image_shape=None, *, name: str = "X") -> tuple[np.ndarray, ImageLayout]:
+    """Validate the input of a pixel-space sampler: any finite float values, rows or images.
+
+    Unlike :func:`check_images`, float values keep their own range (e.g. normalised
+    tensors with negative values) and dtype (float32 or float64; other floats become
+    float32), and 2-D ``X`` without ``image_shape`` is taken as plain rows (N, D).
+
+    Parameters
+    ----------
+    X : array of shape (N, C, H, W), (N, H, W) or (N, D)
+        uint8 / uint16 (scaled to [0, 1]) or finite floats.
+    image_shape : tuple, optional
+        ``(C, H, W)`` or ``(H, W)`` when 2-D rows are flattened images.
+    name : str, default="X"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    values : float ndarray (N, C, H, W) (``(N, 1, 1, D)`` for plain rows)
+    layout : ImageLayout
+        Its ``value_range`` is [0, 1] for integer input or float input inside [0, 1],
+        else the input's own [min, max].
+    """
+    return _check_array(X, image_shape, name, any_range=True)
+
+
+def _check_label_types(y, arr: np.ndarray, name: str) -> None:
+    """Refuse labels that mix strings with numbers (numpy would turn the numbers into text)."""
+    if arr.dtype == object:
+        values = arr.ravel().tolist()
+    elif isinstance(y, (list, tuple)) and arr.dtype.kind in "US" and arr.ndim == 1:
+        values = list(y)
+    else:
+        return
+    is_str = [isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in values]
+    if any(is_str) and not all(is_str):
+        text = values[is_str.index(True)]
+        other = values[is_str.index(False)]
         raise ValueError(
-            f"float {name} spans [{lo:.4g}, {hi:.4g}] but must lie in [0, 1]; "
-            "rescale (e.g. X / 255) or pass uint8"
+            f"{name} mixes string and non-string labels (e.g. {text!r} and {other!r} of type "
+            f"{type(other).__name__}); pass labels of one type, e.g. [str(v) for v in {name}] "
+            "or integer codes"
         )
-    return X4.astype(np.float32, copy=False), layout
+
+
+def check_target(y, *, name: str = "y") -> tuple[np.ndarray, int | None]:
+    """Return ``y`` as a 1-D label array, and the column count when it was one-hot encoded.
+
+    Accepts what imbalanced-learn accepts (:func:`imblearn.utils.check_target_type`):
+    binary or multiclass labels, a column vector, or a one-hot (one-vs-all) matrix.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,), (N, 1) or (N, K) one-hot
+    name : str, default="y"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    labels : ndarray (N,)
+    n_one_hot : int or None
+        K when ``y`` was one-hot (the output is encoded back), else None.
+    """
+    if not hasattr(y, "__array__") and not isinstance(y, (list, tuple)):
+        raise TypeError(f"{name} must be an array of labels, got {type(y).__name__}")
+    arr = np.asarray(y)
+    _check_label_types(y, arr, name)
+    if arr.ndim == 0 or arr.size == 0:
+        raise ValueError(f"{name} has shape {arr.shape}; pass one label per image")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN/inf labels; drop or fix those rows")
+    try:
+        kind = type_of_target(arr, input_name=name)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} is not a label array ({err}); pass one label per image") from None
+    if kind in ("continuous", "continuous-multioutput"):
+        example = arr.ravel()[np.flatnonzero(arr.ravel() != np.round(arr.ravel()))[0]]
+        raise ValueError(
+            f"{name} holds continuous values (e.g. {example!r}), an unknown label type for "
+            "over-sampling; pass class labels (ints or strings), not a regression target"
+        )
+    if kind not in ("binary", "multiclass", "multilabel-indicator") and arr.ndim == 2:
+        raise ValueError(
+            f"{name} has shape {arr.shape} ({kind} target); multilabel and multioutput targets "
+            "are not supported — pass one label per image"
+        )
+    try:
+        with warnings.catch_warnings():  # a column vector is fine, as in imbalanced-learn
+            warnings.simplefilter("ignore", DataConversionWarning)
+            labels, one_hot = imblearn_check_target_type(arr, indicate_one_vs_all=True)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err} Pass one label per image.") from None
+    return np.asarray(labels), (arr.shape[1] if one_hot else None)
 
 
 def check_labels(y, n_samples: int, *, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(classes, y_encoded)``; any hashable, sortable labels (ints, strings) work."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {y.shape}; pass one label per image")
-    if len(y) != n_samples:
+    """Return ``(classes, y_encoded)``; any hashable, sortable labels (ints, strings) work.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,)
+        Labels of one type (ints or strings, not a mix).
+    n_samples : int
+        Number of images the labels belong to.
+    name : str, default="y"
+
+    Returns
+    -------
+    classes : ndarray
+        Sorted distinct labels.
+    y_encoded : int64 ndarray (N,)
+        Index of each label in ``classes``.
+    """
+    if not hasattr(y, "__array__") and not isinstance(y, (list, tuple)):
+        raise TypeError(f"{name} must be an array of labels, got {type(y).__name__}")
+    arr = np.asarray(y)
+    _check_label_types(y, arr, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}; pass one label per image")
+    if len(arr) != n_samples:
         raise ValueError(
-            f"{name} has {len(y)} labels but X has {n_samples} images; pass one label per image"
+            f"{name} has {len(arr)} labels but X has {n_samples} images; pass one label per image"
         )
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN/inf labels; drop or fix those rows")
-    classes, y_enc = np.unique(y, return_inverse=True)
+    try:
+        classes, y_enc = np.unique(arr, return_inverse=True)
+    except TypeError as err:
+        raise ValueError(
+            f"{name} holds labels that cannot be sorted ({err}); pass ints or strings"
+        ) from None
     if len(classes) < 2:
         raise ValueError(
             f"{name} has a single class {classes.tolist()}; over-sampling needs at least two"
         )
-    return classes, y_enc.astype(np.int64)
+    return classes, y_enc.reshape(-1).astype(np.int64)
 
 
 def _py(value):
@@ -252,12 +428,14 @@ def resolve_k_neighbors(k_neighbors, counts: np.ndarray, n_new: dict[int, int], 
     return k
 
 
-class BaseImageSampler(BaseEstimator):
+class BaseImageSampler(BaseOverSampler):
     """Base class of every deepbalance sampler.
 
-    Subclasses declare their parameters as keyword-only ``__init__`` arguments
-    that are stored unchanged (so ``sklearn.base.clone`` works), and implement
-    :meth:`_generate`.
+    An imbalanced-learn over-sampler (``isinstance(s, BaseOverSampler)``, tagged as a
+    sampler), so it is a step of ``imblearn.pipeline.Pipeline`` and passes
+    imbalanced-learn's sampler checks on dense data. Subclasses declare their
+    parameters as keyword-only ``__init__`` arguments that are stored unchanged
+    (so ``sklearn.base.clone`` works), and implement :meth:`_generate`.
 
     Attributes set by :meth:`fit_resample`
     --------------------------------------
@@ -270,11 +448,26 @@ class BaseImageSampler(BaseEstimator):
     provenance_ : Provenance
         One record per synthetic row.
     image_shape_ : tuple
-        ``(C, H, W)`` of the fitted images.
+        ``(C, H, W)`` of the fitted images (``(1, 1, D)`` for plain rows).
+    n_features_in_ : int
+        Values per image (``C * H * W``), as in scikit-learn.
     """
 
     #: whether ``_generate`` uses neighbours (so ``k_neighbors`` is checked)
     _uses_neighbors = True
+    #: whether ``_generate`` works on the caller's values in any float range
+    #: (pixel space, :func:`check_pixels`) or needs [0, 1] (:func:`check_images`)
+    _any_range = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.two_d_array = True
+        if hasattr(tags.input_tags, "dataframe"):
+            tags.input_tags.dataframe = False
+        if hasattr(tags.input_tags, "three_d_array"):
+            tags.input_tags.three_d_array = True
+        return tags
 
     def fit_resample(self, X, y):
         """Resample ``X, y`` so the classes chosen by ``sampling_strategy`` grow.
@@ -282,19 +475,23 @@ class BaseImageSampler(BaseEstimator):
         Parameters
         ----------
         X : array of shape (N, C, H, W), (N, H, W) or (N, C*H*W) with ``image_shape``
-            uint8 in [0, 255] or float in [0, 1].
+            uint8 in [0, 255], uint16 in [0, 65535] or float in [0, 1]. Pixel samplers
+            also take finite floats in any range and plain rows (N, D).
         y : array of shape (N,)
-            Class labels; any sortable values (ints, strings).
+            Class labels of one type (ints or strings); a column vector or a one-hot
+            matrix also works, as in imbalanced-learn.
 
         Returns
         -------
-        X_resampled : array
+        X_resampled : array (a list when ``X`` is a list)
             ``X`` unchanged, followed by synthetic rows; same dtype, range and layout.
-        y_resampled : array
-            Labels of the returned rows, in ``y``'s label space.
+        y_resampled : array (a list when ``y`` is a list)
+            Labels of the returned rows, in ``y``'s label space (one-hot if ``y`` was).
         """
-        X01, layout = check_images(X, getattr(self, "image_shape", None))
-        classes, y_enc = check_labels(y, len(X01))
+        check = check_pixels if self._any_range else check_images
+        X01, layout = check(X, getattr(self, "image_shape", None))
+        y_arr, n_one_hot = check_target(y)
+        classes, y_enc = check_labels(y_arr, len(X01))
         n_new = resolve_sampling_strategy(self.sampling_strategy, y_enc, classes)
         counts = np.bincount(y_enc, minlength=len(classes))
         k = getattr(self, "k_neighbors", None)
@@ -303,10 +500,11 @@ class BaseImageSampler(BaseEstimator):
         rng = check_random_state(self.random_state)
         self.classes_ = classes
         self.image_shape_ = layout.image_shape
+        self.n_features_in_ = int(np.prod(layout.image_shape))
         if sum(n_new.values()):
             X_syn, y_syn, prov = self._generate(X01, y_enc, n_new, k_neighbors=k, rng=rng)
         else:
-            X_syn = np.zeros((0, *layout.image_shape), np.float32)
+            X_syn = np.zeros((0, *layout.image_shape), X01.dtype)
             y_syn = np.zeros(0, np.int64)
             prov = Provenance.empty()
         y_syn = np.asarray(y_syn, dtype=np.int64)
@@ -315,7 +513,6 @@ class BaseImageSampler(BaseEstimator):
                 f"{type(self).__name__}._generate returned {len(X_syn)} images, {len(y_syn)} "
                 f"labels and {len(prov)} provenance records"
             )
-        y_arr = np.asarray(y)
         y_syn_user = classes[y_syn].astype(y_arr.dtype, copy=False)
         made = np.bincount(y_syn, minlength=len(classes))
         self.sampling_strategy_ = {_py(classes[c]): int(made[c]) for c in n_new}
@@ -323,7 +520,20 @@ class BaseImageSampler(BaseEstimator):
         self.provenance_ = prov.with_labels(y_syn_user)
         X_out = np.concatenate([np.asarray(X), layout.restore(X_syn)], axis=0)
         y_out = np.concatenate([y_arr, y_syn_user])
+        if n_one_hot is not None:  # back to one-vs-all columns, as given
+            one_hot = np.zeros((len(y_out), n_one_hot), np.asarray(y).dtype)
+            one_hot[np.arange(len(y_out)), y_out.astype(np.int64)] = 1
+            y_out = one_hot
+        if isinstance(X, list):
+            X_out = X_out.tolist()
+        if isinstance(y, list):
+            y_out = y_out.tolist()
         return X_out, y_out
+
+    def _fit_resample(self, X, y):
+        """imbalanced-learn's hook; deepbalance samplers do all their work in
+        :meth:`fit_resample`, which this calls."""
+        return self.fit_resample(X, y)
 
     def fit(self, X, y):
         """Fit on ``X, y`` (same as :meth:`fit_resample`, discarding the output)."""
@@ -343,7 +553,9 @@ class BaseImageSampler(BaseEstimator):
 
         Parameters
         ----------
-        X : float32 ndarray (N, C, H, W) in [0, 1]
+        X : float ndarray (N, C, H, W)
+            In [0, 1] for latent samplers; pixel samplers (``_any_range``) get the
+            caller's float values, or uint8/uint16 scaled to [0, 1].
         y : int64 ndarray (N,), encoded labels 0..n_classes-1
         n_new : dict {encoded class: number of rows to make}
         k_neighbors : int or object with ``kneighbors`` (already checked), or None
@@ -351,7 +563,7 @@ class BaseImageSampler(BaseEstimator):
 
         Returns
         -------
-        X_syn : float ndarray (M, C, H, W) in [0, 1]
+        X_syn : float ndarray (M, C, H, W), in the units of ``X``
         y_syn : int ndarray (M,), encoded labels
         provenance : Provenance with indices into ``X``
         """

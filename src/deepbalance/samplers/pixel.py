@@ -12,8 +12,13 @@ from .strategies import LatentStrategy, make_strategy
 class _PixelSampler(BaseImageSampler):
     """Flattens images, runs a :class:`LatentStrategy` on the pixels, reshapes back.
 
-    After fitting, ``strategy_`` holds the strategy that made the rows.
+    Takes what imbalanced-learn's samplers take as well as images: finite floats in
+    any range (e.g. normalised tensors) and plain rows (N, D) without ``image_shape``;
+    the output keeps the input's dtype, range and layout. After fitting,
+    ``strategy_`` holds the strategy that made the rows.
     """
+
+    _any_range = True
 
     def _strategy(self) -> LatentStrategy:
         raise NotImplementedError

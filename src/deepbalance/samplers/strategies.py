@@ -43,7 +43,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from .._checks import check_choice, check_random_state, seed_from
 from ..registry import Registry
-from .base import resolve_k_neighbors
+from .base import BaseImageSampler, resolve_k_neighbors
 from .provenance import Provenance
 
 #: name -> factory returning a :class:`LatentStrategy` (``make_strategy`` looks names up here)
@@ -319,7 +319,13 @@ class ImblearnStrategy(LatentStrategy):
 
 
 def _is_oversampler(obj) -> bool:
-    return isinstance(obj, BaseOverSampler) and not isinstance(obj, type)
+    """An imbalanced-learn over-sampler instance (deepbalance's own image samplers are not
+    strategies, though they are over-samplers too)."""
+    return (
+        isinstance(obj, BaseOverSampler)
+        and not isinstance(obj, type)
+        and not isinstance(obj, BaseImageSampler)
+    )
 
 
 def _take(prov: Provenance, rows: np.ndarray) -> Provenance:
