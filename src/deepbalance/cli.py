@@ -284,6 +284,18 @@ def _add_bench_parsers(subparsers) -> None:
     bench_cli.add_parsers(subparsers)
 
 
+def add_compare_parser(subparsers):
+    from .bench.compare import add_compare_parser as add
+
+    return add(subparsers)
+
+
+def add_resample_parser(subparsers):
+    from .resample import add_resample_parser as add
+
+    return add(subparsers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``deepbalance`` parser with every sub-command attached."""
     parser = _Parser(
@@ -300,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_profiles_parser(subparsers)
     add_describe_parser(subparsers)
     _add_bench_parsers(subparsers)
+    add_compare_parser(subparsers)
+    add_resample_parser(subparsers)
     parser.set_defaults(func=partial(_no_command, tuple(subparsers.choices)))
     return parser
 

@@ -19,12 +19,18 @@ import warnings
 
 import numpy as np
 from imblearn.metrics import geometric_mean_score
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 __all__ = [
     "accuracy",
     "acsa",
     "auroc",
+    "confusion",
     "evaluate",
     "geometric_mean",
     "macro_f1",
@@ -264,6 +270,16 @@ def auroc(y_true, y_score, *, labels=None) -> float:
     return _auroc(y_true, columns)
 
 
+def confusion(y_true, y_pred, *, labels=None) -> np.ndarray:
+    """Confusion matrix over ``labels``: row = true class, column = predicted class.
+
+    scikit-learn's ``confusion_matrix`` (counts, not normalised); predictions outside
+    ``labels`` are not counted in any column.
+    """
+    y_true, y_pred, labels, _ = _prepare(y_true, y_pred, labels, warn=False)
+    return confusion_matrix(y_true, y_pred, labels=labels)
+
+
 def evaluate(y_true, y_pred, y_score=None, *, labels=None) -> dict[str, float | list]:
     """Every metric of the benchmark in one dict.
 
@@ -280,8 +296,10 @@ def evaluate(y_true, y_pred, y_score=None, *, labels=None) -> dict[str, float | 
     -------
     dict
         ``acsa``, ``gm``, ``macro_precision``, ``macro_recall``, ``macro_f1``, ``accuracy``,
-        ``per_class_recall`` (list in ``labels`` order, NaN for classes absent from ``y_true``)
-        and, with ``y_score``, ``auroc``. Values are plain Python floats.
+        ``per_class_recall`` (list in ``labels`` order, NaN for classes absent from ``y_true``),
+        ``confusion_matrix`` (list of rows, true class by predicted class, in ``labels``
+        order; see :func:`confusion`) and, with ``y_score``, ``auroc``. Scalars are plain
+        Python floats.
     """
     y_true, y_pred = _check_pair(y_true, y_pred)
     scores = n_columns = None
@@ -302,6 +320,7 @@ def evaluate(y_true, y_pred, y_score=None, *, labels=None) -> dict[str, float | 
         "macro_f1": f1_,
         "per_class_recall": [float(r) for r in recall],
         "accuracy": float(accuracy_score(y_true, y_pred)),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
     if columns is not None:
         result["auroc"] = _auroc(y_true, columns)

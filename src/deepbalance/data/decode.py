@@ -17,6 +17,8 @@ from PIL import Image
 from .._checks import check_choice, check_int
 
 MODES = {"L": 1, "RGB": 3}
+#: Pillow modes read as grayscale when the mode is inferred (see :func:`infer_mode`).
+GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 ON_ERROR = ("skip", "raise")
 CROPS = ("center", None)
 _BILINEAR = getattr(Image, "Resampling", Image).BILINEAR
@@ -43,6 +45,32 @@ def check_size(size, *, allow_none: bool = True) -> tuple[int, int] | None:
 def check_mode(mode) -> str:
     """``mode`` must be ``"L"`` (grayscale, 1 channel) or ``"RGB"`` (3 channels)."""
     return check_choice(mode, "mode", MODES)
+
+
+def image_header(path: str | Path) -> tuple[str, tuple[int, int]]:
+    """Pillow mode and ``(width, height)`` of an image file, read from its header only."""
+    with Image.open(path) as img:
+        return img.mode, img.size
+
+
+def infer_mode(paths: Sequence[str | Path]) -> str:
+    """``"L"`` when every readable file in ``paths`` is grayscale, else ``"RGB"``.
+
+    Grayscale means a Pillow mode in :data:`GRAY_MODES` (``L``, ``LA``, 1-bit, 16/32-bit
+    integer, float); palette and colour files count as colour. Only headers are read;
+    unreadable files are ignored here (the decoder reports them). Converting grayscale to RGB
+    is lossless, so a folder mixing both is read as RGB.
+    """
+    seen = False
+    for path in paths:
+        try:
+            mode, _ = image_header(path)
+        except Exception:  # Pillow raises many types for bad files; decode_images reports them
+            continue
+        seen = True
+        if mode not in GRAY_MODES:
+            return "RGB"
+    return "L" if seen else "RGB"
 
 
 def check_on_error(on_error) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .decode import check_mode, check_on_error, check_size, decode_images
+from .decode import check_mode, check_on_error, check_size, decode_images, infer_mode
 from .imageset import ImageSet
 from .locations import DatasetNotFoundError, env_root
 from .registry import register_dataset
@@ -105,7 +105,7 @@ def load_image_folder(
     data_dir=None,
     download=False,
     size=None,
-    mode: str = "RGB",
+    mode: str | None = None,
     on_error: str = "skip",
 ) -> ImageSet:
     """Images from class sub-folders, decoded with Pillow.
@@ -114,14 +114,17 @@ def load_image_folder(
     ----------
     size : int or (H, W), optional
         Resize every image to this size; ``None`` keeps the files' size (which must agree).
-    mode : {"RGB", "L"}
-        ``"RGB"`` gives 3 channels, ``"L"`` (grayscale) 1 channel.
+    mode : {None, "RGB", "L"}
+        ``"RGB"`` gives 3 channels, ``"L"`` (grayscale) 1 channel. ``None`` (default) infers
+        it from the files of every split (:func:`~deepbalance.data.decode.infer_mode`): 1
+        channel when all are grayscale, else 3, so one folder gives the same channels in
+        every split.
     on_error : {"skip", "raise"}
         ``"skip"`` (default) drops unreadable files with one warning and lists them in
         ``meta["skipped"]``; ``"raise"`` raises a ``ValueError`` naming the file.
     """
     size = check_size(size)
-    mode = check_mode(mode)
+    mode = None if mode is None else check_mode(mode)
     on_error = check_on_error(on_error)
     if download:
         raise ValueError(
@@ -142,6 +145,11 @@ def load_image_folder(
             f"sub-folders of {', '.join(map(str, roots))}; put each class's images in its own "
             "sub-folder"
         )
+    if mode is None:
+        every_split, _ = _layout(root, "all")
+        mode = infer_mode(
+            [f for r in every_split for d in _visible_dirs(r) for f in _image_files(d)]
+        )
     images, ok, skipped = decode_images(paths, size=size, mode=mode, on_error=on_error)
     return ImageSet(
         images,
@@ -154,6 +162,7 @@ def load_image_folder(
             "root": str(root),
             "skipped": skipped,
             "n_skipped": len(skipped),
+            "mode": mode,
         },
     )
 
