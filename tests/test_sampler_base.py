@@ -5,6 +5,7 @@ from sklearn.base import clone
 from deepbalance.samplers.base import (
     BaseImageSampler,
     check_images,
+    check_labels,
     resolve_k_neighbors,
     resolve_sampling_strategy,
 )
@@ -111,3 +112,57 @@ def test_k_neighbors_checks():
         resolve_k_neighbors(5, counts, {1: 7}, np.array([0, 1]))
     with pytest.warns(UserWarning, match="k=2"):
         assert resolve_k_neighbors("auto", counts, {1: 7}, np.array([0, 1])) == 2
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [0] * 10 + ["a"] * 6,  # numpy would silently turn the ints into text
+        np.array([0] * 10 + ["a"] * 6, dtype=object),
+        (["cat"] * 10) + [1.5] * 6,
+    ],
+)
+def test_mixed_string_and_number_labels_are_refused(labels):
+    X, _ = _data()
+    with pytest.raises(ValueError, match=r"y mixes string and non-string labels .*pass labels of"):
+        CopySampler().fit_resample(X, labels)
+    with pytest.raises(ValueError, match="y mixes string and non-string labels"):
+        check_labels(labels, 16)
+
+
+def test_labels_of_one_type_in_lists_come_back_as_lists():
+    X, y = _data()
+    Xr, yr = CopySampler().fit_resample(X, [str(v) for v in y])
+    assert isinstance(yr, list) and yr[16:] == ["1"] * 4 and isinstance(Xr, np.ndarray)
+
+
+def test_continuous_and_multioutput_targets_are_refused():
+    X, _ = _data()
+    with pytest.raises(ValueError, match=r"y holds continuous values \(e.g. 0.0666"):
+        CopySampler().fit_resample(X, np.linspace(0, 1, 16))
+    with pytest.raises(ValueError, match="y has shape .* multioutput targets are not supported"):
+        CopySampler().fit_resample(X, np.c_[np.arange(16) % 3, np.arange(16) % 4])
+
+
+def test_uint16_images_are_scaled_by_65535_not_wrapped():
+    X8, y = _data()
+    X16 = X8.astype(np.uint16) * 257  # the same images, full 16-bit range
+    assert X16.max() > 255
+    X01, layout = check_images(X16)
+    np.testing.assert_allclose(X01, X8 / 255.0, atol=1e-7)
+    Xr, _ = CopySampler().fit_resample(X16, y)
+    assert Xr.dtype == np.uint16 and np.array_equal(Xr[16:], np.repeat(X16[10:11], 4, axis=0))
+    # interpolated 16-bit rows stay 16-bit, close to the 8-bit result
+    from deepbalance.samplers import PixelSMOTE
+
+    R16, _ = PixelSMOTE(k_neighbors=3, random_state=0).fit_resample(X16, y)
+    R8, _ = PixelSMOTE(k_neighbors=3, random_state=0).fit_resample(X8, y)
+    assert R16.dtype == np.uint16 and R16.max() > 255
+    np.testing.assert_allclose(R16[16:] / 65535.0, R8[16:] / 255.0, atol=0.5 / 255 + 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint32])
+def test_other_integer_images_are_refused_with_rescaling_advice(dtype):
+    X8, y = _data()
+    with pytest.raises(TypeError, match=r"rescale rather than cast.*wraps values above 255"):
+        CopySampler().fit_resample(X8.astype(dtype), y)

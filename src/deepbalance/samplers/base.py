@@ -255,7 +255,8 @@ def check_target(y, *, name: str = "y") -> tuple[np.ndarray, int | None]:
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} is not a label array ({err}); pass one label per image") from None
     if kind in ("continuous", "continuous-multioutput"):
-        example = arr.ravel()[np.flatnonzero(arr.ravel() != np.round(arr.ravel()))[0]]
+        flat = arr.ravel()
+        example = _py(flat[np.flatnonzero(flat != np.round(flat))[0]])
         raise ValueError(
             f"{name} holds continuous values (e.g. {example!r}), an unknown label type for "
             "over-sampling; pass class labels (ints or strings), not a regression target"
