@@ -28,6 +28,7 @@ from deepbalance.registry import Registry
 DATASETS = Registry("dataset")
 METHODS = Registry("method")
 CLASSIFIERS = Registry("classifier")
+CLASSIFIERS.register("fast-cnn", object())
 CLASSIFIERS.register("small-cnn", object())
 CLASSIFIERS.register("cle-cnn", object())
 
@@ -78,16 +79,21 @@ def get_method(name, **params):
 
 @dataclass(frozen=True)
 class FakeConfig:
-    classifier: str = "small-cnn"
+    classifier: str = "fast-cnn"
     classifier_params: dict = field(default_factory=dict)
     epochs: int = 2
+    epoch_rows: str | int = "real"
     eval_every: int = 1
-    batch_size: int = 64
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
+    batch_size: int = 128
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    schedule: str = "onecycle"
+    weight_decay: float = 5e-4
     momentum: float = 0.9
-    augment: bool = False
+    nesterov: bool = True
+    label_smoothing: float = 0.1
+    augment: str = "auto"
+    shift: int | None = None
     val_fraction: float = 0.0
     device: str = "cpu"
     best_metric: str = "acsa"

@@ -34,7 +34,7 @@ def test_spec_fields(spec, spec_file):
         ("balanced", "balanced"),
         ("official", "official"),
     ]
-    assert spec.train.epochs == 4 and spec.train.eval_every == 2 and spec.train.batch_size == 64
+    assert spec.train.epochs == 4 and spec.train.eval_every == 2 and spec.train.batch_size == 128
     assert [m.id for m in spec.methods] == ["fake-none", "fake-smote", "fake-best-strong"]
     assert spec.methods[0].label == "Baseline" and spec.methods[1].label == "fake-smote"
     assert spec.methods[2].name == "fake-best" and spec.methods[2].params == {"strength": 2.0}
@@ -310,3 +310,69 @@ def test_the_documented_format_is_a_valid_spec():
         spec.methods[0].id == "beta-vae-2" and spec.paper["balanced"]["beta-vae-2"]["acsa"] == 0.81
     )
     check_names(spec)  # against the library's registries
+
+
+def test_train_defaults_are_the_train_configs():
+    import dataclasses
+
+    from deepbalance.bench.spec import AUGMENTATIONS, EPOCH_ROWS, SCHEDULES, TRAIN_DEFAULTS
+    from deepbalance.training import config
+
+    defaults = {f.name: f.default for f in dataclasses.fields(config.TrainConfig)}
+    defaults["classifier_params"] = {}
+    assert {k: defaults[k] for k in TRAIN_DEFAULTS} == TRAIN_DEFAULTS
+    assert set(TRAIN_DEFAULTS) == set(defaults) - {"device", "eval_batch_size"}
+    assert (SCHEDULES, AUGMENTATIONS, EPOCH_ROWS) == (
+        config.SCHEDULES, config.AUGMENTATIONS, config.EPOCH_ROWS,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "train, match",
+    [
+        ("augment = true", "name the augmentation"),
+        ('augment = "mixup"', "choose one of"),
+        ('schedule = "step"', "choose one of"),
+        ("label_smoothing = 1.0", r"must be in \[0, 1\)"),
+        ('epoch_rows = "most"', "choose one of"),
+        ("shift = 0", "must be >= 1"),
+    ],
+)
+def test_bad_recipe_keys_name_the_line(train, match):
+    text = f"""
+name = "x"
+seeds = [0]
+[data]
+dataset = "digits"
+[[test_sets]]
+name = "test"
+[train]
+{train}
+[[methods]]
+name = "none"
+"""
+    with pytest.raises(SpecError, match=match) as info:
+        loads_spec(text, file="x.toml")
+    assert info.value.line == 9
+
+
+def test_protocol_budget_swaps_in_the_papers_recipe_without_marking_reduced():
+    text = """
+name = "x"
+seeds = [0]
+[data]
+dataset = "digits"
+[[test_sets]]
+name = "test"
+[[methods]]
+name = "none"
+[budgets.protocol]
+train = { classifier = "resnet18", optimizer = "adam", lr = 0.001, schedule = "constant" }
+"""
+    spec = loads_spec(text, file="x.toml")
+    protocol = apply_overrides(spec, budget="protocol")
+    assert (protocol.train.classifier, protocol.train.optimizer) == ("resnet18", "adam")
+    assert not protocol.reduced and protocol.hash != spec.hash
+    bad = text.replace('schedule = "constant"', 'schedule = "warm"')
+    with pytest.raises(SpecError, match="schedule"):
+        loads_spec(bad, file="x.toml")

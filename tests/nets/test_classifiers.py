@@ -91,3 +91,16 @@ def test_bad_arguments_are_named(kwargs, error, match):
 def test_bad_stem_is_named():
     with pytest.raises(ValueError, match="stem"):
         create_classifier("resnet50", (3, 32, 32), 10, stem="tiny")
+
+
+@pytest.mark.parametrize(
+    "shape, n_features",
+    [((1, 28, 28), 128 * 3 * 3), ((3, 32, 32), 128 * 4 * 4), ((1, 224, 224), 128 * 4 * 4)],
+)
+def test_fast_cnn_pools_early_and_caps_the_head(shape, n_features):
+    model = create_classifier("fast-cnn", shape, 10)
+    pools = [m for m in model.body if isinstance(m, torch.nn.MaxPool2d)]
+    assert len(pools) == 3 and model.embedding_dim == n_features
+    assert model(torch.zeros(2, *shape)).shape == (2, 10)
+    if shape == (1, 28, 28):  # three conv-BN-ReLU-pool blocks and one linear layer
+        assert sum(p.numel() for p in model.parameters()) == 104_426

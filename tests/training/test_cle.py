@@ -16,7 +16,17 @@ from deepbalance.training import (
     channel_stats,
 )
 
-CONFIG = TrainConfig(classifier="mlp", classifier_params={"hidden": (16, 8)}, epochs=3, lr=1e-2)
+#: Adam at a constant rate: these tests check the stages' mechanics, not the recipe
+CONFIG = TrainConfig(
+    classifier="mlp",
+    classifier_params={"hidden": (16, 8)},
+    epochs=3,
+    lr=1e-2,
+    optimizer="adam",
+    schedule="constant",
+    label_smoothing=0.0,
+    augment="none",
+)
 
 
 def with_synthetic(train: ImageSet, every: int = 3):

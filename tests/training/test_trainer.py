@@ -14,7 +14,15 @@ from deepbalance.training import (
     split_validation,
 )
 
-FAST = TrainConfig(classifier="mlp", classifier_params={"hidden": (32, 16)}, epochs=6, lr=1e-2)
+FAST = TrainConfig(
+    classifier="mlp",
+    classifier_params={"hidden": (32, 16)},
+    epochs=6,
+    lr=1e-2,
+    optimizer="adam",
+    schedule="constant",
+    augment="none",
+)
 
 
 def fit(train, eval_sets=None, config=FAST, **kw):
@@ -44,7 +52,7 @@ def test_learns_digits_and_records_every_evaluation(digits):
 def test_same_seed_same_numbers(digits):
     train, test = digits
     config = TrainConfig(
-        classifier="cle-cnn", epochs=2, batch_size=16, augment=True, optimizer="sgd", lr=0.05
+        classifier="cle-cnn", epochs=2, batch_size=16, augment="shift", optimizer="sgd", lr=0.05
     )
     recipe = Recipe(pretrain=True, pretrain_epochs=1, cap="class-cosine")
     synthetic = np.arange(len(train)) % 4 == 0
@@ -130,11 +138,149 @@ def test_eval_split_of_other_image_size_is_an_error(digits):
         ({"classifier": "vgg"}, "unknown classifier 'vgg'"),
         ({"val_fraction": 0.9}, "val_fraction"),
         ({"best_metric": "loss"}, "best_metric='loss'"),
+        ({"epochs": 0}, "epochs=0"),
+        ({"lr": -0.1}, "lr=-0.1"),
+        ({"schedule": "step"}, "schedule='step'"),
+        ({"augment": "mixup"}, "augment='mixup'"),
+        ({"label_smoothing": 1.0}, "label_smoothing=1.0"),
+        ({"label_smoothing": -0.1}, "label_smoothing=-0.1"),
+        ({"epoch_rows": "some"}, "epoch_rows='some'"),
+        ({"epoch_rows": 0}, "epoch_rows=0"),
+        ({"shift": 0}, "shift=0"),
+        ({"momentum": 0.0}, "nesterov=True needs momentum > 0"),
     ],
 )
 def test_bad_config_is_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+def test_augment_must_be_named_not_a_bool():
+    with pytest.raises(TypeError, match="augment=True: name the augmentation"):
+        TrainConfig(augment=True)
+
+
+def test_default_recipe_is_the_tuned_cpu_recipe():
+    config = TrainConfig()
+    assert (config.classifier, config.optimizer, config.schedule, config.nesterov) == (
+        "fast-cnn", "sgd", "onecycle", True,
+    )  # fmt: skip
+    assert (config.lr, config.weight_decay, config.label_smoothing) == (0.1, 5e-4, 0.1)
+    assert (config.augment, config.epoch_rows, config.batch_size) == ("auto", "real", 128)
+
+
+@pytest.mark.parametrize(
+    "augment, dataset, expected",
+    [
+        ("auto", "fashion-mnist", "shift-flip"),
+        ("auto", "cifar10", "shift-flip"),
+        ("auto", "digits", "shift"),
+        ("auto", "mnist", "shift"),
+        ("auto", "svhn", "shift"),
+        ("auto", "chexpert", "shift"),
+        ("auto", None, "shift"),
+        ("shift", "fashion-mnist", "shift"),
+        ("none", "fashion-mnist", "none"),
+        ("shift-flip", "cifar10", "shift-flip"),
+    ],
+)
+def test_auto_augment_flips_only_where_labels_survive(augment, dataset, expected):
+    import warnings
+
+    from deepbalance.training.augment import resolve_augment
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_augment(augment, dataset) == expected
+
+
+def test_forced_flip_on_digits_warns_and_is_applied(digits):
+    train, _ = digits
+    train = ImageSet(train.images, train.labels, train.class_names, "digits", {"dataset": "digits"})
+    with pytest.warns(UserWarning, match="augment='shift-flip' flips dataset 'digits'"):
+        result = fit(train, config=FAST.replace(augment="shift-flip", epochs=1))
+    assert result.augment == "shift-flip"
+    assert fit(train, config=FAST.replace(augment="auto", epochs=1)).augment == "shift"
+
+
+def test_shift_only_never_mirrors():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 1, 8, 8) + 1  # strictly positive, so padding zeros are recognisable
+    out = random_crop_flip(x, gen, pad=2, flip=False)
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for i in range(64):
+        shifts = [padded[i, :, dy : dy + 8, dx : dx + 8] for dy in range(5) for dx in range(5)]
+        assert any(torch.equal(out[i], c) for c in shifts)
+        assert not torch.equal(out[i], x[i].flip(-1)) or torch.equal(x[i], x[i].flip(-1))
+
+
+@pytest.mark.parametrize(
+    "epoch_rows, expected_steps",
+    [("real", 3 * 4), ("all", 3 * 8), (20, 3 * 2)],  # 49 real + 49 synthetic rows, batches of 13
+)
+def test_epoch_rows_sets_the_number_of_steps(digits, epoch_rows, expected_steps):
+    train, _ = digits
+    doubled = ImageSet(
+        np.concatenate([train.images, train.images]),
+        np.concatenate([train.labels, train.labels]),
+        train.class_names,
+    )
+    synthetic = np.arange(len(doubled)) >= len(train)
+    config = FAST.replace(epochs=3, batch_size=13, epoch_rows=epoch_rows)
+    result = fit(doubled, config=config, synthetic_mask=synthetic)
+    assert result.steps == expected_steps
+
+
+def test_row_stream_visits_every_row_equally_often():
+    from deepbalance.training.data import RowStream
+
+    stream = RowStream(10, 4, torch.Generator().manual_seed(0))
+    seen = torch.cat([torch.cat(stream.batches(2)) for _ in range(5)])  # 20 rows = 2 passes
+    assert torch.equal(torch.bincount(seen, minlength=10), torch.full((10,), 2))
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine", "constant"])
+def test_schedules_train_and_end_where_they_should(digits, schedule):
+    train, test = digits
+    config = TrainConfig(
+        classifier="fast-cnn",
+        classifier_params={"channels": (8, 16)},
+        epochs=6,
+        batch_size=16,
+        schedule=schedule,
+    )
+    trainer = Trainer(config, progress=False)
+    result = trainer.fit(train, {"test": test})
+    assert result.final["test"]["acsa"] > 0.5  # chance is 1/3
+    from deepbalance.training.trainer import make_optimizer, make_schedule
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = make_optimizer(config, model.parameters())
+    sched = make_schedule(config, optimizer, 40)
+    lrs = []
+    for _ in range(40):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if sched is not None:
+            sched.step()
+    if schedule == "constant":
+        assert sched is None and set(lrs) == {0.1}
+    elif schedule == "onecycle":
+        assert max(lrs) == pytest.approx(0.1) and lrs[0] < 0.01 and lrs[-1] < 1e-3
+        assert 5 <= int(np.argmax(lrs)) <= 15  # the peak a quarter of the way in
+    else:
+        assert lrs[0] == pytest.approx(0.1) and lrs[-1] < 0.01
+
+
+def test_label_smoothing_reaches_the_loss():
+    from deepbalance.training.losses import Objective
+
+    logits = torch.tensor([[4.0, 0.0, 0.0]])
+    y = torch.tensor([0])
+    plain = Objective()(logits, y, epoch=0)
+    smoothed = Objective(label_smoothing=0.3)(logits, y, epoch=0)
+    expected = torch.nn.functional.cross_entropy(logits, y, label_smoothing=0.3)
+    assert torch.allclose(smoothed, expected) and smoothed > plain
 
 
 def test_bad_synthetic_mask_is_named(digits):

@@ -67,6 +67,9 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     seeds = 1                            # classifier, classifier_params, method_params
     epochs = 2
     # method_params = { beta-vae-2 = { sampler_params = { epochs = 1 } } }  # by method id
+
+    [budgets.protocol]                   # --budget protocol: the paper's own recipe (GPU)
+    train = { classifier = "resnet18", optimizer = "adam", lr = 0.001, epochs = 30 }
 """
 
 from __future__ import annotations
@@ -129,24 +132,47 @@ TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile")
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
 #: Training settings of a spec's ``[train]`` table and their defaults.
+#: They equal ``TrainConfig``'s defaults (a test checks it); kept here so reading a spec
+#: needs no torch.
 TRAIN_DEFAULTS: dict[str, Any] = {
-    "classifier": "small-cnn",
+    "classifier": "fast-cnn",
     "classifier_params": {},
     "epochs": 10,
+    "epoch_rows": "real",
     "eval_every": 1,
-    "batch_size": 64,
-    "lr": 1e-3,
-    "optimizer": "adam",
-    "weight_decay": 0.0,
+    "batch_size": 128,
+    "lr": 0.1,
+    "optimizer": "sgd",
+    "schedule": "onecycle",
+    "weight_decay": 5e-4,
     "momentum": 0.9,
-    "augment": False,
+    "nesterov": True,
+    "label_smoothing": 0.1,
+    "augment": "auto",
+    "shift": None,
     "val_fraction": 0.0,
     "best_metric": "acsa",
 }
 OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("onecycle", "cosine", "constant")
+AUGMENTATIONS = ("auto", "none", "shift", "shift-flip")
+EPOCH_ROWS = ("all", "real")
 #: ``--budget quick`` when the spec has no ``[budgets.quick]`` table.
 QUICK_BUDGET: dict[str, Any] = {"seeds": 1, "epochs": 2, "subset": 0.25}
-BUDGETS = ("quick", "full")
+#: "quick": a smoke-sized REDUCED run; "full": the spec as written (the CPU recipe);
+#: "protocol": the paper's own training protocol from ``[budgets.protocol]`` (e.g. ResNet-18,
+#: meant for a GPU), not a reduction.
+BUDGETS = ("quick", "full", "protocol")
+#: Keys a ``[budgets.<name>]`` table may set.
+BUDGET_KEYS = (
+    "seeds",
+    "epochs",
+    "subset",
+    "classifier",
+    "classifier_params",
+    "method_params",
+    "train",
+)
 
 
 class SpecError(ValueError):
@@ -204,13 +230,18 @@ class TrainSpec:
     classifier: str = TRAIN_DEFAULTS["classifier"]
     classifier_params: dict = field(default_factory=dict)
     epochs: int = TRAIN_DEFAULTS["epochs"]
+    epoch_rows: str | int = TRAIN_DEFAULTS["epoch_rows"]
     eval_every: int = TRAIN_DEFAULTS["eval_every"]
     batch_size: int = TRAIN_DEFAULTS["batch_size"]
     lr: float = TRAIN_DEFAULTS["lr"]
     optimizer: str = TRAIN_DEFAULTS["optimizer"]
+    schedule: str = TRAIN_DEFAULTS["schedule"]
     weight_decay: float = TRAIN_DEFAULTS["weight_decay"]
     momentum: float = TRAIN_DEFAULTS["momentum"]
-    augment: bool = TRAIN_DEFAULTS["augment"]
+    nesterov: bool = TRAIN_DEFAULTS["nesterov"]
+    label_smoothing: float = TRAIN_DEFAULTS["label_smoothing"]
+    augment: str = TRAIN_DEFAULTS["augment"]
+    shift: int | None = TRAIN_DEFAULTS["shift"]
     val_fraction: float = TRAIN_DEFAULTS["val_fraction"]
     #: metric whose maximum over the evaluations defines the "best" numbers
     best_metric: str = TRAIN_DEFAULTS["best_metric"]
@@ -305,7 +336,10 @@ class Spec:
     def reduced(self) -> bool:
         """True when overrides made this less than the spec as written: fewer seeds or
         methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
-        if set(self.overrides) - {"seeds", "methods"}:
+        harmless = {"seeds", "methods"}
+        if self.overrides.get("budget") == "protocol":
+            harmless |= {"budget", "train"}  # the paper's own recipe is no reduction
+        if set(self.overrides) - harmless:
             return True
         return not (
             set(self.full_seeds) <= set(self.seeds)
@@ -564,15 +598,36 @@ def _seeds(r: _Reader, value, path) -> tuple[int, ...]:
     return out
 
 
-def _train(r: _Reader, doc, path) -> TrainSpec:
+def _train(r: _Reader, doc, path, base: dict | None = None) -> TrainSpec:
     r.table(doc, path, tuple(TRAIN_DEFAULTS))
-    values = dict(TRAIN_DEFAULTS)
+    values = dict(TRAIN_DEFAULTS if base is None else base)
     for key, value in doc.items():
         p = (*path, key)
         if key in ("classifier",):
             values[key] = r.string(value, p)
         elif key == "optimizer":
             values[key] = r.string(value, p, choices=OPTIMIZERS)
+        elif key == "schedule":
+            values[key] = r.string(value, p, choices=SCHEDULES)
+        elif key == "augment":
+            if isinstance(value, bool):
+                raise r.fail(
+                    p, value, f"name the augmentation: {', '.join(map(repr, AUGMENTATIONS))}"
+                )
+            values[key] = r.string(value, p, choices=AUGMENTATIONS)
+        elif key == "epoch_rows":
+            if isinstance(value, str):
+                values[key] = r.string(value, p, choices=EPOCH_ROWS)
+            else:
+                values[key] = r.integer(value, p, min_value=1)
+        elif key == "shift":
+            values[key] = r.integer(value, p, min_value=1)
+        elif key == "nesterov":
+            values[key] = r.boolean(value, p)
+        elif key == "label_smoothing":
+            values[key] = r.number(value, p, min_value=0.0)
+            if values[key] >= 1:
+                raise r.fail(p, value, "must be in [0, 1)")
         elif key in ("epochs", "eval_every", "batch_size"):
             values[key] = r.integer(value, p, min_value=1)
         elif key == "lr":
@@ -583,8 +638,6 @@ def _train(r: _Reader, doc, path) -> TrainSpec:
             values[key] = r.number(value, p, min_value=0.0)
             if values[key] > 0.5:
                 raise r.fail(p, value, "must be in [0, 0.5]")
-        elif key == "augment":
-            values[key] = r.boolean(value, p)
         elif key == "classifier_params":
             values[key] = r.params(value, p)
         elif key == "best_metric":
@@ -693,9 +746,12 @@ def _budgets(r: _Reader, doc, path, method_ids: Sequence[str]) -> dict:
     for budget, values in doc.items():
         p = (*path, budget)
         r.string(budget, p, choices=BUDGETS)
-        allowed = ("seeds", "epochs", "subset", "classifier", "classifier_params", "method_params")
-        r.table(values, p, allowed)
+        r.table(values, p, BUDGET_KEYS)
         checked = {}
+        if "train" in values:
+            q = (*p, "train")
+            _train(r, r.params(values["train"], q), q)  # validates every key and value
+            checked["train"] = dict(values["train"])
         if "method_params" in values:
             q = (*p, "method_params")
             by_method = r.params(values["method_params"], q)
@@ -925,11 +981,12 @@ def apply_overrides(
         Fraction in (0, 1] or count of training images to keep (stratified, per seed).
     methods : list of str, optional
         Method ids (or registry names) to keep, in the spec's order.
-    budget : {"quick", "full"}, optional
+    budget : {"quick", "full", "protocol"}, optional
         ``"quick"``: the spec's ``[budgets.quick]`` (seeds, epochs, subset, classifier,
-        classifier_params, method_params; by default 1 seed, 2 epochs, a quarter of the
+        classifier_params, method_params, train; by default 1 seed, 2 epochs, a quarter of the
         training data); explicit overrides win. ``"full"``: the spec as written (or its
-        ``[budgets.full]``). ``method_params`` (``{method id: params}``) is merged into those
+        ``[budgets.full]``). ``"protocol"``: the spec's ``[budgets.protocol]``, the paper's
+        own training recipe (its ``train`` table replaces those settings; not REDUCED). ``method_params`` (``{method id: params}``) is merged into those
         methods' parameters.
     """
     overrides: dict[str, Any] = {}
@@ -967,6 +1024,14 @@ def apply_overrides(
             changes["seeds"] = chosen
             overrides["seeds"] = list(chosen)
     train = spec.train
+    if preset.get("train"):
+        merged = dataclasses.replace(train, **preset["train"])
+        if merged != train:
+            train = dataclasses.replace(merged, eval_every=min(merged.eval_every, merged.epochs))
+            changes["train"] = train
+            overrides["train"] = dict(preset["train"])
+        if budget == "protocol":
+            overrides["budget"] = "protocol"
     if epochs is not None:
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f"epochs={epochs!r} must be an integer >= 1; pass e.g. epochs=2")

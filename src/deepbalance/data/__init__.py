@@ -11,6 +11,7 @@ from .frameworks import (
     list_experiments,
     make_framework_split,
 )
+from .flips import HFLIP_PRESERVES_LABEL, hflip_preserves_label
 from .imageset import ImageSet
 from .locations import DatasetNotFoundError
 from .registry import (
@@ -25,8 +26,10 @@ from .registry import (
 __all__ = [
     "DATASETS",
     "FRAMEWORKS",
+    "HFLIP_PRESERVES_LABEL",
     "abnormality_auroc",
     "fmnist_proxy_mapping",
+    "hflip_preserves_label",
     "list_experiments",
     "make_framework_split",
     "DatasetInfo",

@@ -74,8 +74,8 @@ def create_classifier(name: str, image_shape, n_classes: int, **params) -> Class
     Parameters
     ----------
     name : str
-        One of ``CLASSIFIERS.names()``: ``"cle-cnn"``, ``"mlp"``, ``"small-cnn"``,
-        ``"resnet18"``, ``"resnet50"``.
+        One of ``CLASSIFIERS.names()``: ``"fast-cnn"`` (the default), ``"small-cnn"``,
+        ``"cle-cnn"``, ``"mlp"``, ``"resnet18"``, ``"resnet50"``.
     image_shape : tuple
         ``(C, H, W)`` (or ``(H, W)`` for grayscale).
     n_classes : int
@@ -180,6 +180,45 @@ def small_cnn(image_shape, n_classes: int, *, channels=(16, 32, 64)) -> Classifi
         in_ch = out_ch
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
     return Classifier(nn.Sequential(*layers), in_ch, n_classes, image_shape)
+
+
+@CLASSIFIERS.register("fast-cnn")
+def fast_cnn(
+    image_shape, n_classes: int, *, channels=(32, 64, 128), max_grid: int = 4
+) -> Classifier:
+    """The default CPU classifier: conv + batch-norm + ReLU blocks, each followed by 2x2 max
+    pooling (pooling early keeps the later, wider convolutions cheap), then one linear layer
+    on the flattened feature map. With the default widths it has about 104k parameters on
+    28x28 grayscale images and trains Fashion-MNIST-LT in about a minute on two CPU cores.
+
+    Parameters
+    ----------
+    channels : sequence of int
+        Width of each block (one 2x2 pooling per block while the map is at least 2 px).
+    max_grid : int
+        Feature maps larger than ``max_grid`` x ``max_grid`` after the last block are
+        average-pooled to that size, so large images do not make the linear layer huge.
+    """
+    widths = _check_widths(channels, "channels")
+    max_grid = check_int(max_grid, "max_grid", min_value=1)
+    c, h, w = image_shape
+    layers: list[nn.Module] = []
+    in_ch = c
+    for out_ch in widths:
+        layers += [
+            nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+        ]
+        if min(h, w) >= 2:
+            layers.append(nn.MaxPool2d(2))
+            h, w = h // 2, w // 2
+        in_ch = out_ch
+    if max(h, w) > max_grid:
+        h, w = min(h, max_grid), min(w, max_grid)
+        layers.append(nn.AdaptiveAvgPool2d((h, w)))
+    layers.append(nn.Flatten())
+    return Classifier(nn.Sequential(*layers), in_ch * h * w, n_classes, image_shape)
 
 
 @CLASSIFIERS.register("resnet18")

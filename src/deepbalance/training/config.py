@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from .._checks import check_choice, check_float, check_int
 
 OPTIMIZERS = ("adam", "sgd")
+#: Learning-rate schedules: one-cycle (warm up to ``lr``, cosine down; Smith & Topin 2019),
+#: cosine annealing from ``lr`` to 0, or a constant ``lr``. Stepped once per batch.
+SCHEDULES = ("onecycle", "cosine", "constant")
+#: "auto": shifts always, horizontal flips only on datasets whose labels they preserve
+#: (``deepbalance.data.hflip_preserves_label``); "shift-flip" forces flips (with a warning
+#: where they change labels); "none" trains on the images as they are.
+AUGMENTATIONS = ("auto", "none", "shift", "shift-flip")
+#: What one epoch covers: every training row, or as many rows as there are real rows (so a
+#: sampler that quadruples the set does not quadruple the optimisation steps), or a count.
+EPOCH_ROWS = ("all", "real")
 #: scalar metrics of ``deepbalance.metrics.evaluate`` that can pick the best evaluation
 SELECTION_METRICS = (
     "acsa",
@@ -28,26 +38,50 @@ class TrainConfig:
 
     Parameters
     ----------
+    The defaults are a recipe tuned for small images on two CPU cores (see
+    docs/benchmarks.md, "Training recipe"): the ``fast-cnn`` classifier, SGD with Nesterov
+    momentum 0.9 and a one-cycle schedule peaking at ``lr=0.1``, weight decay 5e-4, label
+    smoothing 0.1, random shifts (plus horizontal flips where they keep the label), batches of
+    128, 10 epochs of as many rows as the real training set has.
+
+    Parameters
+    ----------
     classifier : str
         Name in ``deepbalance.nets.CLASSIFIERS``.
     classifier_params : dict
         Extra architecture options passed to ``create_classifier``.
     epochs : int
-        Passes over the (resampled) training set.
+        Number of epochs (see ``epoch_rows`` for what one covers).
+    epoch_rows : {"real", "all"} or int
+        Rows per epoch: ``"real"`` as many as the real (non-synthetic) training rows, drawn
+        without replacement from a running permutation of all rows, so every method trains for
+        the same number of steps whatever its sampler adds; ``"all"`` one pass over every row
+        (the papers' epochs); an int, that many rows.
     eval_every : int
         Evaluate the eval splits every this many epochs (and always after the last epoch).
     batch_size : int
         Rows per optimisation step.
     lr : float
-        Learning rate.
-    optimizer : {"adam", "sgd"}
-        Adam, or SGD with ``momentum``.
+        Learning rate (the peak of the one-cycle schedule).
+    optimizer : {"sgd", "adam"}
+        SGD with ``momentum`` (and ``nesterov``), or Adam.
+    schedule : {"onecycle", "cosine", "constant"}
+        Learning-rate schedule, stepped every batch.
     weight_decay : float
         L2 penalty passed to the optimizer.
     momentum : float
         SGD momentum (ignored by Adam).
-    augment : bool
-        Random crop with zero padding (1/8 of the side) and horizontal flip, per batch.
+    nesterov : bool
+        Nesterov momentum for SGD (needs ``momentum > 0``; ignored by Adam).
+    label_smoothing : float
+        Label smoothing of the cross-entropy, in [0, 1).
+    augment : {"auto", "none", "shift", "shift-flip"}
+        Batch augmentation: random shifts by up to ``shift`` pixels (zero padding, then a
+        random crop) and, for ``"shift-flip"``, random horizontal flips. ``"auto"`` flips only
+        datasets whose labels survive a flip (Fashion-MNIST, CIFAR-10, CelebA; not digits,
+        MNIST, SVHN, chest X-rays or unknown folders).
+    shift : int or None
+        Largest shift in pixels; None: ``max(1, round(0.08 * min(H, W)))`` (2 px at 28 px).
     val_fraction : float
         Share of the real training rows held out (stratified, seeded) as the ``"val"`` split,
         carved before any resampling. 0 disables it.
@@ -61,16 +95,21 @@ class TrainConfig:
         Rows per forward pass during evaluation.
     """
 
-    classifier: str = "small-cnn"
+    classifier: str = "fast-cnn"
     classifier_params: dict = field(default_factory=dict)
     epochs: int = 10
+    epoch_rows: str | int = "real"
     eval_every: int = 1
     batch_size: int = 128
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    schedule: str = "onecycle"
+    weight_decay: float = 5e-4
     momentum: float = 0.9
-    augment: bool = False
+    nesterov: bool = True
+    label_smoothing: float = 0.1
+    augment: str = "auto"
+    shift: int | None = None
     val_fraction: float = 0.0
     device: str = "cpu"
     best_metric: str = "acsa"
@@ -86,15 +125,41 @@ class TrainConfig:
                 "options, e.g. {'hidden': (256, 128)}"
             )
         check_int(self.epochs, "epochs", min_value=1)
+        if isinstance(self.epoch_rows, str):
+            check_choice(self.epoch_rows, "epoch_rows", EPOCH_ROWS)
+        else:
+            check_int(self.epoch_rows, "epoch_rows", min_value=1)
         check_int(self.eval_every, "eval_every", min_value=1)
         check_int(self.batch_size, "batch_size", min_value=1)
         check_int(self.eval_batch_size, "eval_batch_size", min_value=1)
         check_float(self.lr, "lr", min_value=0.0, min_inclusive=False)
         check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_choice(self.schedule, "schedule", SCHEDULES)
         check_float(self.weight_decay, "weight_decay", min_value=0.0)
         check_float(self.momentum, "momentum", min_value=0.0, max_value=1.0, max_inclusive=False)
-        if not isinstance(self.augment, bool):
-            raise TypeError(f"augment={self.augment!r} must be True or False")
+        if not isinstance(self.nesterov, bool):
+            raise TypeError(f"nesterov={self.nesterov!r} must be True or False")
+        if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
+            raise ValueError(
+                "nesterov=True needs momentum > 0 (got momentum=0); pass momentum=0.9 or "
+                "nesterov=False"
+            )
+        check_float(
+            self.label_smoothing,
+            "label_smoothing",
+            min_value=0.0,
+            max_value=1.0,
+            max_inclusive=False,
+        )
+        if isinstance(self.augment, bool):
+            raise TypeError(
+                f"augment={self.augment!r}: name the augmentation instead, one of "
+                f"{', '.join(map(repr, AUGMENTATIONS))} ('auto' flips only where flips keep "
+                "the label)"
+            )
+        check_choice(self.augment, "augment", AUGMENTATIONS)
+        if self.shift is not None:
+            check_int(self.shift, "shift", min_value=1)
         check_float(self.val_fraction, "val_fraction", min_value=0.0, max_value=0.5)
         check_choice(self.best_metric, "best_metric", SELECTION_METRICS)
         if not isinstance(self.device, str):

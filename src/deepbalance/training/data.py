@@ -32,6 +32,11 @@ def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np
     return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
 
 
+def default_shift(image_shape) -> int:
+    """The default largest shift in pixels: ``max(1, round(0.08 * min(H, W)))``."""
+    return max(1, round(0.08 * min(int(image_shape[-2]), int(image_shape[-1]))))
+
+
 class InputPipeline:
     """uint8 batches → standardised float batches, with optional vectorised augmentation.
 
@@ -39,55 +44,111 @@ class InputPipeline:
     ----------
     mean, std : array of shape (C,)
         Per-channel statistics of the real training images in [0, 1].
-    augment : bool
-        Random crop (zero padding of ``max(1, round(H / 8))`` pixels) and horizontal flip.
+    augment : {"none", "shift", "shift-flip"}
+        Random shifts by up to ``shift`` pixels (zero padding, then a random crop), plus a
+        random horizontal flip for ``"shift-flip"``. Resolve ``"auto"`` first with
+        :func:`deepbalance.training.augment.resolve_augment`.
+    shift : int, optional
+        Largest shift in pixels; None: :func:`default_shift` of the batch's image size.
     device : torch.device
     """
 
-    def __init__(self, mean, std, *, augment: bool = False, device=None):
+    def __init__(self, mean, std, *, augment: str = "none", shift: int | None = None, device=None):
         device = torch.device("cpu") if device is None else device
         self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.std = torch.as_tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+        if augment not in ("none", "shift", "shift-flip"):
+            raise ValueError(
+                f"augment={augment!r} is not a resolved augmentation; pass 'none', 'shift' or "
+                "'shift-flip' (resolve 'auto' with training.augment.resolve_augment)"
+            )
         self.augment = augment
+        self.shift = shift
 
     def __call__(
         self, batch: torch.Tensor, *, train: bool = False, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         x = batch.float().div_(255.0)
-        if train and self.augment:
-            x = random_crop_flip(x, generator)
+        if train and self.augment != "none":
+            pad = self.shift if self.shift is not None else default_shift(x.shape)
+            x = random_crop_flip(x, generator, pad=pad, flip=self.augment == "shift-flip")
         return (x - self.mean) / self.std
 
 
-def random_crop_flip(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Random crop after zero padding, then a random horizontal flip, for a whole batch."""
+def random_crop_flip(
+    x: torch.Tensor, generator: torch.Generator | None, *, pad: int | None = None, flip=True
+) -> torch.Tensor:
+    """Random shift (zero padding by ``pad``, then a random crop), then optionally a random
+    horizontal flip, for a whole batch.
+
+    ``pad=None`` pads by ``max(1, round(H / 8))`` pixels.
+    """
     n, _, h, w = x.shape
-    pad = max(1, round(h / 8))
+    pad = max(1, round(h / 8)) if pad is None else int(pad)
     padded = F.pad(x, (pad, pad, pad, pad))
     gen_device = generator.device if generator is not None else torch.device("cpu")
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=gen_device).to(x.device)
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=gen_device).to(x.device)
-    flip = torch.rand(n, generator=generator, device=gen_device).to(x.device) < 0.5
     rows = dy[:, None] + torch.arange(h, device=x.device)  # (n, h)
     cols = dx[:, None] + torch.arange(w, device=x.device)  # (n, w)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)
+    if flip:
+        flips = torch.rand(n, generator=generator, device=gen_device).to(x.device) < 0.5
+        cols = torch.where(flips[:, None], cols.flip(1), cols)
     batch_idx = torch.arange(n, device=x.device)[:, None, None]
     # advanced indices around the channel slice put their dims first: (n, h, w, C)
     out = padded[batch_idx, :, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def batch_slices(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Index batches of a seeded permutation of ``range(n)``.
+def batch_sizes(n_rows: int, batch_size: int) -> list[int]:
+    """Sizes of the batches that :func:`batch_slices` makes of ``n_rows`` rows.
 
-    A trailing batch of a single row is dropped (batch norm cannot train on one row); the
-    permutation changes every epoch, so no row is left out systematically.
+    A trailing batch of a single row is dropped (batch norm cannot train on one row) unless
+    it is the only batch.
+    """
+    sizes = [batch_size] * (n_rows // batch_size)
+    if n_rows % batch_size:
+        sizes.append(n_rows % batch_size)
+    if len(sizes) > 1 and sizes[-1] == 1:
+        sizes.pop()
+    return sizes
+
+
+def batch_slices(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Index batches of a seeded permutation of ``range(n)`` (see :func:`batch_sizes`).
+
+    The permutation changes every call, so no row is left out systematically.
     """
     perm = torch.randperm(n, generator=generator)
-    batches = list(torch.split(perm, batch_size))
-    if len(batches) > 1 and len(batches[-1]) == 1:
-        batches.pop()
-    return batches
+    sizes = batch_sizes(n, batch_size)
+    return list(torch.split(perm[: sum(sizes)], sizes))
+
+
+class RowStream:
+    """Epochs of ``rows_per_epoch`` row indices drawn without replacement from a running
+    sequence of seeded permutations of ``range(n)``.
+
+    With ``rows_per_epoch == n`` an epoch is one fresh permutation (the usual epoch); with
+    fewer rows every row is still visited equally often over consecutive epochs.
+    """
+
+    def __init__(self, n: int, rows_per_epoch: int, generator: torch.Generator):
+        self.n, self.rows_per_epoch, self.generator = int(n), int(rows_per_epoch), generator
+        self._pending = torch.empty(0, dtype=torch.int64)
+
+    def batches(self, batch_size: int) -> list[torch.Tensor]:
+        """The index batches of the next epoch."""
+        if self.rows_per_epoch == self.n:
+            return batch_slices(self.n, batch_size, self.generator)
+        while len(self._pending) < self.rows_per_epoch:
+            perm = torch.randperm(self.n, generator=self.generator)
+            self._pending = torch.cat([self._pending, perm])
+        rows, self._pending = (
+            self._pending[: self.rows_per_epoch],
+            self._pending[self.rows_per_epoch :],
+        )
+        sizes = batch_sizes(self.rows_per_epoch, batch_size)
+        return list(torch.split(rows[: sum(sizes)], sizes))
 
 
 def split_validation(data: ImageSet, fraction: float, *, seed: int) -> tuple[ImageSet, ImageSet]:

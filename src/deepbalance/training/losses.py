@@ -219,12 +219,18 @@ class Objective:
     weights : ClassWeights, optional
     logit_adjustment : LogitAdjustment, optional
     cap : CappedLoss, optional
+    label_smoothing : float
+        Label smoothing of the cross-entropy in [0, 1) (``l_i`` mixes the one-hot target with
+        the uniform distribution; Szegedy et al., 2016).
     """
 
-    def __init__(self, *, weights=None, logit_adjustment=None, cap=None):
+    def __init__(self, *, weights=None, logit_adjustment=None, cap=None, label_smoothing=0.0):
         self.weights = weights
         self.logit_adjustment = logit_adjustment
         self.cap = cap
+        self.label_smoothing = check_float(
+            label_smoothing, "label_smoothing", min_value=0.0, max_value=1.0, max_inclusive=False
+        )
 
     @property
     def needs_embeddings(self) -> bool:
@@ -237,7 +243,7 @@ class Objective:
     def __call__(self, logits, y, *, epoch: int, synthetic=None, embeddings=None) -> torch.Tensor:
         if self.logit_adjustment is not None:
             logits = self.logit_adjustment(logits)
-        loss = F.cross_entropy(logits, y, reduction="none")
+        loss = F.cross_entropy(logits, y, reduction="none", label_smoothing=self.label_smoothing)
         if self.cap is not None and synthetic is not None:
             loss = self.cap(loss, y, synthetic, embeddings)
         weights = self.weights.at(epoch) if self.weights is not None else None

@@ -131,8 +131,11 @@ class Recipe:
             return int(self.drw_start)
         return int(self.drw_start * epochs)
 
-    def build_objective(self, real_counts, *, epochs: int, class_names=None) -> Objective:
-        """The training loss, with priors and weights from ``real_counts`` (real rows only)."""
+    def build_objective(
+        self, real_counts, *, epochs: int, class_names=None, label_smoothing: float = 0.0
+    ) -> Objective:
+        """The training loss, with priors and weights from ``real_counts`` (real rows only)
+        and cross-entropy smoothed by ``label_smoothing``."""
         real_counts = np.asarray(real_counts)
         weights = logit_adjustment = cap = None
         if self.weighting is not None:
@@ -146,7 +149,12 @@ class Recipe:
             make_cap = CAPS.get(self.cap)
             value = make_cap(beta=self.beta, value=self.cap_value, n_classes=len(real_counts))
             cap = CappedLoss(value, detach=self.detach_cap)
-        return Objective(weights=weights, logit_adjustment=logit_adjustment, cap=cap)
+        return Objective(
+            weights=weights,
+            logit_adjustment=logit_adjustment,
+            cap=cap,
+            label_smoothing=label_smoothing,
+        )
 
     def build_pretraining(self) -> TripletPretraining | None:
         """Settings of the triplet stage, or None without pretraining."""

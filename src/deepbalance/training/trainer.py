@@ -33,7 +33,8 @@ from ..nets.classifiers import create_classifier
 from ..nets.device import resolve_device
 from .callbacks import Callback, RichProgress, TrainState
 from .config import TrainConfig
-from .data import InputPipeline, batch_slices, channel_stats, split_validation
+from .augment import resolve_augment
+from .data import InputPipeline, RowStream, batch_sizes, channel_stats, split_validation
 from .recipe import Recipe
 from .triplet import TripletSampler, triplet_loss
 
@@ -63,6 +64,10 @@ class TrainResult:
         Per-channel input statistics the model was trained with.
     train_seconds : float
         Wall time of :meth:`Trainer.fit`.
+    augment : str
+        The augmentation applied (``TrainConfig.augment`` resolved for the dataset).
+    steps : int
+        Optimisation steps of the classifier stage.
     """
 
     model: torch.nn.Module = field(repr=False)
@@ -77,6 +82,8 @@ class TrainResult:
     mean: np.ndarray = field(repr=False)
     std: np.ndarray = field(repr=False)
     train_seconds: float = 0.0
+    augment: str = "none"
+    steps: int = 0
 
     def predict_proba(self, images, *, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities for uint8 images ``(N, C, H, W)``."""
@@ -155,11 +162,36 @@ def seeded_torch(seed: int, device: torch.device):
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """The optimizer ``config`` names, over ``params``."""
     if config.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            params,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov and config.momentum > 0,
+            weight_decay=config.weight_decay,
         )
     return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_schedule(config: TrainConfig, optimizer, total_steps: int):
+    """The per-batch learning-rate schedule ``config.schedule`` over ``total_steps`` steps,
+    or None for a constant rate.
+
+    A one-cycle schedule needs a few steps per phase: runs of fewer than 8 steps (smoke tests)
+    anneal by cosine from ``lr`` instead.
+    """
+    if config.schedule == "onecycle" and total_steps >= 8:
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=config.lr,
+            total_steps=total_steps,
+            pct_start=0.25,
+            cycle_momentum=config.optimizer == "sgd" and config.momentum > 0,
+        )
+    if config.schedule in ("cosine", "onecycle"):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    return None
 
 
 def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, lr: float) -> None:
@@ -300,8 +332,12 @@ class Trainer:
                 stacklevel=2,
             )
         objective = self.recipe.build_objective(
-            real_counts, epochs=config.epochs, class_names=train.class_names
+            real_counts,
+            epochs=config.epochs,
+            class_names=train.class_names,
+            label_smoothing=config.label_smoothing,
         )
+        augment = resolve_augment(config.augment, train.meta.get("dataset"))
         pretraining = self.recipe.build_pretraining()
         device = resolve_device(config.device)
 
@@ -322,7 +358,7 @@ class Trainer:
                 )
             model.to(device)
             mean, std = channel_stats(train.images[~synthetic])
-            pipeline = InputPipeline(mean, std, augment=config.augment, device=device)
+            pipeline = InputPipeline(mean, std, augment=augment, shift=config.shift, device=device)
             loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device)
             state = TrainState("train", 0, config.epochs, model, objective)
             for cb in self.callbacks:
@@ -356,6 +392,8 @@ class Trainer:
             mean=mean,
             std=std,
             train_seconds=time.perf_counter() - started,
+            augment=augment,
+            steps=loop.steps,
         )
 
     @staticmethod
@@ -414,14 +452,21 @@ class _Loop:
         self.history: list = []
         self.losses: list = []
         self.state: TrainState | None = None
+        self.steps = 0
 
     def _callbacks(self, hook: str) -> None:
         for cb in self.trainer.callbacks:
             getattr(cb, hook)(self.state)
 
-    def _epochs(self, stage, n_epochs, rows, objective, batch_loss, on_epoch_start=None):
+    def _epochs(
+        self, stage, n_epochs, rows, objective, batch_loss, on_epoch_start=None, rows_per_epoch=None
+    ):
         model, config = self.model, self.config
+        rows_per_epoch = len(rows) if rows_per_epoch is None else rows_per_epoch
+        stream = RowStream(len(rows), rows_per_epoch, self.generator)
         optimizer = make_optimizer(config, model.parameters())
+        n_steps = n_epochs * len(batch_sizes(rows_per_epoch, config.batch_size))
+        schedule = make_schedule(config, optimizer, n_steps)
         self.state = TrainState(stage, 0, n_epochs, model, objective, history=self.history)
         for epoch in range(n_epochs):
             self.state.epoch = epoch
@@ -430,14 +475,18 @@ class _Loop:
                 on_epoch_start(epoch)
             model.train()
             total = torch.zeros((), device=self.device)
-            batches = batch_slices(len(rows), config.batch_size, self.generator)
+            batches = stream.batches(config.batch_size)
             for step, idx in enumerate(batches):
                 loss = batch_loss(rows[idx], epoch)
                 _check_finite(loss, stage, epoch, step, config.lr)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if schedule is not None:
+                    schedule.step()
                 total += loss.detach()
+            if stage == "train":
+                self.steps += len(batches)
             self.state.loss = float(total) / max(len(batches), 1)
             self.losses.append({"stage": stage, "epoch": epoch + 1, "loss": self.state.loss})
             if stage == "train" and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == n_epochs):
@@ -495,7 +544,25 @@ class _Loop:
                 emb, logits = None, model(x)
             return objective(logits, y, epoch=epoch, synthetic=syn, embeddings=emb)
 
-        self._epochs("train", self.config.epochs, rows, objective, batch_loss, on_epoch_start)
+        self._epochs(
+            "train",
+            self.config.epochs,
+            rows,
+            objective,
+            batch_loss,
+            on_epoch_start,
+            rows_per_epoch=self._rows_per_epoch(),
+        )
+
+    def _rows_per_epoch(self) -> int:
+        """Rows of one classifier epoch (``TrainConfig.epoch_rows``)."""
+        setting = self.config.epoch_rows
+        if setting == "all":
+            return len(self.labels)
+        if setting == "real":
+            n_real = int((~self.synthetic_np).sum())
+            return n_real if n_real > 0 else len(self.labels)
+        return int(setting)
 
     def _evaluate(self, epoch: int) -> None:
         labels = np.arange(self.n_classes)
