@@ -986,7 +986,8 @@ def apply_overrides(
         classifier_params, method_params, train; by default 1 seed, 2 epochs, a quarter of the
         training data); explicit overrides win. ``"full"``: the spec as written (or its
         ``[budgets.full]``). ``"protocol"``: the spec's ``[budgets.protocol]``, the paper's
-        own training recipe (its ``train`` table replaces those settings; not REDUCED). ``method_params`` (``{method id: params}``) is merged into those
+        own training recipe (its ``train`` table replaces those settings; not REDUCED).
+        ``method_params`` (``{method id: params}``) is merged into those
         methods' parameters.
     """
     overrides: dict[str, Any] = {}

@@ -31,9 +31,9 @@ from ..data.frameworks import abnormality_auroc, abnormality_targets
 from ..data.imageset import ImageSet
 from ..nets.classifiers import create_classifier
 from ..nets.device import resolve_device
+from .augment import resolve_augment
 from .callbacks import Callback, RichProgress, TrainState
 from .config import TrainConfig
-from .augment import resolve_augment
 from .data import InputPipeline, RowStream, batch_sizes, channel_stats, split_validation
 from .recipe import Recipe
 from .triplet import TripletSampler, triplet_loss
