@@ -75,7 +75,9 @@ def test_agrees_with_the_libraries_on_random_predictions():
 def test_result_is_plain_json():
     result = evaluate(Y_TRUE, Y_PRED, np.eye(3)[Y_PRED])
     assert json.loads(json.dumps(result)) == result
-    assert all(type(v) is float for k, v in result.items() if k != "per_class_recall")
+    lists = ("per_class_recall", "confusion_matrix")
+    assert all(type(v) is float for k, v in result.items() if k not in lists)
+    assert all(type(n) is int for row in result["confusion_matrix"] for n in row)
 
 
 def test_labels_order_and_a_class_absent_from_y_true():
@@ -129,3 +131,15 @@ def test_bad_input(args, kwargs, error, match):
 def test_metrics_module_does_not_import_torch():
     code = "import sys, deepbalance.metrics; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    from deepbalance.metrics import confusion
+
+    with pytest.warns(UserWarning, match=r"\[3\] do not occur"):
+        result = evaluate([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], labels=[0, 1, 2, 3])
+    expected = [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]]
+    assert result["confusion_matrix"] == expected
+    assert (
+        confusion([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], labels=[0, 1, 2, 3]).tolist() == expected
+    )

@@ -121,14 +121,17 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _sampler_record(sampler, method) -> dict:
+def _sampler_record(sampler, method, class_names) -> dict:
     params = {k: v for k, v in sampler.get_params(deep=False).items()}
     return {
         "format": "deepbalance-pixel-sampler",
         "class": f"{type(sampler).__module__}.{type(sampler).__name__}",
         "method": method.name,
         "params": json.loads(json.dumps(params, default=repr)),
-        "sampling_strategy_": {str(k): int(v) for k, v in sampler.sampling_strategy_.items()},
+        "classes": list(class_names),
+        "synthetic_per_class": {
+            class_names[int(k)]: int(v) for k, v in sampler.sampling_strategy_.items()
+        },
         "note": "a pixel sampler has no learned state: rebuild it with these parameters and "
         "fit_resample the real images of this folder to regenerate the synthetic ones",
     }
@@ -269,7 +272,8 @@ def resample_folder(
         else:
             sampler_path.mkdir()
             (sampler_path / "sampler.json").write_text(
-                json.dumps(_sampler_record(sampler, found), indent=2, sort_keys=True) + "\n",
+                json.dumps(_sampler_record(sampler, found, class_names), indent=2, sort_keys=True)
+                + "\n",
                 encoding="utf-8",
             )
         if out_path.exists():
@@ -303,6 +307,13 @@ def resample_folder(
 
 def run_resample(args) -> int:
     """Handler of ``deepbalance resample``."""
+    from .bench.compare import plain_warnings
+
+    with plain_warnings():
+        return _run_resample(args)
+
+
+def _run_resample(args) -> int:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

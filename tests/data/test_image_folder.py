@@ -122,3 +122,15 @@ def test_found_through_env_and_listed(tmp_path, monkeypatch):
     assert info.available and info.n_images == {"all": 5}  # counted, not decoded
     with pytest.warns(UserWarning):
         assert len(load_dataset("image-folder", "all")) == 4
+
+
+def test_grayscale_files_give_one_channel_unless_a_mode_is_asked(tmp_path):
+    save(tmp_path / "train" / "a" / "1.png", 1, mode="L")
+    save(tmp_path / "train" / "b" / "2.png", 2, mode="L")
+    save(tmp_path / "test" / "b" / "3.png", 3, mode="L")
+    assert load_dataset("image-folder", data_dir=tmp_path).images.shape == (2, 1, 5, 6)
+    assert load_dataset("image-folder", "test", data_dir=tmp_path).meta["mode"] == "L"
+    assert load_dataset("image-folder", data_dir=tmp_path, mode="RGB").images.shape[1] == 3
+    # one colour file in any split makes every split RGB, so the splits agree
+    save(tmp_path / "test" / "a" / "4.png", 4, mode="RGB")
+    assert load_dataset("image-folder", data_dir=tmp_path).images.shape[1] == 3

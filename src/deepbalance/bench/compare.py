@@ -32,6 +32,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -746,8 +747,28 @@ def _parse_seeds(text: str):
         ) from None
 
 
+@contextmanager
+def plain_warnings():
+    """Show warnings as one ``warning: ...`` line on stderr (the command line's style)."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    before = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = before
+
+
 def run_compare(args) -> int:
     """Handler of ``deepbalance compare``: 0 when every run finished, 1 when some failed."""
+    with plain_warnings():
+        return _run_compare(args)
+
+
+def _run_compare(args) -> int:
     if "torch" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from rich.console import Console
