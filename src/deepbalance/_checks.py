@@ -100,11 +100,49 @@ def seed_from(random_state: np.random.RandomState) -> int:
     return int(random_state.randint(0, 2**31 - 1))
 
 
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush the file at ``path`` to disk (``os.fsync``)."""
+    fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(path: str | os.PathLike) -> None:
+    """Flush folder ``path`` (its entries: a rename into it) to disk, where the OS allows.
+
+    POSIX only; a file system that cannot sync folders is skipped, as the rename
+    itself is still atomic there.
+    """
+    if os.name == "nt":  # Windows cannot open folders; NTFS journals renames itself
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ""):
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
-    Nothing is left half-written: on error the temporary file is removed.
+    Nothing is left half-written: the temporary file is flushed to disk (fsync)
+    before the rename and the folder after it, so after a crash ``path`` holds the
+    old or the new content, whole; on error the temporary file is removed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; its folder is created if needed.
+    suffix : str, default=""
+        Ending of the temporary name (e.g. ".safetensors" for writers that check it).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,11 +151,13 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
     try:
         yield Path(tmp)
+        fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    fsync_directory(path.parent)
 
 
 def _umask() -> int:

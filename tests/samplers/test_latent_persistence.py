@@ -1,12 +1,20 @@
+import hashlib
 import json
 
 import numpy as np
 import pytest
 import torch
 from imblearn.over_sampling import BorderlineSMOTE
+from safetensors import safe_open
 
 from deepbalance.samplers.calibration import WeightedCalibration
-from deepbalance.samplers.persistence import CONFIG_FILE, WEIGHTS_FILE, load_sampler
+from deepbalance.samplers.persistence import (
+    CONFIG_FILE,
+    FORMAT,
+    WEIGHTS_FILE,
+    config_sha256,
+    load_sampler,
+)
 from deepbalance.samplers.presets import DeepDenoisingCalibration, DeepSMOTE, LatentOversampler
 
 TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 2, "batch_size": 16}
@@ -130,7 +138,7 @@ def test_load_errors(fitted, tmp_path):
     config = json.loads((path / CONFIG_FILE).read_text())
     config["sampler"] = "os:system"
     (path / CONFIG_FILE).write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="not a deepbalance/imblearn class"):
+    with pytest.raises(ValueError, match="config.json does not match its checksum"):
         LatentOversampler.load(path)
 
     path = fitted.save(tmp_path / "s")
@@ -155,3 +163,114 @@ def test_save_errors(tiny_images, tmp_path):
     assert DeepSMOTE.load(tmp_path / "s").random_state is None
     with pytest.raises(ValueError, match="holds a DeepSMOTE"):
         DeepDenoisingCalibration.load(tmp_path / "s")
+
+
+def _resign(path, config):
+    """Write ``config`` with valid checksums, as a deliberately crafted save would have."""
+    from safetensors.torch import load_file, save_file
+
+    weights = path / WEIGHTS_FILE
+    save_file(
+        load_file(weights),
+        weights,
+        metadata={"format": FORMAT, "config_sha256": config_sha256(config)},
+    )
+    config["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+
+
+def _edited(fitted, path, edit):
+    fitted.save(path)
+    config = json.loads((path / CONFIG_FILE).read_text())
+    edit(config)
+    return config
+
+
+def test_edited_config_fails_its_checksum(fitted, tmp_path):
+    path = tmp_path / "s"
+    for edit in (
+        lambda c: c["params"].update(k_neighbors=1),
+        lambda c: c.update(classes=[0, 1, 7]),
+        lambda c: c["history"].append({"epoch": 99}),
+    ):
+        config = _edited(fitted, path, edit)
+        (path / CONFIG_FILE).write_text(json.dumps(config))
+        with pytest.raises(ValueError, match="edited or damaged after saving"):
+            LatentOversampler.load(path)
+    # the checksum sits in the weights, which the config's own checksum covers in turn
+    fitted.save(path)
+    assert len(safe_open(str(path / WEIGHTS_FILE), "pt").metadata()["config_sha256"]) == 64
+
+
+def test_crafted_config_builds_only_allowed_classes(fitted, tmp_path):
+    path = tmp_path / "s"
+    store = tmp_path / "planted.sqlite"
+    crafted = {"class": "deepbalance.bench.store:Store", "params": {"path": str(store)}}
+    # a LatentOversampler (presets fix their strategy) whose strategy is a results store
+    config = _edited(fitted, path, lambda c: c.update(strategy=crafted))
+    config["sampler"] = "deepbalance.samplers.latent:LatentOversampler"
+    config["params"]["autoencoder"] = "plain"
+    _resign(path, config)
+    with pytest.raises(ValueError, match="'deepbalance.bench.store:Store', which is not an all"):
+        LatentOversampler.load(path)
+    assert not store.exists()
+
+    config = _edited(fitted, path, lambda c: c.update(sampler="deepbalance.bench.store:Store"))
+    _resign(path, config)
+    with pytest.raises(ValueError, match="not an allowed sampler class"):
+        LatentOversampler.load(path)
+
+    config = _edited(fitted, path, lambda c: c["params"].update(cache_dir_typo="x"))
+    _resign(path, config)
+    with pytest.raises(ValueError, match=r"unknown parameters \['cache_dir_typo'\]"):
+        LatentOversampler.load(path)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda c: c.update(classes=[0, 1]), "stored labels do not index the 2 classes"),
+        (lambda c: c.update(classes=[0, 1, 2, 3]), "classes \\[3\\] that no stored label has"),
+        (lambda c: c.update(classes=[2, 1, 0]), "out of order"),
+        (lambda c: c.update(classes=[0, 0, 1]), "distinct classes"),
+        (lambda c: c.update(classes_dtype="|O"), "not a label dtype"),
+        (lambda c: c["layout"].update(dtype="<i8"), "uint8, uint16 or float"),
+    ],
+)
+def test_stored_classes_are_checked_against_the_stored_labels(fitted, tmp_path, edit, match):
+    path = tmp_path / "s"
+    config = _edited(fitted, path, edit)
+    _resign(path, config)
+    with pytest.raises(ValueError, match=match):
+        LatentOversampler.load(path)
+
+
+def test_save_flushes_every_file_before_renaming_the_folder(fitted, tmp_path, monkeypatch):
+    import os
+
+    synced, renamed = [], []
+    real_fsync, real_replace, real_open = os.fsync, os.replace, os.open
+    names = {}
+
+    def fake_open(p, flags, *args, **kwargs):
+        fd = real_open(p, flags, *args, **kwargs)
+        names[fd] = os.fspath(p)
+        return fd
+
+    def fake_fsync(fd):
+        synced.append((len(renamed), names.get(fd)))
+        return real_fsync(fd)
+
+    def fake_replace(src, dst):
+        renamed.append(os.fspath(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "fsync", fake_fsync)
+    monkeypatch.setattr(os, "replace", fake_replace)
+    path = fitted.save(tmp_path / "s")
+    assert renamed == [str(path)]
+    before = {os.path.basename(p) for n, p in synced if n == 0}
+    assert {CONFIG_FILE, WEIGHTS_FILE} <= before
+    if os.name != "nt":
+        assert (1, str(tmp_path)) in synced  # the parent, after the rename

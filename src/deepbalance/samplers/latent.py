@@ -15,20 +15,16 @@ from .._checks import check_int, check_random_state, seed_from
 from ..nets.autoencoder_training import TrainSettings, train_autoencoder
 from ..nets.autoencoders import AutoencoderConfig, decode_latents, encode_images
 from ..nets.device import resolve_device
+from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
 from .base import BaseImageSampler, ImageLayout, _py
-from .persistence import (
-    cache_key,
-    load_cached_autoencoder,
-    load_sampler,
-    save_sampler,
-    store_cached_autoencoder,
-)
+from .persistence import load_sampler, register_saveable, save_sampler
 from .strategies import make_strategy
 
 #: codes decoded per forward pass when generating
 DECODE_BATCH = 512
 
 
+@register_saveable
 class LatentOversampler(BaseImageSampler):
     """Over-sample images in the latent space of a convolutional autoencoder.
 

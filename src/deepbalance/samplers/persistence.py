@@ -1,30 +1,36 @@
-"""Saving fitted latent samplers and caching trained autoencoders, without pickle.
+"""Saving fitted latent samplers, without pickle.
 
 A saved sampler is a folder with two files:
 
 ``config.json``
     Format marker and version, the sampler's class and parameters, the latent
-    strategy (a name, or a deepbalance/imbalanced-learn class and its parameters),
-    the autoencoder config, the class labels, the caller's image layout (ndim,
-    dtype, shape), the training history and the SHA-256 of the weights file.
+    strategy (a name, or an allowed class and its parameters), the autoencoder
+    config, the class labels, the caller's image layout (ndim, dtype, shape), the
+    training history and the SHA-256 of the weights file.
 ``weights.safetensors``
     The autoencoder's weights (``autoencoder.*``), every training image's latent
     code (``latent``) and its encoded label (``latent_labels``): what generating
     new images of a class needs (SMOTE between the class's codes, or the
-    calibration distribution fitted on all codes).
+    calibration distribution fitted on all codes). Its metadata holds the SHA-256
+    of ``config.json`` (canonical JSON, without the weights checksum), so each file
+    covers the other.
+
+Loading builds nothing the files name beyond an allow-list: the sampler class is
+one of :data:`SAVEABLE_SAMPLERS` (``LatentOversampler`` and its presets, which
+register themselves with :func:`register_saveable`) and a strategy class one of
+:func:`saveable_strategies` (imbalanced-learn's over-samplers and
+:class:`~deepbalance.samplers.calibration.WeightedCalibration`); the stored labels
+are checked against the stored classes. The checksums detect damaged or edited
+files; they do not authenticate them, so load only saves you trust.
 
 The folder is written beside its destination under a temporary name and renamed
-into place, so a reader never sees half a save.
-
-The autoencoder cache (``cache_dir``) holds one safetensors file per trained
-autoencoder, named by a hash of the autoencoder config, training settings, seed
-and training data; its JSON metadata carries the config and history.
+into place, so a reader never sees half a save. The autoencoder cache lives in
+:mod:`deepbalance.samplers.autoencoder_cache` (its names are re-exported here).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -33,89 +39,77 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import imblearn.over_sampling
 import numpy as np
 import torch
+from imblearn.over_sampling.base import BaseOverSampler
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from .._checks import atomic_path
+from .._checks import fsync_directory, fsync_file
 from .._version import __version__
-from ..nets.autoencoder_training import TrainSettings
-from ..nets.autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder
-from .base import ImageLayout
+from ..nets.autoencoders import AutoencoderConfig, build_autoencoder
+from .autoencoder_cache import (
+    CACHE_FORMAT,
+    cache_key,
+    load_cached_autoencoder,
+    store_cached_autoencoder,
+)
+from .base import INTEGER_SCALES, ImageLayout
+from .calibration import WeightedCalibration
+
+__all__ = [
+    "CACHE_FORMAT",
+    "CONFIG_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "SAVEABLE_SAMPLERS",
+    "WEIGHTS_FILE",
+    "cache_key",
+    "config_sha256",
+    "load_cached_autoencoder",
+    "load_sampler",
+    "register_saveable",
+    "save_sampler",
+    "saveable_strategies",
+    "store_cached_autoencoder",
+    "strategy_from_json",
+    "strategy_to_json",
+]
 
 FORMAT = "deepbalance-latent-sampler"
-FORMAT_VERSION = 1
-CACHE_FORMAT = "deepbalance-autoencoder-cache"
+#: 2: config.json covered by a checksum in the weights' metadata
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
-#: modules whose classes a saved strategy may name (nothing else is imported on load)
-TRUSTED_MODULES = ("deepbalance.", "imblearn.")
+#: layouts a saved sampler may restore images to
+LAYOUT_DTYPES = (*(d.str for d in INTEGER_SCALES), *(np.dtype(t).str for t in ("f2", "f4", "f8")))
+
+#: ``"module:qualname"`` -> sampler class that :func:`load_sampler` may build
+SAVEABLE_SAMPLERS: dict[str, type] = {}
 
 
-# ---------------------------------------------------------------- autoencoder cache
+def _class_path(kind: type) -> str:
+    return f"{kind.__module__}:{kind.__qualname__}"
 
 
-def cache_key(
-    config: AutoencoderConfig, settings: TrainSettings, seed: int, X01: np.ndarray, y
-) -> str:
-    """Hex SHA-256 naming an autoencoder trained with these settings on this data."""
-    h = hashlib.sha256()
-    spec = {
-        "format": CACHE_FORMAT,
-        "version": FORMAT_VERSION,
-        "config": config.to_dict(),
-        "settings": settings.to_dict(),
-        "seed": int(seed),
-        "shape": list(X01.shape),
-    }
-    h.update(json.dumps(spec, sort_keys=True).encode())
-    h.update(np.ascontiguousarray(X01, dtype=np.float32).tobytes())
-    h.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
-    return h.hexdigest()
+def register_saveable(cls: type) -> type:
+    """Allow :func:`load_sampler` to build sampler class ``cls`` (usable as a decorator)."""
+    if not isinstance(cls, type) or not hasattr(cls, "_strategy_spec"):
+        raise TypeError(f"cls={cls!r} must be a LatentOversampler class")
+    SAVEABLE_SAMPLERS[_class_path(cls)] = cls
+    return cls
 
 
-def _cache_file(cache_dir, key: str) -> Path:
-    return Path(cache_dir) / f"autoencoder-{key[:40]}.safetensors"
-
-
-def load_cached_autoencoder(cache_dir, key: str, device) -> tuple[ConvAutoencoder, list] | None:
-    """The cached ``(model, history)`` under ``key``, or None when absent or unreadable."""
-    path = _cache_file(cache_dir, key)
-    if not path.is_file():
-        return None
-    try:
-        meta = _read_metadata(path)
-        info = json.loads(meta["deepbalance"])
-        if info.get("format") != CACHE_FORMAT or info.get("key") != key:
-            return None
-        model = build_autoencoder(AutoencoderConfig.from_dict(info["config"]))
-        model.load_state_dict(load_file(path))
-    except Exception as err:  # a damaged entry is retrained and overwritten, not fatal
-        warnings.warn(f"ignoring unreadable autoencoder cache {path}: {err}", stacklevel=3)
-        return None
-    return model.to(device).eval(), info["history"]
-
-
-def store_cached_autoencoder(cache_dir, key: str, model: ConvAutoencoder, history) -> Path:
-    """Write ``model`` and its history to the cache under ``key`` (atomically)."""
-    path = _cache_file(cache_dir, key)
-    info = {
-        "format": CACHE_FORMAT,
-        "version": FORMAT_VERSION,
-        "key": key,
-        "config": model.config.to_dict(),
-        "history": history,
-    }
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path, suffix=".safetensors") as tmp:
-        save_file(tensors, str(tmp), metadata={"deepbalance": json.dumps(info)})
-    return path
-
-
-def _read_metadata(path: Path) -> dict:
-    with safe_open(str(path), framework="pt") as f:
-        return f.metadata() or {}
+def saveable_strategies() -> dict[str, type]:
+    """``"module:qualname"`` -> strategy class a save may name: imbalanced-learn's
+    over-samplers and :class:`~deepbalance.samplers.calibration.WeightedCalibration`."""
+    allowed = {_class_path(WeightedCalibration): WeightedCalibration}
+    for name in imblearn.over_sampling.__all__:
+        obj = getattr(imblearn.over_sampling, name)
+        if isinstance(obj, type) and issubclass(obj, BaseOverSampler):
+            allowed[_class_path(obj)] = obj
+    return allowed
 
 
 # ---------------------------------------------------------------- parameters as JSON
@@ -148,14 +142,15 @@ def _unplain(value):
 
 
 def strategy_to_json(spec):
-    """A strategy spec (name, imblearn over-sampler or LatentStrategy) as JSON data."""
+    """A strategy spec (name, imblearn over-sampler or WeightedCalibration) as JSON data."""
     if isinstance(spec, str):
         return {"name": spec}
     kind = type(spec)
-    if not kind.__module__.startswith(TRUSTED_MODULES) or not hasattr(spec, "get_params"):
+    if _class_path(kind) not in saveable_strategies():
         raise ValueError(
-            f"strategy={spec!r} cannot be saved: only names and deepbalance/imbalanced-learn "
-            "strategies with plain parameters can; pass strategy by name or refit after loading"
+            f"strategy={spec!r} cannot be saved: only strategy names, imbalanced-learn "
+            "over-samplers and WeightedCalibration with plain parameters can; pass strategy "
+            "by name or refit after loading"
         )
     try:
         params = {k: _plain(v) for k, v in spec.get_params(deep=False).items()}
@@ -164,31 +159,48 @@ def strategy_to_json(spec):
             f"strategy={spec!r} has a parameter of type {err} that cannot be saved as JSON; "
             "use plain values (numbers, strings) for its parameters"
         ) from None
-    return {"class": f"{kind.__module__}:{kind.__qualname__}", "params": params}
+    return {"class": _class_path(kind), "params": params}
 
 
-def _import_trusted(path: str, what: str, base: type | None = None):
-    module, _, name = path.partition(":")
-    if not module.startswith(TRUSTED_MODULES) or not name:
-        raise ValueError(f"saved {what} names {path!r}, which is not a deepbalance/imblearn class")
-    try:
-        obj = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
+def _allowed(path, allowed: dict[str, type], what: str) -> type:
+    if not isinstance(path, str) or path not in allowed:
         raise ValueError(
-            f"saved {what} {path!r} does not exist in this installation; was it saved by "
+            f"saved {what} names {path!r}, which is not an allowed {what} class (one of "
+            f"{', '.join(sorted(allowed))}); the save is damaged or was not written by "
+            "deepbalance"
+        )
+    return allowed[path]
+
+
+def _build(cls: type, params, what: str):
+    if not isinstance(params, dict):
+        raise ValueError(f"saved {what} parameters must be a JSON object, got {params!r}")
+    unknown = sorted(set(params) - set(cls._get_param_names()))
+    if unknown:
+        raise ValueError(
+            f"saved {what} {cls.__name__} has unknown parameters {unknown}; was it saved by "
             "another deepbalance version?"
-        ) from None
-    if not isinstance(obj, type) or (base is not None and not issubclass(obj, base)):
-        raise ValueError(f"saved {what} {path!r} is not a {base.__name__ if base else 'class'}")
-    return obj
+        )
+    return cls(**{k: _unplain(v) for k, v in params.items()})
 
 
 def strategy_from_json(data):
-    """Inverse of :func:`strategy_to_json`."""
+    """Inverse of :func:`strategy_to_json`; builds only classes of :func:`saveable_strategies`."""
+    if not isinstance(data, dict):
+        raise ValueError(f"saved strategy must be a JSON object, got {data!r}")
     if "name" in data:
+        if not isinstance(data["name"], str):
+            raise ValueError(f"saved strategy name {data['name']!r} must be a string")
         return data["name"]
-    cls = _import_trusted(data["class"], "strategy")
-    return cls(**{k: _unplain(v) for k, v in data["params"].items()})
+    cls = _allowed(data.get("class"), saveable_strategies(), "strategy")
+    return _build(cls, data.get("params", {}), "strategy")
+
+
+def config_sha256(config: dict) -> str:
+    """Hex SHA-256 of a sampler config as canonical JSON, without its ``weights_sha256``."""
+    body = {k: v for k, v in config.items() if k != "weights_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------- saving samplers
@@ -196,18 +208,27 @@ def strategy_from_json(data):
 
 @contextmanager
 def _atomic_dir(path: Path):
-    """Yield a temporary folder beside ``path``; swap it into place on success."""
+    """Yield a temporary folder beside ``path``; swap it into place on success.
+
+    Its files and the folder are flushed to disk (fsync) before the rename, and the
+    parent folder after it, so a crash leaves the old save or the new one, whole.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        for file in tmp.iterdir():
+            fsync_file(file)
+        fsync_directory(tmp)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / "previous")
             os.replace(tmp, path)
+            fsync_directory(path.parent)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+            fsync_directory(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -221,16 +242,35 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def save_sampler(sampler, path) -> Path:
     """Save a fitted :class:`~deepbalance.samplers.latent.LatentOversampler` to folder ``path``.
 
-    Returns the folder. An existing save at ``path`` is replaced; any other existing
-    file or non-empty folder is refused.
-    """
-    from .latent import LatentOversampler
+    Parameters
+    ----------
+    sampler : LatentOversampler or one of its presets
+        Fitted (``fit_resample`` was called).
+    path : str or path-like
+        Folder to write. An existing save there is replaced; any other existing
+        file or non-empty folder is refused.
 
-    if not isinstance(sampler, LatentOversampler):
-        raise TypeError(f"sampler must be a LatentOversampler, got {type(sampler).__name__}")
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    if _class_path(type(sampler)) not in SAVEABLE_SAMPLERS:
+        raise TypeError(
+            f"sampler must be a LatentOversampler or one of its presets (or a subclass "
+            f"registered with register_saveable), got {type(sampler).__name__}"
+        )
     if not hasattr(sampler, "latent_"):
         raise ValueError(
             f"{type(sampler).__name__} is not fitted; call fit_resample(X, y) before save()"
@@ -262,7 +302,6 @@ def save_sampler(sampler, path) -> Path:
                 f"{name}={value!r} cannot be saved as JSON; set a plain value with "
                 f"sampler.set_params({name}=...) before save()"
             ) from None
-    kind = type(sampler)
     layout = sampler.layout_
     model = sampler.autoencoder_
     tensors = {
@@ -277,7 +316,7 @@ def save_sampler(sampler, path) -> Path:
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "deepbalance_version": __version__,
-        "sampler": f"{kind.__module__}:{kind.__qualname__}",
+        "sampler": _class_path(type(sampler)),
         "params": params,
         "strategy": strategy_to_json(sampler._strategy_spec()),
         "autoencoder": model.config.to_dict(),
@@ -290,25 +329,87 @@ def save_sampler(sampler, path) -> Path:
         },
         "history": sampler.history_,
     }
+    config = json.loads(json.dumps(config))  # exactly what a reader will see
+    metadata = {"format": FORMAT, "config_sha256": config_sha256(config)}
     with _atomic_dir(path) as tmp:
-        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": FORMAT})
+        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata=metadata)
         config["weights_sha256"] = _sha256(tmp / WEIGHTS_FILE)
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=1))
     return path
 
 
+def _check_stored_labels(classes, latent, latent_labels, ae_config, config_path):
+    """The stored codes, labels and classes must agree (a damaged save fails here)."""
+    if classes.ndim != 1 or len(classes) < 2 or len(np.unique(classes)) != len(classes):
+        raise ValueError(
+            f"{config_path} lists classes {classes.tolist()!r}; a save holds two or more "
+            "distinct classes"
+        )
+    if not np.array_equal(np.sort(classes), classes):
+        raise ValueError(f"{config_path} lists classes {classes.tolist()!r} out of order")
+    if latent.ndim != 2 or latent.shape[1] != ae_config.latent_dim:
+        raise ValueError(
+            f"the stored latent codes have shape {tuple(latent.shape)} but the autoencoder's "
+            f"latent_dim is {ae_config.latent_dim}; the save is corrupted"
+        )
+    if latent_labels.shape != (len(latent),):
+        raise ValueError(
+            f"the save holds {len(latent)} latent codes but labels of shape "
+            f"{tuple(latent_labels.shape)}; the save is corrupted"
+        )
+    counts = np.bincount(latent_labels, minlength=len(classes)) if latent_labels.size else []
+    if latent_labels.size == 0 or latent_labels.min() < 0 or len(counts) != len(classes):
+        raise ValueError(
+            f"the stored labels do not index the {len(classes)} classes of {config_path}; "
+            "the save is corrupted"
+        )
+    empty = [classes[i].item() for i in np.flatnonzero(np.asarray(counts) == 0)]
+    if empty:
+        raise ValueError(
+            f"{config_path} lists classes {empty!r} that no stored label has; the save is corrupted"
+        )
+
+
+def _layout(info, ae_config, config_path) -> ImageLayout:
+    ndim = int(info["ndim"])
+    dtype = np.dtype(info["dtype"])
+    shape = tuple(int(s) for s in info["image_shape"])
+    if ndim not in (2, 3, 4) or dtype.str not in LAYOUT_DTYPES:
+        raise ValueError(
+            f"{config_path} has layout ndim={ndim}, dtype={dtype}; a save restores 2-D to 4-D "
+            "uint8, uint16 or float images"
+        )
+    if shape != tuple(ae_config.image_shape):
+        raise ValueError(
+            f"{config_path} has image_shape {shape} but its autoencoder takes "
+            f"{tuple(ae_config.image_shape)}; the save is corrupted"
+        )
+    return ImageLayout(ndim, dtype, shape)
+
+
 def load_sampler(path, *, device="cpu"):
     """Load a sampler saved by :func:`save_sampler`; it can ``generate`` without refitting.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Folder written by :func:`save_sampler`.
+    device : str or torch.device, default="cpu"
+
+    Returns
+    -------
+    LatentOversampler
+        Of the saved class, fitted.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` or one of its files is missing.
     ValueError
-        If the folder is not a deepbalance sampler save, or its files are corrupted.
+        If the folder is not a deepbalance sampler save, its files are corrupted or
+        edited (checksums), or it names classes outside the allow-list.
     """
     from ..nets.device import resolve_device
-    from .latent import LatentOversampler
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path={path!r} must be a str or path-like")
@@ -337,28 +438,34 @@ def load_sampler(path, *, device="cpu"):
     if _sha256(weights_path) != config.get("weights_sha256"):
         raise ValueError(f"{weights_path} is corrupted (checksum differs from {CONFIG_FILE})")
     try:
-        tensors = load_file(str(weights_path))
-        cls = _import_trusted(config["sampler"], "sampler", LatentOversampler)
-        params = {k: _unplain(v) for k, v in config["params"].items()}
+        with safe_open(str(weights_path), framework="pt") as f:
+            stored = (f.metadata() or {}).get("config_sha256")
+    except SafetensorError as err:
+        raise ValueError(f"{weights_path} is corrupted: {err}") from None
+    if stored != config_sha256(config):
+        raise ValueError(
+            f"{config_path} does not match its checksum in {WEIGHTS_FILE}: it was edited or "
+            "damaged after saving; save the sampler again"
+        )
+    try:
+        cls = _allowed(config["sampler"], SAVEABLE_SAMPLERS, "sampler")
+        params = dict(config["params"])
         if "strategy" in cls._get_param_names():
             params["strategy"] = strategy_from_json(config["strategy"])
         params["device"] = device
-        sampler = cls(**params)
+        sampler = _build(cls, params, "sampler")
         ae_config = AutoencoderConfig.from_dict(config["autoencoder"])
+        layout = _layout(config["layout"], ae_config, config_path)
+        classes = np.array(config["classes"], dtype=_classes_dtype(config["classes_dtype"]))
+        tensors = load_file(str(weights_path))
+        latent = tensors["latent"].numpy()
+        latent_labels = tensors["latent_labels"].numpy()
+        _check_stored_labels(classes, latent, latent_labels, ae_config, config_path)
         model = build_autoencoder(ae_config)
         prefix = "autoencoder."
         model.load_state_dict(
             {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         )
-        layout_info = config["layout"]
-        layout = ImageLayout(
-            int(layout_info["ndim"]),
-            np.dtype(layout_info["dtype"]),
-            tuple(int(s) for s in layout_info["image_shape"]),
-        )
-        classes = np.array(config["classes"], dtype=np.dtype(config["classes_dtype"]))
-        latent = tensors["latent"].numpy()
-        latent_labels = tensors["latent_labels"].numpy()
     except (KeyError, TypeError, RuntimeError, SafetensorError) as err:
         raise ValueError(
             f"{str(path)!r} is an incomplete or corrupted sampler save: {err}"
@@ -372,3 +479,10 @@ def load_sampler(path, *, device="cpu"):
     sampler.history_ = config["history"]
     sampler.autoencoder_from_cache_ = False
     return sampler
+
+
+def _classes_dtype(text) -> np.dtype:
+    dtype = np.dtype(text)
+    if dtype.kind not in "biufU":
+        raise ValueError(f"saved classes_dtype {text!r} is not a label dtype (ints or strings)")
+    return dtype

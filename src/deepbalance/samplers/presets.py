@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 
 from .latent import LatentOversampler
+from .persistence import register_saveable
 from .registry import SAMPLERS
 
 _FIXED = ("autoencoder", "strategy")
@@ -73,7 +74,7 @@ def _preset(name: str, *, autoencoder: str, strategy: str, doc: str, **defaults)
         "autoencoder": autoencoder,
         "strategy": strategy,
     }
-    return type(name, (LatentOversampler,), namespace)
+    return register_saveable(type(name, (LatentOversampler,), namespace))
 
 
 DeepSMOTE = _preset(
