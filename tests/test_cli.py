@@ -1,5 +1,6 @@
 """The command line, through ``main([...])`` and once through ``python -m deepbalance``."""
 
+import json
 import os
 import re
 import subprocess
@@ -175,3 +176,91 @@ def test_python_dash_m_help():
     )
     assert result.returncode == 0, result.stderr
     assert "describe" in result.stdout and "usage: deepbalance" in result.stdout
+
+
+# ------------------------------------------------------------------ --json, whole cells, status
+
+
+def test_datasets_json(capsys):
+    code, out, _ = run(capsys, "datasets", "--json")
+    assert code == 0
+    listed = {entry["name"]: entry for entry in json.loads(out)}
+    assert listed["digits"]["available"] is True
+    assert listed["digits"]["n_images"]["train"] == 1347
+    assert set(listed["digits"]) == {"name", "available", "n_images", "location", "description"}
+
+
+def test_profiles_json(capsys):
+    from deepbalance.data.profiles import list_profiles
+
+    code, out, _ = run(capsys, "profiles", "--json")
+    assert code == 0
+    listed = {entry["name"]: entry for entry in json.loads(out)}
+    assert set(listed) == {p.name for p in list_profiles()}
+    assert listed["deepsmote-mnist"]["counts"] == [
+        4000,
+        2000,
+        1000,
+        750,
+        500,
+        350,
+        200,
+        100,
+        60,
+        40,
+    ]
+    assert "rho" in listed["longtail"]["params"]
+
+
+def test_describe_json(capsys):
+    code, out, _ = run(
+        capsys, "describe", "digits", "--profile", "longtail", "--param", "rho=10", "--json"
+    )
+    assert code == 0
+    described = json.loads(out)
+    expected = make_imbalanced(load_dataset("digits"), "longtail", rho=10).class_counts()
+    assert [c["count"] for c in described["classes"]] == expected.tolist()
+    assert described["total"] == int(expected.sum()) and described["params"] == {"rho": 10}
+    assert described["imbalance_ratio"] == pytest.approx(expected.max() / expected.min())
+    assert described["image_shape"] == [1, 8, 8]
+
+
+def test_tables_off_a_terminal_are_never_cut(capsys, monkeypatch):
+    from deepbalance.data.profiles import list_profiles
+
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal size must not apply to a pipe
+    code, out, _ = run(capsys, "profiles")
+    assert code == 0
+    assert "…" not in out
+    lines = out.splitlines()
+    for profile in list_profiles():
+        # each profile is one line holding its whole name and source
+        assert any(profile.name in line and profile.source in line for line in lines)
+    assert any("4000 2000 1000 750 500 350 200 100 60 40" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (RuntimeError("out of memory"), 1),
+        (PermissionError(13, "Permission denied", "/data"), 1),
+        (FileNotFoundError(2, "No such file", "/data"), 2),
+        (ValueError("bad value"), 2),
+    ],
+)
+def test_runtime_failures_exit_1_and_bad_input_2(capsys, monkeypatch, error, status):
+    import deepbalance.data.registry
+
+    def fail(**kwargs):
+        raise error
+
+    monkeypatch.setattr(deepbalance.data.registry, "list_datasets", fail)
+    code, _, err = run(capsys, "datasets")
+    assert code == status
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    code, _, err = run(capsys, "datasets", "--no-such-option")
+    assert_one_line_error(code, err, "unrecognized arguments")

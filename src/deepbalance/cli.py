@@ -5,13 +5,17 @@ sets its handler with ``set_defaults(func=handler)``, a ``handler(args) -> int``
 groups attach the same way (the benchmark's ``bench`` and ``report`` come from
 ``deepbalance.bench.cli.add_parsers`` when that module is present).
 
-Bad input (unknown dataset or profile, missing files, bad parameters) exits with status 2 and one
-line ``error: ...`` on stderr; ``deepbalance --debug ...`` shows the traceback instead.
+Bad input (unknown dataset or profile, missing files, bad parameters, usage errors) exits with
+status 2 and one line ``error: ...`` on stderr; a runtime failure (a run that crashed, a store
+or file that cannot be written) exits with status 1, also with one line;
+``deepbalance --debug ...`` shows the traceback instead. ``--json`` prints a command's table as
+JSON; off a terminal, tables are printed whole (no cell cut or wrapped).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -19,7 +23,9 @@ from functools import partial
 from ._version import __version__
 
 PROG = "deepbalance"
-EXIT_USAGE = 2
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: Console width off a terminal: no table reaches it, so no cell is cut or wrapped.
+UNLIMITED_WIDTH = 100_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,12 +39,59 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an exception a command raised.
+
+    :data:`EXIT_USAGE` (2) for bad input: ``ValueError``/``TypeError``/``LookupError``,
+    missing files (``FileNotFoundError``, ``NotADirectoryError``, ``IsADirectoryError``),
+    a file that is not a results store, a missing optional dependency (``ImportError``).
+    :data:`EXIT_FAILURE` (1) for failures while doing the work: a store that cannot be
+    written, other ``OSError`` (permissions, disk full), anything else.
+    """
+    try:
+        from .bench.store import StoreError, StoreWriteError
+    except ImportError:  # the benchmark is optional
+        StoreError = StoreWriteError = ()  # noqa: N806
+    if StoreWriteError and isinstance(exc, StoreWriteError):
+        return EXIT_FAILURE
+    if StoreError and isinstance(exc, StoreError):
+        return EXIT_USAGE
+    if isinstance(exc, FileNotFoundError | NotADirectoryError | IsADirectoryError):
+        return EXIT_USAGE
+    if isinstance(exc, OSError):
+        return EXIT_FAILURE
+    if isinstance(exc, ValueError | TypeError | LookupError | ImportError):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for ``error: ...``; unexpected exception types are named."""
+    text = _one_line(str(exc)) or type(exc).__name__
+    if exit_status(exc) == EXIT_FAILURE and not isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {text} (rerun with --debug for the traceback)"
+    return text
+
+
 def _console():
+    """A rich console on the current stdout; off a terminal its width has no limit."""
     from rich.console import Console
 
     # Created per call so output follows the current sys.stdout (e.g. pytest's capture);
     # markup off: names, paths and descriptions may hold brackets.
-    return Console(file=sys.stdout, highlight=False, markup=False)
+    console = Console(file=sys.stdout, highlight=False, markup=False)
+    if console.is_terminal:
+        return console
+    # files, pipes, logs: nothing limits the width, so every cell stays whole on its line
+    return Console(file=sys.stdout, highlight=False, markup=False, width=UNLIMITED_WIDTH)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
 def _table(title: str, columns, **options):
@@ -123,12 +176,29 @@ def add_datasets_parser(subparsers) -> argparse.ArgumentParser:
         description="List the registered datasets: available here or not, where, images per split.",
     )
     parser.add_argument("--data-dir", help="look only in this folder")
+    _add_json(parser, "the list")
     parser.set_defaults(func=run_datasets)
     return parser
 
 
 def run_datasets(args) -> int:
     from .data.registry import list_datasets
+
+    infos = list_datasets(data_dir=args.data_dir)
+    if getattr(args, "json", False):
+        _print_json(
+            [
+                {
+                    "name": info.name,
+                    "available": bool(info.available),
+                    "n_images": dict(info.n_images or {}),
+                    "location": info.location,
+                    "description": info.description,
+                }
+                for info in infos
+            ]
+        )
+        return EXIT_OK
 
     columns = [
         ("name", {"no_wrap": True}),
@@ -138,7 +208,7 @@ def run_datasets(args) -> int:
         "description",
     ]
     table = _table("Datasets", columns)
-    for info in list_datasets(data_dir=args.data_dir):
+    for info in infos:
         images = ", ".join(f"{split} {n}" for split, n in (info.n_images or {}).items())
         available = "yes" if info.available else "no"
         _row(table, info.name, available, images or "-", info.location or "-", info.description)
@@ -157,12 +227,28 @@ def add_profiles_parser(subparsers) -> argparse.ArgumentParser:
         description="List the imbalance profiles usable with 'describe --profile' and "
         "deepbalance.data.make_imbalanced.",
     )
+    _add_json(parser, "the list")
     parser.set_defaults(func=run_profiles)
     return parser
 
 
 def run_profiles(args) -> int:
     from .data.profiles import list_profiles
+
+    if getattr(args, "json", False):
+        _print_json(
+            [
+                {
+                    "name": profile.name,
+                    "source": profile.source,
+                    "description": profile.description,
+                    "counts": None if profile.counts is None else [int(n) for n in profile.counts],
+                    "params": {name: _plain(v) for name, v in profile.params.items()},
+                }
+                for profile in list_profiles()
+            ]
+        )
+        return EXIT_OK
 
     columns = [("name", {"no_wrap": True}), "source", "counts / description", "parameters"]
     table = _table("Imbalance profiles", columns)
@@ -183,6 +269,17 @@ def run_profiles(args) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+def _plain(value):
+    """A parameter default as JSON data (tuples become lists)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def _format_default(value) -> str:
@@ -229,6 +326,7 @@ def add_describe_parser(subparsers) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="profile parameter (repeatable): numbers, lists a,b,c, dicts {0:100,1:10}",
     )
+    _add_json(parser, "the counts")
     parser.set_defaults(func=run_describe)
     return parser
 
@@ -251,6 +349,32 @@ def run_describe(args) -> int:
 
     counts = data.class_counts()
     total = int(counts.sum())
+    c, h, w = data.image_shape
+    if getattr(args, "json", False):
+        _print_json(
+            {
+                "dataset": args.dataset,
+                "split": args.split,
+                "profile": args.profile,
+                "seed": args.seed if args.profile else None,
+                "params": {k: _plain(v) for k, v in params.items()},
+                "source": data.source,
+                "image_shape": [int(c), int(h), int(w)],
+                "n_classes": int(data.n_classes),
+                "total": total,
+                "imbalance_ratio": float(data.imbalance_ratio()),
+                "classes": [
+                    {
+                        "index": index,
+                        "name": str(name),
+                        "count": int(n),
+                        "share": float(n) / total if total else None,
+                    }
+                    for index, (name, n) in enumerate(zip(data.class_names, counts, strict=True))
+                ],
+            }
+        )
+        return EXIT_OK
     columns = [
         ("#", {"justify": "right"}),
         ("class", {"footer": "total"}),
@@ -262,7 +386,6 @@ def run_describe(args) -> int:
         _row(table, index, name, int(n), f"{100.0 * n / total:.1f}%" if total else "-")
     console = _console()
     console.print(table)
-    c, h, w = data.image_shape
     console.print(f"source: {data.source}", soft_wrap=True)
     console.print(f"images: {total} of shape {c}x{h}x{w}, {data.n_classes} classes")
     console.print(f"imbalance ratio (largest / smallest class): {data.imbalance_ratio():.2f}")
@@ -322,13 +445,17 @@ def _no_command(commands: tuple[str, ...], args) -> int:
     raise ValueError(f"choose a command: {', '.join(commands)} (see '{PROG} --help')")
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = EXIT_USAGE) -> int:
     print(f"error: {_one_line(message)}", file=sys.stderr)
-    return EXIT_USAGE
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 on success, 2 on bad input)."""
+    """Run the command line; return the exit status.
+
+    0 on success, 2 on bad input (usage errors included), 1 when the work failed (see
+    :func:`exit_status`), 130 when interrupted.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -339,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, LookupError, OSError) as exc:
+    except Exception as exc:
         if args.debug:
             raise
-        return _fail(str(exc) or type(exc).__name__)
+        return _fail(error_message(exc), exit_status(exc))

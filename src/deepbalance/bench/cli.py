@@ -2,50 +2,51 @@
 
 ``add_parsers(subparsers)`` registers both commands on the ``deepbalance`` parser; every
 handler is ``func(args) -> int``. Bad input (malformed spec, unknown method, dataset or
-profile, missing dataset files, a store that is not ours) prints one ``error:`` line and
-returns 2; a grid whose runs partly failed returns 1 (the finished runs are stored).
+profile, missing dataset files, a device this machine lacks, a store that is not ours)
+prints one ``error:`` line and returns 2, before any file is created; a runtime failure (a
+grid whose runs partly failed — the finished runs are stored —, a store that cannot be
+written) returns 1. ``--json`` prints what the tables show as JSON on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
-EXIT_OK, EXIT_FAILED_RUNS, EXIT_USAGE = 0, 1, 2
+from ..cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, error_message, exit_status
+
+EXIT_FAILED_RUNS = EXIT_FAILURE
 
 __all__ = ["add_parsers"]
 
 
 def _console():
-    from rich.console import Console
+    from .report import make_console
 
-    from .report import WIDE
-
-    console = Console(file=sys.stdout, highlight=False)
-    if not console.is_terminal:  # logs, CI: nothing limits the width, keep tables whole
-        console = Console(file=sys.stdout, highlight=False, width=WIDE)
-    return console
+    return make_console(sys.stdout)
 
 
-def _fail(message: str) -> int:
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _fail(message: str, status: int = EXIT_USAGE) -> int:
     print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
-    return EXIT_USAGE
+    return status
 
 
 def _guarded(handler):
-    """Turn bad-input exceptions into one ``error:`` line and exit status 2."""
+    """Turn exceptions into one ``error:`` line: status 2 for bad input, 1 for failures."""
 
     def run(args) -> int:
-        from .spec import SpecError
-        from .store import StoreError
-
         try:
             return handler(args)
-        except (SpecError, StoreError, ValueError, TypeError, LookupError, OSError) as exc:
+        except Exception as exc:
             if getattr(args, "debug", False):
                 raise
-            return _fail(str(exc) or type(exc).__name__)
+            return _fail(error_message(exc), exit_status(exc))
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
@@ -64,11 +65,29 @@ def bench_list(args) -> int:
 
     from .spec import builtin_spec_names, load_spec
 
+    specs = [load_spec(name) for name in builtin_spec_names()]
+    if args.json:
+        _print_json(
+            [
+                {
+                    "name": spec.name,
+                    "hash": spec.hash,
+                    "dataset": spec.data.dataset,
+                    "methods": [m.id for m in spec.methods],
+                    "seeds": list(spec.seeds),
+                    "paper": spec.source.paper,
+                    "table": spec.source.table,
+                    "description": spec.description,
+                }
+                for spec in specs
+            ]
+        )
+        return EXIT_OK
     table = Table(title="built-in benchmark specs (deepbalance bench run NAME)")
     for name in ("Name", "Dataset", "Methods", "Seeds", "Reproduces"):
         table.add_column(name)
-    for name in builtin_spec_names():
-        spec = load_spec(name)
+    for spec in specs:
+        name = spec.name
         source = spec.source.table or spec.source.paper
         table.add_row(
             Text(name),
@@ -83,13 +102,20 @@ def bench_list(args) -> int:
 
 @_guarded
 def bench_show(args) -> int:
-    """Print a spec: protocol, methods, paper numbers, hash."""
+    """Print a spec (protocol, methods, paper numbers, hash), checked as ``bench run`` checks it."""
     from rich.table import Table
     from rich.text import Text
 
+    from .runner import Toolkit, preflight
     from .spec import load_spec
 
     spec = load_spec(args.spec)
+    # the checks of `bench run` that need no data: names, profile and method parameters,
+    # the training recipe
+    preflight(spec, Toolkit())
+    if args.json:
+        _print_json({"name": spec.name, "hash": spec.hash, "path": spec.path, **spec.to_dict()})
+        return EXIT_OK
     console = _console()
     console.print(Text(f"{spec.name}  (hash {spec.hash}, from {spec.path})", style="bold"))
     if spec.description:
@@ -151,14 +177,15 @@ def bench_run(args) -> int:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .executors import make_executor
     from .report import print_tables
-    from .runner import run_spec
+    from .runner import check_device, run_spec
     from .spec import apply_overrides, load_spec
     from .store import Store
 
+    check_device(args.device)
     spec = load_spec(args.spec)
     spec = apply_overrides(
         spec,
-        seeds=_parse_seeds(args.seeds),
+        seeds=_parse_seeds(args.seeds) if args.seeds is not None else args.n_seeds,
         epochs=args.epochs,
         subset=_parse_subset(args.subset),
         methods=args.methods,
@@ -168,19 +195,21 @@ def bench_run(args) -> int:
         args.executor, workers=args.workers, address=args.address, device=args.device
     )
     console = _console()
-    with Store(args.store) as store:
-        summary = run_spec(
-            spec,
-            store=store,
-            executor=executor,
-            device=args.device,
-            data_dir=args.data_dir,
-            progress=None if not args.quiet else False,
-            console=console,
-        )
+    # run_spec creates the store only once the spec, device and data have been checked
+    summary = run_spec(
+        spec,
+        store=args.store,
+        executor=executor,
+        device=args.device,
+        data_dir=args.data_dir,
+        progress=None if not args.quiet else False,
+        console=console,
+    )
+    with Store(args.store, read_only=True) as store:
         print_tables(store, spec=spec.name, console=console, protocols=_only(store, spec))
+    elsewhere = f"{len(summary.elsewhere)} left to another process, " if summary.elsewhere else ""
     console.print(
-        f"{summary.ran} run(s) done, {summary.skipped} already stored, "
+        f"{summary.ran} run(s) done, {summary.skipped} already stored, {elsewhere}"
         f"{len(summary.failed)} failed, in {summary.elapsed:.1f} s; store: {summary.store_path}",
         markup=False,
     )
@@ -214,32 +243,50 @@ def _only(store, spec):
 @_guarded
 def report(args) -> int:
     """Write the markdown/HTML report of a store and print its main tables."""
-    from pathlib import Path
-
-    from .report import print_tables, write_report
+    from .report import load_protocols, print_tables, tables_data, write_report
     from .store import Store
 
-    if not Path(args.store).is_file():
-        raise FileNotFoundError(f"results store {args.store!r} does not exist")
-    with Store(args.store) as store:
+    # read-only: a missing, empty or foreign file is refused and left as it was
+    with Store(args.store, read_only=True) as store:
+        protocols = load_protocols(store, args.spec)
         written = write_report(store, args.out, spec=args.spec, html_output=args.html)
-        print_tables(store, spec=args.spec, console=_console())
-    print(f"wrote {written[0]}" + (f" and {written[1]}" if args.html else ""))
+        if args.json:
+            _print_json(tables_data(store, protocols=protocols))
+        else:
+            print_tables(store, console=_console(), protocols=protocols)
+    message = f"wrote {written[0]}" + (f" and {written[1]}" if args.html else "")
+    print(message, file=sys.stderr if args.json else sys.stdout)
     return EXIT_OK
 
 
 def _parse_seeds(text: str | None):
+    """``--seeds``: the seeds themselves, ``0`` or ``0,1,2`` (``--n-seeds`` counts)."""
     if text is None:
         return None
-    text = text.strip()
+    cleaned = text.strip().strip("[]")
     try:
-        if "," in text or text.startswith("["):
-            return [int(s) for s in text.strip("[]").split(",") if s.strip()]
-        return int(text)
+        seeds = [int(s) for s in cleaned.split(",") if s.strip()]
     except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds):
         raise ValueError(
-            f"--seeds {text!r} must be a count (e.g. 3) or a list of seeds (e.g. 0,1,2)"
-        ) from None
+            f"--seeds {text!r} must be seeds >= 0, one or a comma-separated list (e.g. 0 or "
+            "0,1,2); for the spec's first N seeds pass --n-seeds N"
+        )
+    return seeds
+
+
+def _n_seeds(text: str) -> int:
+    """``--n-seeds``: a count >= 1 (an argparse type: bad values are usage errors)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a count >= 1 (e.g. 5: the spec's first 5 seeds)"
+        )
+    return value
 
 
 def _parse_subset(text: str | None):
@@ -273,21 +320,28 @@ def add_parsers(subparsers) -> None:
     commands = bench.add_subparsers(dest="bench_command", metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list the built-in specs")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
     listing.set_defaults(func=bench_list)
 
-    show = commands.add_parser("show", help="show a spec")
+    show = commands.add_parser("show", help="show a spec (checked as bench run checks it)")
     show.add_argument("spec", metavar="NAME|path.toml")
+    show.add_argument("--json", action="store_true", help="print the spec as JSON")
     show.set_defaults(func=bench_show)
 
     run = commands.add_parser(
         "run",
         help="run a spec's grid (resumable)",
         description="Run every method x seed of a spec and store each run; runs already stored "
-        "are skipped. Any of --seeds/--epochs/--subset/--methods/--budget quick marks the "
-        "results REDUCED.",
+        "are skipped, and processes sharing one --store split the grid. Fewer seeds or "
+        "methods than the spec, or any of --epochs/--subset/--budget quick, marks the results "
+        "REDUCED.",
     )
     run.add_argument("spec", metavar="NAME|path.toml", help="built-in spec name or TOML file")
-    run.add_argument("--seeds", help="first N seeds of the spec (e.g. 3) or a list (e.g. 0,1,2)")
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", help="these seeds: one (e.g. 0) or a list (e.g. 0,1,2)")
+    seeds.add_argument(
+        "--n-seeds", type=_n_seeds, metavar="N", help="the spec's first N seeds (e.g. 5)"
+    )
     run.add_argument("--epochs", type=int, help="training epochs")
     run.add_argument("--subset", help="fraction (0.1) or count (2000) of the training images")
     run.add_argument("--methods", help="comma-separated method ids or names to run")
@@ -317,6 +371,9 @@ def add_parsers(subparsers) -> None:
     rep.add_argument("--out", default="report", help="output folder (default: report)")
     rep.add_argument("--html", action="store_true", help="also write report.html")
     rep.add_argument("--spec", help="only this spec's results")
+    rep.add_argument(
+        "--json", action="store_true", help="print the tables as JSON (unrounded numbers)"
+    )
     rep.set_defaults(func=report)
 
 

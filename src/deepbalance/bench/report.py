@@ -33,8 +33,10 @@ __all__ = [
     "Protocol",
     "Significance",
     "load_protocols",
+    "make_console",
     "print_tables",
     "significance",
+    "tables_data",
     "write_report",
 ]
 
@@ -55,8 +57,8 @@ SELECTION_TEXT = {
     "optimistic, as in the papers that report it)",
 }
 WILCOXON_MIN_PAIRS = 5
-#: Console width for tables printed off a terminal.
-WIDE = 200
+#: Console width off a terminal: no limit a table could reach, so no cell is cut or wrapped.
+WIDE = 100_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,13 +245,25 @@ def _list(items: Sequence) -> str:
     return ", ".join(items) if len(items) <= 8 else ", ".join(items[:8]) + ", ..."
 
 
+def _open(store: Store | str | os.PathLike) -> tuple[Store, bool]:
+    """``(store, opened here)``: a path is opened read-only (a report never writes a store)."""
+    if isinstance(store, Store):
+        return store, False
+    if not isinstance(store, str | os.PathLike):
+        raise TypeError(f"store={store!r} must be a path or a Store; pass e.g. 'results.sqlite'")
+    return Store(store, read_only=True), True
+
+
 def load_protocols(store: Store | str | os.PathLike, spec: str | None = None) -> list[Protocol]:
     """Every protocol (spec name + hash) in ``store`` with runs, or only those named ``spec``.
 
-    Per method id, only the runs of its latest parameters (method hash) are kept.
+    Per method id, only the runs of its latest parameters (method hash) are kept. A path is
+    opened read-only: a missing, empty or foreign file raises
+    :class:`~deepbalance.bench.store.StoreError` and is left as it was.
     """
-    own = not isinstance(store, Store)
-    store = Store(store) if own else store
+    if spec is not None and not isinstance(spec, str):
+        raise TypeError(f"spec={spec!r} must be a spec name (str) or None")
+    store, own = _open(store)
     try:
         rows = store.specs(spec)
         if spec is not None and not rows:
@@ -740,7 +754,11 @@ def write_report(
         Also write ``report.html``.
     """
     protocols = load_protocols(store, spec)
+    if not isinstance(out, str | os.PathLike):
+        raise TypeError(f"out={out!r} must be a folder path; pass e.g. 'report'")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file; pass a folder path for the report")
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     doc = _Doc()
@@ -760,20 +778,31 @@ def write_report(
     return written + doc.files
 
 
+def make_console(file=None):
+    """A rich console on ``file`` (default stdout); off a terminal its width has no limit.
+
+    Tables printed to a file, a pipe or a log then keep every cell whole on one line (no
+    "…", no wrapping), whatever ``COLUMNS`` says.
+    """
+    import sys
+
+    from rich.console import Console
+
+    file = sys.stdout if file is None else file
+    terminal = Console(file=file, highlight=False)
+    if terminal.is_terminal:
+        return terminal
+    return Console(file=file, highlight=False, width=WIDE)
+
+
 def print_tables(
     store: Store | str | os.PathLike, *, spec: str | None = None, console=None, protocols=None
 ) -> None:
     """Print each protocol's results tables to the terminal (rich)."""
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    if console is None:
-        console = Console(file=sys.stdout, highlight=False)
-        if not console.is_terminal:  # logs, CI: nothing limits the width, keep tables whole
-            console = Console(file=sys.stdout, highlight=False, width=WIDE)
+    console = make_console() if console is None else console
     protocols = load_protocols(store, spec) if protocols is None else protocols
     for protocol in protocols:
         notes = protocol.reduced_notes()
@@ -792,3 +821,79 @@ def print_tables(
             for row in rows:
                 table.add_row(*(Text(c) for c in row))
             console.print(table)
+
+
+def _number(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _cell_data(cell: Cell) -> dict:
+    return {
+        "n": cell.n,
+        "mean": _number(cell.mean) if cell.n else None,
+        "std": _number(cell.std) if cell.n else None,
+        "var": _number(cell.var) if cell.n else None,
+        "values": [_number(v) for v in cell.values],
+        "seeds": [seed for seed, _ in cell.keys],
+    }
+
+
+def tables_data(
+    store: Store | str | os.PathLike, *, spec: str | None = None, protocols=None
+) -> list[dict]:
+    """The results tables as plain data (what ``deepbalance report --json`` prints).
+
+    One dict per protocol: ``name``, ``hash``, ``selection``, ``metrics``, ``reduced`` (the
+    REDUCED notes, empty for a full run) and ``test_sets``: ``{test set: {"rows": [...],
+    "significance": [...]}}``. A row is ``{"method_id", "label", "variant", "metrics":
+    {metric: {"n", "mean", "std", "var", "values", "seeds", "paper"}}}`` with unrounded
+    numbers (None where undefined); significance entries are ``{"metric", "top",
+    "runner_up", "test", "n", "p_value", "note"}``.
+    """
+    protocols = load_protocols(store, spec) if protocols is None else protocols
+    out = []
+    for protocol in protocols:
+        test_sets = {}
+        for test_set in protocol.test_sets:
+            rows = []
+            for key, label in protocol.method_rows():
+                method_id, _, variant = key.partition("|")
+                metrics = {}
+                for metric in protocol.metrics:
+                    cell = _cell_data(protocol.cell(key, test_set, metric))
+                    cell["paper"] = _number(protocol.paper_value(key, test_set, metric))
+                    metrics[metric] = cell
+                rows.append(
+                    {"method_id": method_id, "label": label, "variant": variant, "metrics": metrics}
+                )
+            tests = [significance(protocol, test_set, m) for m in protocol.metrics]
+            test_sets[test_set] = {
+                "rows": rows,
+                "significance": [
+                    {
+                        "metric": t.metric,
+                        "top": t.top,
+                        "runner_up": t.runner_up,
+                        "test": t.test,
+                        "n": t.n,
+                        "p_value": _number(t.p_value),
+                        "note": t.note,
+                    }
+                    for t in tests
+                    if t is not None
+                ],
+            }
+        out.append(
+            {
+                "name": protocol.name,
+                "hash": protocol.hash,
+                "selection": protocol.selection,
+                "metrics": protocol.metrics,
+                "reduced": protocol.reduced_notes(),
+                "test_sets": test_sets,
+            }
+        )
+    return out
