@@ -143,3 +143,37 @@ def test_confusion_matrix_rows_are_true_classes():
     assert (
         confusion([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], labels=[0, 1, 2, 3]).tolist() == expected
     )
+
+
+def test_recall_and_acsa_come_from_scikit_learn(monkeypatch):
+    import sklearn.metrics
+
+    calls = []
+
+    def spy(name):
+        real = getattr(sklearn.metrics, name)
+
+        def wrapper(*args, **kwargs):
+            calls.append((name, kwargs))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(metrics, name, wrapper)
+
+    spy("recall_score")
+    spy("balanced_accuracy_score")
+    with pytest.warns(UserWarning, match=r"\[3\] do not occur"):
+        result = evaluate(Y_TRUE, Y_PRED, labels=[0, 1, 2, 3])
+    names = [name for name, _ in calls]
+    assert "recall_score" in names and "balanced_accuracy_score" in names
+    kwargs = dict(calls)["recall_score"]
+    assert kwargs["average"] is None and np.isnan(kwargs["zero_division"])
+    assert np.isnan(result["per_class_recall"][3])
+
+
+def test_absent_class_that_is_predicted_warns_once():
+    y_true, y_pred = [0, 0, 1, 1], [0, 2, 1, 1]  # class 2 predicted, never true
+    with pytest.warns(UserWarning) as record:
+        result = evaluate(y_true, y_pred, labels=[0, 1, 2])
+    assert len(record) == 1 and "[2] do not occur in y_true" in str(record[0].message)
+    assert result["acsa"] == pytest.approx(0.75)
+    assert result["per_class_recall"][:2] == [0.5, 1.0] and np.isnan(result["per_class_recall"][2])

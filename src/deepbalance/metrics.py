@@ -9,7 +9,8 @@ function. Conventions (the same in every function):
   ``labels``; predictions outside ``labels`` simply count as errors.
 - A class of ``labels`` that never occurs in ``y_true`` has no defined recall or AUROC: its
   ``per_class_recall`` entry is NaN, it is left out of every average and a ``UserWarning`` names
-  it. So ``acsa`` equals scikit-learn's ``balanced_accuracy_score`` over the classes present.
+  it. ``per_class_recall`` is scikit-learn's ``recall_score(average=None, zero_division=nan)``
+  and ``acsa`` its ``balanced_accuracy_score`` (the mean recall over the classes present).
 - A class that is never predicted has precision 0 (``zero_division=0``), recall 0 and F1 0.
 """
 
@@ -21,8 +22,10 @@ import numpy as np
 from imblearn.metrics import geometric_mean_score
 from sklearn.metrics import (
     accuracy_score,
+    balanced_accuracy_score,
     confusion_matrix,
     precision_recall_fscore_support,
+    recall_score,
     roc_auc_score,
 )
 
@@ -137,12 +140,17 @@ def _prepare(y_true, y_pred, labels, *, warn: bool = True):
 
 
 def _per_class_recall(y_true, y_pred, labels) -> np.ndarray:
-    recall = np.full(len(labels), np.nan)
-    for i, label in enumerate(labels):
-        member = y_true == label
-        if member.any():
-            recall[i] = np.mean(y_pred[member] == label)
-    return recall
+    # a class absent from y_true has recall 0/0: NaN, which the averages leave out
+    recall = recall_score(y_true, y_pred, labels=labels, average=None, zero_division=np.nan)
+    return np.asarray(recall, dtype=np.float64)
+
+
+def _acsa(y_true, y_pred) -> float:
+    # scikit-learn's balanced accuracy averages the recall of the classes present in y_true,
+    # the absent-class rule of this module; _present has already warned about absent classes
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+        return float(balanced_accuracy_score(y_true, y_pred))
 
 
 def _macro_prf(y_true, y_pred, present) -> tuple[float, float, float]:
@@ -203,8 +211,8 @@ def per_class_recall(y_true, y_pred, *, labels=None) -> np.ndarray:
 
 def acsa(y_true, y_pred, *, labels=None) -> float:
     """Average class-specific accuracy (= balanced accuracy): the mean recall over classes."""
-    y_true, y_pred, labels, _ = _prepare(y_true, y_pred, labels)
-    return float(np.nanmean(_per_class_recall(y_true, y_pred, labels)))
+    y_true, y_pred, _, _ = _prepare(y_true, y_pred, labels)
+    return _acsa(y_true, y_pred)
 
 
 def geometric_mean(y_true, y_pred, *, labels=None) -> float:
@@ -313,7 +321,7 @@ def evaluate(y_true, y_pred, y_score=None, *, labels=None) -> dict[str, float | 
     recall = _per_class_recall(y_true, y_pred, labels)
     precision_, recall_, f1_ = _macro_prf(y_true, y_pred, present)
     result: dict[str, float | list] = {
-        "acsa": float(np.nanmean(recall)),
+        "acsa": _acsa(y_true, y_pred),
         "gm": _gm(y_true, y_pred, present),
         "macro_precision": precision_,
         "macro_recall": recall_,
