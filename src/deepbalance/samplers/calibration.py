@@ -22,7 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from .._checks import check_choice, check_float, check_int, seed_from
 from .provenance import Provenance
-from .strategies import STRATEGIES, ImblearnStrategy, LatentStrategy
+from .strategy_base import ImblearnStrategy, LatentStrategy
 
 COVARIANCE_TYPES = ("full", "diag")
 
@@ -310,6 +310,3 @@ class WeightedCalibration(LatentStrategy):
         except LinAlgError:
             vals, vecs = np.linalg.eigh(sigma)
             return vecs * np.sqrt(np.maximum(vals, self.reg_covar))
-
-
-STRATEGIES.register("calibration", WeightedCalibration)
