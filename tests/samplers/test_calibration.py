@@ -2,38 +2,78 @@ import numpy as np
 import pytest
 
 from deepbalance.samplers import WeightedCalibration, calibrated_moments, make_strategy
-from deepbalance.samplers.calibration import inverse_distance_weights
+from deepbalance.samplers.calibration import calibration_weights, paper_component_counts
 
 MEANS = np.array([[1.0, 0.0], [0.0, 2.0], [10.0, 10.0]])
 FULL = np.array([np.diag([1.0, 2.0]), [[2.0, 1.0], [1.0, 2.0]], np.eye(2) * 9.0])
 
 
 def test_calibrated_moments_by_hand_full():
-    # x = 0: distances 1 and 2 to the two nearest means -> weights 2/3, 1/3
+    # eq. 4.1/4.2 of 003 as printed: x = 0, the two nearest means at d = 1 and d = 2, so
+    # sum 1/d = 3/2 and the denominator is 1 + 3/2 = 5/2
     mu, sigma = calibrated_moments(np.zeros(2), MEANS, FULL, np.eye(2), k=2)
-    np.testing.assert_allclose(mu, [1 / 3, 1 / 3])
-    # (I + 2/3 diag(1, 2) + 1/3 [[2, 1], [1, 2]]) / 2
-    np.testing.assert_allclose(sigma, [[7 / 6, 1 / 6], [1 / 6, 3 / 2]])
+    # ((1/1)(1, 0) + (1/2)(0, 2) + (0, 0)) / (5/2) = (1, 1) * 2/5
+    np.testing.assert_allclose(mu, [2 / 5, 2 / 5])
+    # ((1/1) diag(1, 2) + (1/2) [[2, 1], [1, 2]] + I) / (5/2)
+    np.testing.assert_allclose(sigma, np.array([[3.0, 0.5], [0.5, 4.0]]) * 2 / 5)
+
+
+def test_calibrated_moments_by_hand_far_and_near_components():
+    # the weights are not normalised away: far components (d = 10, 20) barely move x_c,
+    # close ones (d = 0.1, 0.2) dominate it
+    means = np.array([[10.0, 0.0], [0.0, 20.0]])
+    covs = np.array([np.eye(2) * 4.0, np.eye(2) * 9.0])
+    mu, sigma = calibrated_moments(np.zeros(2), means, covs, np.eye(2), k=2)
+    denom = 1 + 1 / 10 + 1 / 20  # 1.15
+    np.testing.assert_allclose(mu, [1.0 / denom, 1.0 / denom])
+    np.testing.assert_allclose(sigma, np.eye(2) * (0.4 + 0.45 + 1.0) / denom)
+    mu, sigma = calibrated_moments(np.zeros(2), means / 100, covs, np.eye(2), k=2)
+    denom = 1 + 10 + 5
+    np.testing.assert_allclose(mu, [0.1 * 10 / denom, 0.2 * 5 / denom])
+    np.testing.assert_allclose(sigma, np.eye(2) * (40 + 45 + 1) / denom)
 
 
 def test_calibrated_moments_by_hand_diag_and_batch():
     diag = np.array([[1.0, 2.0], [2.0, 2.0], [9.0, 9.0]])
     mu, sigma = calibrated_moments(np.zeros(2), MEANS, diag, np.ones(2), k=2)
-    np.testing.assert_allclose(mu, [1 / 3, 1 / 3])
-    np.testing.assert_allclose(sigma, [(1 + 2 / 3 + 2 / 3) / 2, (1 + 4 / 3 + 2 / 3) / 2])
+    np.testing.assert_allclose(mu, [2 / 5, 2 / 5])
+    # ((1, 2) + (1/2)(2, 2) + (1, 1)) / (5/2)
+    np.testing.assert_allclose(sigma, [3 * 2 / 5, 4 * 2 / 5])
     X = np.array([[0.0, 0.0], [9.0, 9.0], [1.0, 0.0]])
     mus, sigmas = calibrated_moments(X, MEANS, FULL, np.eye(2), k=2)
     for i, x in enumerate(X):
         m, s = calibrated_moments(x, MEANS, FULL, np.eye(2), k=2)
         np.testing.assert_allclose(mus[i], m) and np.testing.assert_allclose(sigmas[i], s)
-    # x on a mean: all weight on that component
+    # x on a mean: the d -> 0 limit puts all weight on that component
     np.testing.assert_allclose(mus[2], [1.0, 0.0])
-    np.testing.assert_allclose(sigmas[2], (np.eye(2) + FULL[0]) / 2)
+    np.testing.assert_allclose(sigmas[2], FULL[0])
 
 
-def test_inverse_distance_weights():
-    np.testing.assert_allclose(inverse_distance_weights([[1.0, 2.0, 4.0]]), [[4 / 7, 2 / 7, 1 / 7]])
-    np.testing.assert_allclose(inverse_distance_weights([[0.0, 0.0, 3.0]]), [[0.5, 0.5, 0.0]])
+def test_calibration_weights():
+    w, w_self = calibration_weights([[1.0, 2.0, 4.0]])
+    # 1/d = 1, 1/2, 1/4; 1 + sum = 11/4
+    np.testing.assert_allclose(w, [[4 / 11, 2 / 11, 1 / 11]])
+    np.testing.assert_allclose(w_self, [4 / 11])
+    w, w_self = calibration_weights([[0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(w, [[0.5, 0.5, 0.0]]) and np.testing.assert_allclose(w_self, [0])
+    with pytest.raises(ValueError, match="distances"):
+        calibration_weights([[-1.0, 2.0]])
+
+
+def test_paper_component_counts_deepsmote_mnist():
+    # 003 §4.5.2 on the DeepSMOTE MNIST counts: m = 4000, minority when 10 c < 4000 (350 and
+    # below), s = 40, n_i = floor(c_i / 40) for 4000, 2000, 1000, 750, 500
+    counts = [4000, 2000, 1000, 750, 500, 350, 200, 100, 60, 40]
+    assert paper_component_counts(counts) == {0: 100, 1: 50, 2: 25, 3: 18, 4: 12}
+    y = np.repeat(np.arange(10), counts)
+    assert WeightedCalibration().component_counts(y) == {0: 100, 1: 50, 2: 25, 3: 18, 4: 12}
+    # the capped approximation: ceil(c_i / 100), at most 10
+    capped = WeightedCalibration(components="capped").component_counts(y)
+    assert capped == {0: 10, 1: 10, 2: 10, 3: 8, 4: 5}
+    # no minority class, nothing to calibrate
+    assert paper_component_counts([100, 50, 20]) == {}
+    with pytest.raises(ValueError, match="counts"):
+        paper_component_counts([10, -1])
 
 
 @pytest.mark.parametrize(
@@ -64,10 +104,21 @@ def test_partition():
     assert WeightedCalibration(minority_ratio=3).partition(y) == ([1, 2, 3, 4], [], [0])
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
-def test_counts_partition_and_provenance(covariance_type):
+@pytest.mark.parametrize(
+    "covariance_type, components, n_components",
+    [
+        # paper (003 §4.5.2): s = 3, floor(200/3) = 66, floor(60/3) = 20, floor(25/3) = 8
+        ("full", "paper", [66, 20, 8]),
+        ("diag", "paper", [66, 20, 8]),
+        # capped: ceil(200/20) = 10 (at the cap of 10), ceil(60/20) = 3, ceil(25/20) = 2
+        ("full", "capped", [10, 3, 2]),
+    ],
+)
+def test_counts_partition_and_provenance(covariance_type, components, n_components):
     Z, y = latents()
-    wc = WeightedCalibration(k=3, components_per_sample=20, covariance_type=covariance_type)
+    wc = WeightedCalibration(
+        k=3, components=components, components_per_sample=20, covariance_type=covariance_type
+    )
     n_new = {1: 140, 2: 175, 3: 192, 4: 197}
     Z_new, y_new, prov = wc.sample(Z, y, n_new, k_neighbors=5, rng=0)
     assert Z_new.dtype == np.float32 and np.isfinite(Z_new).all()
@@ -75,8 +126,7 @@ def test_counts_partition_and_provenance(covariance_type):
     assert (y[prov.base_index] == y_new).all()
     cal = prov.strategy == "calibration"
     assert set(y_new[cal]) == {3, 4} and set(prov.strategy[~cal]) == {"smote"}
-    # components: ceil(200/20)=10 capped at 10, ceil(60/20)=3, ceil(25/20)=2
-    assert np.bincount(wc.component_class_).tolist() == [10, 3, 2]
+    assert np.bincount(wc.component_class_).tolist() == n_components
     assert (prov.component[~cal] == -1).all() and np.isnan(prov.lam[cal]).all()
     assert (prov.neighbor_index[cal] == -1).all()
     # the recorded component is the nearest one to the base row
@@ -90,9 +140,9 @@ def test_counts_partition_and_provenance(covariance_type):
 
 def test_covariances_positive_definite_with_more_dims_than_rows():
     Z, y = latents(counts=(40, 12, 3), dim=30)
-    wc = WeightedCalibration(k=2, components_per_sample=10, reg_covar=1e-3)
+    wc = WeightedCalibration(k=2, reg_covar=1e-3)
     wc.sample(Z, y, {2: 37}, k_neighbors=None, rng=0)
-    assert wc.covariances_.shape == (6, 30, 30)  # ceil(40/10) + ceil(12/10)
+    assert wc.covariances_.shape == (17, 30, 30)  # floor(40/3) + floor(12/3)
     sigma_c = wc.minority_covariances_[2]
     assert np.linalg.eigvalsh(sigma_c).min() >= 1e-3 * 0.999
     _, sigmas = calibrated_moments(Z[y == 2], wc.means_, wc.covariances_, sigma_c, k=2)
@@ -106,7 +156,9 @@ def test_draws_follow_the_calibrated_cauchy():
     Z = np.r_[rng.randn(300, 2) * [1.0, 3.0] + [4.0, 0.0], [[0.0, 1.0]]]
     y = np.r_[np.zeros(300, int), [1]]
     for covariance_type in ("full", "diag"):
-        wc = WeightedCalibration(k=2, components_per_sample=150, covariance_type=covariance_type)
+        wc = WeightedCalibration(
+            k=2, components="capped", components_per_sample=150, covariance_type=covariance_type
+        )
         Z_new, _, _ = wc.sample(Z, y, {1: 8000}, rng=1)
         sigma_c = wc.minority_covariances_[1]  # a single row: reg_covar * I
         eye = np.eye(2) if covariance_type == "full" else np.ones(2)
@@ -140,6 +192,7 @@ def test_determinism():
         (dict(covariance_type="spherical"), "covariance_type"),
         (dict(k=0), "k=0"),
         (dict(components_per_sample=0), "components_per_sample"),
+        (dict(components="uncapped"), "components='uncapped'"),
         (dict(reg_covar=0.0), "reg_covar"),
         (dict(minority_ratio=0.5), "minority_ratio"),
     ],

@@ -1,12 +1,12 @@
-"""Weighted Calibration Balancing: minority rows drawn from calibrated multivariate Cauchys.
+"""Weighted Calibration Balancing (dissertation 003, §4.5 and Algorithm 4).
 
-Classes are split by size (m = largest class count): a class with count c is a
-*minority* class when ``minority_ratio * c < m``; the others are non-minority
-(the majority class(es) and the *median* classes). Each non-minority class is
-summarised by a Gaussian mixture; each minority row borrows the statistics of
-the mixture components nearest to it (eq. 4.1, 4.2) and new rows are drawn
-around it from a multivariate Cauchy (Student t with df=1). Median (and
-majority) classes asked to grow get latent SMOTE.
+Classes are split by size (§4.5.1, m = largest class count): a class with count c is a
+*minority* class when ``minority_ratio * c < m`` (10 in the dissertation); the others are
+non-minority (the majority class(es) and the *median* classes). Each non-minority class i is
+summarised by a Gaussian mixture of ``n_i = c_i / s`` components, s the smallest minority count
+(§4.5.2); each minority row borrows the statistics of the k mixture components nearest to it
+(§4.5.3, eq. 4.1, 4.2) and new rows are drawn around it from a multivariate Cauchy (Student t
+with df=1, §4.5.4). Median (and majority) classes asked to grow get latent SMOTE (§4.5.5).
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ from .provenance import Provenance
 from .strategy_base import ImblearnStrategy, LatentStrategy
 
 COVARIANCE_TYPES = ("full", "diag")
+#: ``"paper"``: n_i = floor(c_i / s) (§4.5.2); ``"capped"``: ceil(c_i / components_per_sample),
+#: at most ``max_components`` (a faster approximation)
+COMPONENT_RULES = ("paper", "capped")
 
 
 def nearest_components(X, means, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distances and indices of the ``k`` component means nearest to each row of ``X``.
+    """Euclidean distances and indices of the ``k`` component means nearest to each row of ``X``.
 
     Returns ``(distances, indices)``, both of shape (n, k), nearest first.
     """
@@ -36,37 +39,74 @@ def nearest_components(X, means, k: int) -> tuple[np.ndarray, np.ndarray]:
     return nn.kneighbors(np.atleast_2d(X))
 
 
-def inverse_distance_weights(distances) -> np.ndarray:
-    """Weights ``1/d_j`` normalised to sum 1 per row.
+def calibration_weights(distances) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of eq. 4.1/4.2 (dissertation 003, §4.5.3): components and the row itself.
 
-    A row with a zero distance gives all its weight to the component(s) at
-    distance zero (the limit of ``1/d``).
+    With ``d_i`` the distances to the k nearest component means::
+
+        w_i    = (1 / d_i) / (1 + sum_l 1 / d_l)     (weight of component i)
+        w_self =     1     / (1 + sum_l 1 / d_l)     (weight of x_c, or of Sigma_c)
+
+    so that ``mu' = w_self * x_c + sum_i w_i mu_i`` is eq. 4.1 and
+    ``Sigma' = w_self * Sigma_c + sum_i w_i Sigma_i`` is eq. 4.2; the weights sum to 1.
+    A row at distance zero from some component(s) takes the limit ``d -> 0`` of the
+    formula: those components share the weight equally and ``w_self = 0``.
+
+    Parameters
+    ----------
+    distances : array (n, k) or (k,)
+        Non-negative distances.
+
+    Returns
+    -------
+    w : array (n, k)
+    w_self : array (n,)
     """
     d = np.atleast_2d(np.asarray(distances, dtype=np.float64))
+    if d.ndim != 2 or not np.all(np.isfinite(d)) or (d < 0).any():
+        raise ValueError(
+            f"distances has shape {np.shape(distances)} or negative/non-finite values; "
+            "pass non-negative distances of shape (n, k)"
+        )
     zero = d == 0
+    on_mean = zero.any(axis=1)
     with np.errstate(divide="ignore"):
-        w = np.where(zero.any(axis=1, keepdims=True), zero.astype(np.float64), 1.0 / d)
-    return w / w.sum(axis=1, keepdims=True)
+        inv = np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, d))
+    denom = 1.0 + inv.sum(axis=1)
+    w = inv / denom[:, None]
+    w_self = 1.0 / denom
+    if on_mean.any():
+        hit = zero[on_mean].astype(np.float64)
+        w[on_mean] = hit / hit.sum(axis=1, keepdims=True)
+        w_self[on_mean] = 0.0
+    return w, w_self
 
 
 def calibrated_moments(x, means, covariances, sigma_c, k: int):
-    """Calibrated mean and covariance of a minority row (eq. 4.1 and 4.2).
+    """Calibrated mean and covariance of a minority row (dissertation 003, eq. 4.1 and 4.2).
 
-    With ``d_j`` the distance from ``x`` to the ``k`` nearest component means
-    ``mu_j`` and ``w_j = (1/d_j) / sum_l (1/d_l)``::
+    With ``d_i`` the Euclidean distance from ``x_c`` to the i-th of its ``k`` nearest component
+    means ``mu_i`` (covariance ``Sigma_i``)::
 
-        mu'    = (x + sum_j w_j mu_j) / 2                          (4.1)
-        Sigma' = (Sigma_c + sum_j w_j Sigma_j) / 2                 (4.2)
+        mu'    = (sum_i mu_i / d_i    + x_c    ) / (1 + sum_i 1 / d_i)      (4.1)
+        Sigma' = (sum_i Sigma_i / d_i + Sigma_c) / (1 + sum_i 1 / d_i)      (4.2)
 
-    This halving form is our reading of the dissertation's eq. 4.1/4.2: it follows
-    distribution calibration (Yang et al., 2021), which averages a sample with the
-    statistics of the nearest base classes, here with ``1/d`` weights.
-    ``Sigma_c`` is the covariance of the minority class.
+    exactly as printed in §4.5.3 and Algorithm 4 (weights in :func:`calibration_weights`;
+    a row lying on a component mean takes the ``d -> 0`` limit). Note that the weights are
+    not normalised away: ``x_c`` (and ``Sigma_c``) weigh 1 against ``1/d_i``, so the mix
+    depends on the scale of the latent space — close components (d < 1) dominate, far ones
+    (d >> 1) leave ``x_c`` and ``Sigma_c`` nearly unchanged.
+
+    ``Sigma_c`` (§4.5.3: "the covariance matrix of a minority class after taking one
+    component from the Gaussian mixture distribution") is read as the covariance of a
+    one-component ``GaussianMixture`` fitted to the minority class's latent codes: the
+    maximum-likelihood covariance of the class plus ``reg_covar`` on the diagonal
+    (``reg_covar * I`` for a class of one row). It is the same for every row of the class.
 
     Parameters
     ----------
     x : array (d,) or (n, d)
-        Minority row(s).
+        Minority row(s) ``x_c``.
     means : array (K, d)
         Component means of the non-minority classes.
     covariances : array (K, d, d) or (K, d)
@@ -104,68 +144,117 @@ def calibrated_moments(x, means, covariances, sigma_c, k: int):
     k = check_int(k, "k", min_value=1, max_value=n_comp)
     X = np.atleast_2d(x)
     dist, idx = nearest_components(X, means, k)
-    w = inverse_distance_weights(dist)
-    mu = (X + np.einsum("nk,nkd->nd", w, means[idx])) / 2.0
-    sigma = (sigma_c + np.einsum("nk,nk...->n...", w, covariances[idx])) / 2.0
+    w, w_self = calibration_weights(dist)
+    mu = w_self[:, None] * X + np.einsum("nk,nkd->nd", w, means[idx])
+    w_self_cov = w_self.reshape((-1,) + (1,) * sigma_c.ndim)
+    sigma = w_self_cov * sigma_c + np.einsum("nk,nk...->n...", w, covariances[idx])
     if x.ndim == 1:
         return mu[0], sigma[0]
     return mu, sigma
 
 
+def paper_component_counts(counts, *, minority_ratio=10) -> dict[int, int]:
+    """Mixture components per non-minority class, ``n_i = floor(c_i / s)`` (003, §4.5.2).
+
+    ``s`` is the smallest minority-class count (a class is minority when
+    ``minority_ratio * c < m``, m the largest count). The dissertation prints ``n_i = c_i / s``
+    without saying how a fraction is rounded; the floor keeps at least ``s`` rows per
+    component on average and is at least 1 (a non-minority class has ``c_i >= m /
+    minority_ratio > s``). Without a minority class there is nothing to calibrate and the
+    result is empty.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Rows per class (index = class); zero counts are absent classes.
+    minority_ratio : float, default=10
+
+    Returns
+    -------
+    dict
+        ``{class: n_i}`` for every present non-minority class (empty without a minority class).
+    """
+    ratio = check_float(minority_ratio, "minority_ratio", min_value=1.0)
+    counts = np.asarray(counts)
+    if counts.ndim != 1 or not np.issubdtype(counts.dtype, np.integer) or (counts < 0).any():
+        raise ValueError(
+            f"counts={counts.tolist()!r} must be a 1-D list of non-negative ints (rows per class)"
+        )
+    present = np.flatnonzero(counts)
+    if not len(present):
+        return {}
+    m = counts.max()
+    minority = [c for c in present if ratio * counts[c] < m]
+    if not minority:
+        return {}
+    s = int(min(counts[c] for c in minority))
+    return {int(c): int(counts[c]) // s for c in present if c not in minority}
+
+
 class WeightedCalibration(LatentStrategy):
-    """Weighted Calibration Balancing (dissertation §4.5) as a latent strategy.
+    """Weighted Calibration Balancing (dissertation 003, §4.5, Algorithm 4) as a latent strategy.
 
     Steps, with m the largest class count and ``minority_ratio * c < m`` marking a
-    minority class:
+    minority class (§4.5.1):
 
-    1. Each non-minority class i gets a ``GaussianMixture`` with
-       ``ceil(c_i / components_per_sample)`` components (at most ``max_components``).
+    1. Each non-minority class i gets a ``GaussianMixture`` (§4.5.2). With
+       ``components="paper"`` (default) it has ``n_i = floor(c_i / s)`` components, s the
+       smallest minority count (:func:`paper_component_counts`; the dissertation prints
+       ``c_i / s`` and leaves the rounding open). ``components="capped"`` is a faster
+       approximation: ``ceil(c_i / components_per_sample)`` components, at most
+       ``max_components``.
     2. Each minority class gets ``Sigma_c``, the covariance of a one-component
-       ``GaussianMixture`` (``reg_covar * I`` for a single row).
-    3. Each minority row x gets ``mu'`` and ``Sigma'`` from its ``k`` nearest
-       components (:func:`calibrated_moments`) and about ``(m - c) / c`` new rows
-       (exactly ``n_new[c] // c``, the remainder going to rows chosen at random so
-       the class gets ``n_new[c]``), drawn from ``multivariate_t(loc=mu',
-       shape=Sigma', df=1)``, the multivariate Cauchy.
-    4. Non-minority classes asked to grow get latent SMOTE.
+       ``GaussianMixture`` fitted to its rows (``reg_covar * I`` for a single row) — our
+       reading of "the covariance matrix of a minority class after taking one component from
+       the Gaussian mixture distribution" (§4.5.3).
+    3. Each minority row x_c gets ``mu'`` and ``Sigma'`` from its ``k`` nearest component
+       means by eq. 4.1/4.2 as printed (:func:`calibrated_moments`) and about ``(m - c) / c``
+       new rows (§4.5.4; exactly ``n_new[c] // c``, the remainder going to rows chosen at
+       random so the class gets the ``n_new[c]`` that ``sampling_strategy`` asks for, which is
+       ``m - c`` when balancing), drawn from ``multivariate_t(loc=mu', shape=Sigma', df=1)``,
+       the multivariate Cauchy.
+    4. Non-minority classes asked to grow get latent SMOTE (§4.5.5).
 
     Sampling draws standard variates ``t`` from SciPy's ``multivariate_t(0, I, df=1)``
     once and maps them as ``mu' + L t`` with ``L L^T = Sigma'`` (Cholesky), which is
     the same distribution and avoids one decomposition per call. ``Sigma'`` is
     positive definite by construction: every mixture covariance carries
-    ``reg_covar`` on its diagonal and ``Sigma'`` averages them; it is symmetrised,
-    and an eigenvalue floor at ``reg_covar`` only guards rounding.
+    ``reg_covar`` on its diagonal and ``Sigma'`` is a convex combination of them; it is
+    symmetrised, and an eigenvalue floor at ``reg_covar`` only guards rounding.
 
     Parameters
     ----------
     k : int, default=5
-        Nearest components per minority row (capped at the number of components).
+        Nearest components per minority row (capped at the number of components). The
+        dissertation does not give k; 5 is SMOTE's usual neighbourhood.
+    components : {"paper", "capped"}, default="paper"
+        How many mixture components each non-minority class gets (step 1). "paper" is
+        §4.5.2. "capped" uses ``components_per_sample`` and ``max_components``: on 9,000
+        random 300-d latents with the deepsmote-mnist counts (19,250 calibrated rows) it
+        fits 5 x 10 instead of 100 + 50 + 25 + 18 + 12 = 205 full-covariance components,
+        several times faster (numbers in ``docs/benchmarks.md``).
     components_per_sample : int, default=100
-        ``s`` in ``n_i = ceil(c_i / s)``.
+        ``components="capped"`` only: rows per component, ``n_i = ceil(c_i / s)``.
     max_components : int or None, default=10
-        Cap on ``n_i``. EM time grows linearly with the components and a full
-        covariance in d dimensions needs well over d rows to be more than
-        ``reg_covar``; 10 components per class keep a 4,000-row class at 400 rows
-        each while the k=5 nearest components still give each minority row local
-        statistics. None applies ``ceil(c_i / s)`` uncapped.
+        ``components="capped"`` only: cap on ``n_i``; None applies
+        ``ceil(c_i / components_per_sample)`` uncapped.
     covariance_type : {"full", "diag"}, default="full"
-        Form of every covariance. "full" keeps the correlations of the latent
-        codes, as a scikit-learn mixture does by default; "diag" is about 3x faster.
-        Measured on 9,000 random 300-d latents with the deepsmote-mnist counts,
-        balancing every class (19,250 calibrated + 11,750 SMOTE rows), one CPU
-        thread: full 6 s, diag 1.8 s (uncapped components: 10.5 s and 2 s).
+        Form of every covariance. "full" keeps the correlations of the latent codes, as the
+        dissertation's covariance matrices and a scikit-learn mixture by default; "diag" is a
+        faster approximation.
     reg_covar : float, default=1e-4
         Added to every covariance diagonal (as in scikit-learn); keeps them positive
         definite. It is absolute, so it should be small against the latent variances.
     minority_ratio : float, default=10
-        A class with count c is minority when ``minority_ratio * c < m``.
+        A class with count c is minority when ``minority_ratio * c < m`` (10 in §4.5.1).
     max_iter : int, default=100
         EM iterations per mixture.
 
     Attributes (after :meth:`sample`)
     ---------------------------------
     means_, covariances_ : arrays
-        All fitted components, stacked; provenance ``component`` indexes them.
+        All fitted components, stacked in increasing class order (§4.5.2); provenance
+        ``component`` indexes them.
     component_class_ : int array
         Class of each component.
     minority_covariances_ : dict
@@ -180,6 +269,7 @@ class WeightedCalibration(LatentStrategy):
         self,
         *,
         k=5,
+        components="paper",
         components_per_sample=100,
         max_components=10,
         covariance_type="full",
@@ -188,6 +278,7 @@ class WeightedCalibration(LatentStrategy):
         max_iter=100,
     ):
         self.k = k
+        self.components = components
         self.components_per_sample = components_per_sample
         self.max_components = max_components
         self.covariance_type = covariance_type
@@ -196,7 +287,7 @@ class WeightedCalibration(LatentStrategy):
         self.max_iter = max_iter
 
     def partition(self, y) -> tuple[list[int], list[int], list[int]]:
-        """``(minority, median, majority)`` encoded classes of ``y``."""
+        """``(minority, median, majority)`` encoded classes of ``y`` (003, §4.5.1)."""
         ratio = check_float(self.minority_ratio, "minority_ratio", min_value=1.0)
         counts = np.bincount(np.asarray(y, dtype=np.int64))
         m = counts.max()
@@ -206,17 +297,39 @@ class WeightedCalibration(LatentStrategy):
         median = [int(c) for c in present if c not in minority and c not in majority]
         return minority, median, majority
 
+    def component_counts(self, y) -> dict[int, int]:
+        """Mixture components of each non-minority class of encoded labels ``y``.
+
+        ``components="paper"``: :func:`paper_component_counts` (003, §4.5.2).
+        ``components="capped"``: ``min(ceil(c_i / components_per_sample), max_components)``.
+        Either way at most ``c_i``. Empty when ``y`` has no minority class.
+        """
+        self._check_params()
+        counts = np.bincount(np.asarray(y, dtype=np.int64))
+        paper = paper_component_counts(counts, minority_ratio=self.minority_ratio)
+        if self.components == "paper":
+            return paper
+        out = {}
+        for c in paper:
+            n = math.ceil(counts[c] / self.components_per_sample)
+            if self.max_components is not None:
+                n = min(n, self.max_components)
+            out[c] = int(min(n, counts[c]))
+        return out
+
     def _neighbor_classes(self, y, n_new):
         minority = set(self.partition(y)[0])
         return {c: n for c, n in n_new.items() if c not in minority}
 
     def _check_params(self):
         check_int(self.k, "k", min_value=1)
+        check_choice(self.components, "components", COMPONENT_RULES)
         check_int(self.components_per_sample, "components_per_sample", min_value=1)
         if self.max_components is not None:
             check_int(self.max_components, "max_components", min_value=1)
         check_choice(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
         check_float(self.reg_covar, "reg_covar", min_value=0.0, min_inclusive=False)
+        check_float(self.minority_ratio, "minority_ratio", min_value=1.0)
         check_int(self.max_iter, "max_iter", min_value=1)
 
     def _sample(self, Z, y, n_new, *, k_neighbors, rng):
@@ -228,7 +341,7 @@ class WeightedCalibration(LatentStrategy):
         parts = []
         self.minority_covariances_ = {}
         if calibrate:
-            self._fit_components(Z, y, [c for c in np.unique(y) if c not in minority], rng)
+            self._fit_components(Z, y, self.component_counts(y), rng)
             for c, n in calibrate.items():
                 parts.append(self._calibrate_class(Z, y, c, n, rng))
         if interpolate:
@@ -243,13 +356,10 @@ class WeightedCalibration(LatentStrategy):
             Provenance.concat([p[2] for p in parts]),
         )
 
-    def _fit_components(self, Z, y, classes, rng):
+    def _fit_components(self, Z, y, n_components: dict[int, int], rng):
         means, covs, owner = [], [], []
-        for c in classes:
+        for c, n_comp in sorted(n_components.items()):
             Zc = Z[y == c].astype(np.float64)
-            n_comp = math.ceil(len(Zc) / self.components_per_sample)
-            if self.max_components is not None:
-                n_comp = min(n_comp, self.max_components)
             mu, cov = self._fit_gmm(Zc, min(n_comp, len(Zc)), rng)
             means.append(mu)
             covs.append(cov)
