@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from deepbalance.nets import (
     train_autoencoder,
 )
 from deepbalance.nets import autoencoder_training as training
+from deepbalance.nets import autoencoders as ae
 from deepbalance.nets.autoencoders import default_latent_dim
 
 
@@ -121,32 +124,100 @@ def test_vae_kl_term_and_mean_encoding():
     x = torch.rand(4, 1, 8, 8) * 2 - 1
     mu, logvar = model.encode_distribution(x)
     kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1).mean()
-    _, parts = model.training_loss(x, torch.Generator().manual_seed(0))
-    assert torch.allclose(parts["regularizer"], 3.0 * kl / 64)
+    total, parts = model.training_loss(x, torch.Generator().manual_seed(0))
+    # 003 eq. 3.11 on the dissertation's scale: beta times the summed KL, no 1/D
+    assert torch.allclose(parts["regularizer"], 3.0 * kl)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(0))
+    out = model.decode(mu + torch.exp(0.5 * logvar) * eps)
+    mse_model = torch.nn.functional.mse_loss(out, x)
+    assert torch.allclose(parts["recon"], mse_model)
+    assert torch.allclose(total, mse_model / 4 + 3.0 * kl)  # MSE in [0, 1] units + beta KL
     assert parts["regularizer"] > 0
     assert torch.equal(model.encode(x), mu)  # oversampling uses the mean
+    old = build_autoencoder(
+        AutoencoderConfig((1, 8, 8), "vae", latent_dim=6, dim_h=2, beta=3.0, vae_scale="per-pixel")
+    )
+    old.load_state_dict(model.state_dict())
+    total, parts = old.eval().training_loss(x, torch.Generator().manual_seed(0))
+    assert torch.allclose(parts["regularizer"], 3.0 * kl / 64)
+    assert torch.allclose(total, mse_model + 3.0 * kl / 64)
     zero = build_autoencoder(AutoencoderConfig((1, 8, 8), "vae", latent_dim=6, dim_h=2, beta=0.0))
     assert zero.training_loss(x)[1]["regularizer"] == 0
 
 
-def test_sparse_l1_and_denoising_noise():
+def test_loss_terms_by_hand():
+    x = torch.zeros(1, 1, 2, 2)
+    ones = torch.ones(1, 1, 2, 2)
+    assert ae.reconstruction_mse(ones * 3, x).item() == 9.0
+    # eq. 3.3: clean MSE 1 + 0.5 * noisy MSE 4
+    assert ae.denoising_loss(x, ones, 2 * ones, 0.5).item() == 3.0
+    # §3.5: layer 1 mean |a| = (1 + 1 + 2 + 0) / 4 = 1, layer 2 (3 + 3) / 2 = 3; per sample,
+    # then the batch mean: sample 2 has zeros -> (4 + 0) / 2
+    a1 = torch.tensor([[1.0, -1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    a2 = torch.tensor([[[3.0], [-3.0]], [[0.0], [0.0]]])
+    assert ae.sparsity_penalty([a1, a2]).item() == 2.0
+    with pytest.raises(ValueError, match="activations"):
+        ae.sparsity_penalty([])
+    # KL(N(1, 1) || N(0, 1)) = 1/2; KL(N(0, 2) || N(0, 1)) = (2 - 1 - ln 2) / 2
+    mu = torch.tensor([[1.0, 0.0]])
+    logvar = torch.tensor([[0.0, math.log(2.0)]])
+    kl = 1.0 - 0.5 * math.log(2.0)
+    assert ae.kl_divergence(mu, logvar).item() == pytest.approx(kl)
+    # model-space MSE 1 = [0, 1]-unit MSE 1/4; beta = 2
+    total, recon, reg = ae.vae_loss(x, ones, mu, logvar, beta=2.0)
+    assert (total.item(), recon.item()) == (pytest.approx(0.25 + 2 * kl), 0.25)
+    assert reg.item() == pytest.approx(2 * kl)
+    total, recon, reg = ae.vae_loss(x, ones, mu, logvar, beta=2.0, scale="per-pixel")
+    assert total.item() == pytest.approx(1.0 + 2 * kl / 4) and recon.item() == 1.0
+    with pytest.raises(ValueError, match="vae_scale='x'"):
+        ae.vae_loss(x, ones, mu, logvar, beta=1.0, scale="x")
+
+
+def test_sparse_penalty_covers_every_hidden_layer():
     torch.manual_seed(0)
     x = torch.rand(4, 1, 8, 8) * 2 - 1
     sparse = build_autoencoder(AutoencoderConfig((1, 8, 8), "sparse", dim_h=2, sparsity=0.5))
     sparse.eval()
+    seen = []
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: seen.append(out.detach().clone()))
+        for m in sparse.modules()
+        if isinstance(m, (torch.nn.LeakyReLU, torch.nn.ReLU)) or m is sparse.encoder_fc
+    ]
     _, parts = sparse.training_loss(x)
-    assert torch.allclose(parts["regularizer"], 0.5 * sparse.encode(x).abs().mean())
+    for h in hooks:
+        h.remove()
+    # 3 encoder stages, the code, the decoder's Linear + ReLU, 2 decoder stages (8x8: 3 stages)
+    assert len(seen) == 2 * 3 + 1
+    expected = 0.5 * sum(a.abs().flatten(1).mean(dim=1).mean() for a in seen)
+    assert torch.allclose(parts["regularizer"], expected)
+    assert torch.allclose(parts["recon"], torch.nn.functional.mse_loss(sparse(x), x))
+    code_only = build_autoencoder(
+        AutoencoderConfig((1, 8, 8), "sparse", dim_h=2, sparsity=0.5, sparse_layers="code")
+    )
+    code_only.load_state_dict(sparse.state_dict())
+    _, parts = code_only.eval().training_loss(x)
+    assert torch.allclose(parts["regularizer"], 0.5 * code_only.encode(x).abs().mean())
+    assert not torch.allclose(parts["regularizer"], expected)
+
+
+def test_denoising_loss_is_eq_3_3():
     torch.manual_seed(1)
-    noisy = build_autoencoder(AutoencoderConfig((1, 8, 8), "denoising", dim_h=2, noise_std=0.3))
-    noisy.eval()
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    cfg = AutoencoderConfig((1, 8, 8), "denoising", dim_h=2, noise_std=0.3, denoising_weight=0.7)
+    noisy = build_autoencoder(cfg).eval()
     clean_loss = torch.nn.functional.mse_loss(noisy(x), x)
-    _, parts = noisy.training_loss(x, torch.Generator().manual_seed(0))
+    total, parts = noisy.training_loss(x, torch.Generator().manual_seed(0))
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
-    expected = torch.nn.functional.mse_loss(noisy(x + 0.6 * noise), x)  # 0.3 in [0, 1] units
-    assert torch.allclose(parts["recon"], expected) and parts["recon"] != clean_loss
-    assert parts["regularizer"] == 0
+    noisy_loss = torch.nn.functional.mse_loss(noisy(x + 0.6 * noise), x)  # 0.3 in [0, 1] units
+    assert torch.allclose(total, clean_loss + 0.7 * noisy_loss)
+    assert torch.allclose(parts["recon"], total) and parts["regularizer"] == 0
     noisy.config = AutoencoderConfig((1, 8, 8), "denoising", dim_h=2, noise_std=0.0)
-    assert torch.allclose(noisy.training_loss(x)[1]["recon"], clean_loss)
+    assert torch.allclose(noisy.training_loss(x)[0], 2 * clean_loss)  # x~ = x, lambda = 1
+    with pytest.raises(ValueError, match="denoising_weight=-1"):
+        AutoencoderConfig((1, 8, 8), "denoising", denoising_weight=-1.0)
+    with pytest.raises(ValueError, match="sparse_layers='all'"):
+        AutoencoderConfig((1, 8, 8), "sparse", sparse_layers="all")
 
 
 def test_encode_decode_helpers_map_ranges():

@@ -71,6 +71,22 @@ def test_presets_clone_and_fixed_parts(cls):
     assert "autoencoder" not in repr(sampler) and "dim_h=8" in repr(sampler)
 
 
+def test_presets_follow_the_dissertation():
+    # 003 §4.4: DeepAdasyn runs ADASYN in the denoising autoencoder's latent space
+    assert DeepADASYN().autoencoder_config((1, 8, 8)).variant == "denoising"
+    assert DeepADASYN()._strategy_spec() == "adasyn"
+    # eq. 3.11 on the dissertation's scale, beta = 1 (Table 5.1); eq. 3.3 with lambda = 1;
+    # §3.5 over the hidden layers
+    config = BetaVAESMOTE().autoencoder_config((1, 8, 8))
+    assert (config.beta, config.vae_scale) == (1.0, "dissertation")
+    config = DeepDenoisingSMOTE(denoising_weight=0.5).autoencoder_config((1, 8, 8))
+    assert (config.variant, config.denoising_weight) == ("denoising", 0.5)
+    assert DeepSparseSMOTE().autoencoder_config((1, 8, 8)).sparse_layers == "hidden"
+    # DeepSMOTE keeps the official script's plain objective and penalty
+    assert DeepSMOTE().autoencoder_config((1, 8, 8)).variant == "plain"
+    assert DeepSMOTE().train_settings().penalty == "deepsmote"
+
+
 def test_latent_oversampler_clone_with_strategy_instance():
     sampler = LatentOversampler(strategy=SMOTE(k_neighbors=2), autoencoder="vae")
     twin = clone(sampler)
@@ -117,7 +133,9 @@ def test_cache_dir_reuses_the_autoencoder(tiny_images, tmp_path, monkeypatch):
     assert second.autoencoder_from_cache_ and second.history_ == first.history_
     assert np.array_equal(X1, X2)
     # another strategy on the same autoencoder settings, data and seed shares it too
-    adasyn = DeepADASYN(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY)
+    adasyn = LatentOversampler(
+        strategy="adasyn", random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY
+    )
     adasyn.fit_resample(X, y)
     assert adasyn.autoencoder_from_cache_
     # a different seed, setting or data is a different key

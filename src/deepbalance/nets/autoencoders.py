@@ -21,22 +21,37 @@ in "model space" ``[-1, 1]``; :func:`encode_images` and :func:`decode_latents` m
 from and to the library's ``[0, 1]`` images. Reconstruction MSE reported in the
 training history is measured in model space (4× the MSE in ``[0, 1]`` pixels).
 
-Variants
---------
+Variants (dissertation 003, §3.4–3.7)
+-------------------------------------
 ``plain``
-    Reconstruction MSE.
+    Reconstruction MSE (DeepSMOTE's objective; eq. 3.1).
 ``denoising``
-    The encoder sees ``x + N(0, noise_std²)`` (``noise_std`` in ``[0, 1]`` pixel
-    units); the target is the clean image.
+    Eq. 3.3: ``L = MSE(g(f(x)), x) + denoising_weight · MSE(g(f(x̃)), x)`` with
+    ``x̃ = x + N(0, noise_std²)`` (``noise_std`` in ``[0, 1]`` pixel units): the clean
+    reconstruction (eq. 3.1) plus λ times the reconstruction of the clean image from the
+    noisy input (eq. 3.2). The dissertation gives no λ; the default 1 weighs both alike.
 ``sparse``
-    Adds ``sparsity · mean|z|``, an L1 penalty on the latent activations.
+    §3.5: ``L = MSE + sparsity · Σ_l (1/m_l) Σ_j |a_j^l|``, the mean absolute activation of
+    every hidden layer l summed over the layers (:meth:`ConvAutoencoder.hidden_activations`:
+    each encoder stage after its LeakyReLU, the code, the decoder's Linear layer after its
+    ReLU and each decoder stage after its ReLU — every layer but the input and the output).
+    ``sparse_layers="code"`` keeps the older penalty on the code alone (``sparsity · mean|z|``).
 ``vae``
-    The encoder outputs a mean and a log-variance; training samples
-    ``z = μ + σ·ε`` and adds ``beta · KL(q(z|x) ‖ N(0, I)) / D`` (D = pixels per
-    image, so with the per-pixel-mean MSE this is the ELBO of a Gaussian decoder
-    scaled by 1/D: ``beta = 1`` is a Gaussian decoder with variance 1/2 in model
-    space, smaller ``beta`` a sharper decoder, larger a β-VAE). :meth:`ConvAutoencoder.encode`
-    returns the mean, which is what oversampling interpolates.
+    The encoder outputs a mean and a log-variance; training samples ``z = μ + σ·ε``.
+    ``vae_scale="dissertation"`` (default) is eq. 3.11/3.12 on the dissertation's scale:
+    ``L = L_recon + beta · KL(q(z|x) ‖ N(0, I))`` with ``L_recon`` the per-element MSE of
+    eq. 3.4 measured in ``[0, 1]`` pixel units (the library's image range; the dissertation
+    does not state its pixel range) and the KL summed over the latent dimensions (batch
+    mean), so ``beta = 1`` and ``beta = 2`` are Table 5.1/5.3's βVAE rows. Against a
+    per-element mean the KL weighs heavily: reconstructions are blurrier than the plain
+    autoencoder's, as §5.2 reports. ``vae_scale="per-pixel"`` is the older, much weaker
+    scaling ``MSE_model + beta · KL / D`` (D = values per image, MSE in model space): there
+    ``beta = 1`` is the ELBO of a Gaussian decoder with variance 1/2 in model space.
+    :meth:`ConvAutoencoder.encode` returns the mean, which is what oversampling interpolates.
+
+The loss terms are plain functions (:func:`reconstruction_mse`, :func:`denoising_loss`,
+:func:`sparsity_penalty`, :func:`kl_divergence`, :func:`vae_loss`) so each can be checked
+against a hand computation.
 """
 
 from __future__ import annotations
@@ -53,6 +68,10 @@ from .._checks import check_choice, check_float, check_int
 
 VARIANTS = ("plain", "denoising", "sparse", "vae")
 MAX_STAGES = 4
+#: which activations the sparse penalty covers: every hidden layer (003 §3.5) or the code
+SPARSE_LAYERS = ("hidden", "code")
+#: scale of the VAE objective: 003 eq. 3.4 + 3.11 (per-element MSE + beta·KL) or KL / D
+VAE_SCALES = ("dissertation", "per-pixel")
 
 
 def default_latent_dim(image_shape) -> int:
@@ -83,6 +102,12 @@ class AutoencoderConfig:
         Width of the first convolution (the official script uses 64).
     noise_std, sparsity, beta : float
         Variant settings (used by "denoising", "sparse" and "vae" respectively).
+    denoising_weight : float
+        λ of eq. 3.3 (003): weight of the reconstruction from the noisy input ("denoising").
+    sparse_layers : {"hidden", "code"}
+        Activations the "sparse" penalty covers: every hidden layer (§3.5) or the code only.
+    vae_scale : {"dissertation", "per-pixel"}
+        Scale of the "vae" objective (module docstring).
     """
 
     image_shape: tuple[int, int, int]
@@ -91,7 +116,10 @@ class AutoencoderConfig:
     dim_h: int = 32
     noise_std: float = 0.1
     sparsity: float = 1e-3
-    beta: float = 0.1
+    beta: float = 1.0
+    denoising_weight: float = 1.0
+    sparse_layers: str = "hidden"
+    vae_scale: str = "dissertation"
 
     def __post_init__(self):
         shape = self.image_shape
@@ -115,6 +143,13 @@ class AutoencoderConfig:
         )
         object.__setattr__(self, "sparsity", check_float(self.sparsity, "sparsity", min_value=0.0))
         object.__setattr__(self, "beta", check_float(self.beta, "beta", min_value=0.0))
+        object.__setattr__(
+            self,
+            "denoising_weight",
+            check_float(self.denoising_weight, "denoising_weight", min_value=0.0),
+        )
+        check_choice(self.sparse_layers, "sparse_layers", SPARSE_LAYERS)
+        check_choice(self.vae_scale, "vae_scale", VAE_SCALES)
 
     @property
     def n_stages(self) -> int:
@@ -180,7 +215,9 @@ class ConvAutoencoder(nn.Module):
 
     def encode_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return ``(mean, log_variance)``; the log-variance is None unless the variant is "vae"."""
-        out = self.encoder_fc(self.encoder_conv(x).flatten(1))
+        return self._split(self.encoder_fc(self.encoder_conv(x).flatten(1)))
+
+    def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.config.variant == "vae":
             mu, logvar = out.chunk(2, dim=1)
             return mu, logvar
@@ -197,30 +234,139 @@ class ConvAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    def hidden_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Reconstruction of ``x`` and the activations of every hidden layer (003, §3.5).
+
+        The hidden layers are, in order: each encoder stage after its LeakyReLU, the code
+        (the encoder's Linear output; the mean for a VAE), the decoder's Linear layer after
+        its ReLU and each decoder stage but the last after its ReLU — ``2 · n_stages + 1``
+        layers. The input and the output (after Tanh) are not hidden layers.
+
+        Returns
+        -------
+        reconstruction : tensor (n, C, H, W)
+        activations : list of tensors, each (n, ...)
+        """
+        acts: list[torch.Tensor] = []
+        h = x
+        for module in self.encoder_conv:
+            h = module(h)
+            if isinstance(module, (nn.LeakyReLU, nn.ReLU)):
+                acts.append(h)
+        z = self._split(self.encoder_fc(h.flatten(1)))[0]
+        acts.append(z)
+        h = self.decoder_fc(z)
+        acts.append(h)
+        h = h.view(len(z), *self._top)
+        for module in self.decoder_conv:
+            h = module(h)
+            if isinstance(module, nn.ReLU):
+                acts.append(h)
+        return h, acts
+
     def training_loss(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The variant's objective on a batch ``x`` in ``[-1, 1]``.
+        """The variant's objective on a batch ``x`` in ``[-1, 1]`` (module docstring).
 
-        Returns the total and its parts ``{"recon": MSE, "regularizer": KL/L1 term}``.
+        Returns the total and its parts: ``"recon"`` the reconstruction MSE in model space
+        (for "denoising" the sum of eq. 3.3's two terms) and ``"regularizer"`` the variant's
+        extra term (L1 of §3.5, or beta·KL; 0 for "plain" and "denoising").
         """
         cfg = self.config
-        x_in = x
-        if cfg.variant == "denoising" and cfg.noise_std > 0:
-            noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-            x_in = x + (2.0 * cfg.noise_std) * noise  # [0, 1] units → model space
-        mu, logvar = self.encode_distribution(x_in)
-        regularizer = x.new_zeros(())
-        z = mu
+        zero = x.new_zeros(())
+        if cfg.variant == "denoising":
+            recon_clean = self(x)
+            if cfg.noise_std > 0 and cfg.denoising_weight > 0:
+                noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+                x_noisy = x + (2.0 * cfg.noise_std) * noise  # [0, 1] units → model space
+                recon_noisy = self(x_noisy)
+            else:
+                recon_noisy = recon_clean
+            loss = denoising_loss(x, recon_clean, recon_noisy, cfg.denoising_weight)
+            return loss, {"recon": loss, "regularizer": zero}
+        if cfg.variant == "sparse":
+            if cfg.sparse_layers == "hidden":
+                out, acts = self.hidden_activations(x)
+            else:
+                z = self.encode(x)
+                out, acts = self.decode(z), [z]
+            recon = reconstruction_mse(out, x)
+            regularizer = cfg.sparsity * sparsity_penalty(acts)
+            return recon + regularizer, {"recon": recon, "regularizer": regularizer}
         if cfg.variant == "vae":
+            mu, logvar = self.encode_distribution(x)
             eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-            z = mu + torch.exp(0.5 * logvar) * eps
-            kl = -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1).mean()
-            regularizer = cfg.beta * kl / float(np.prod(cfg.image_shape))
-        elif cfg.variant == "sparse":
-            regularizer = cfg.sparsity * mu.abs().mean()
-        recon = F.mse_loss(self.decode(z), x)
-        return recon + regularizer, {"recon": recon, "regularizer": regularizer}
+            out = self.decode(mu + torch.exp(0.5 * logvar) * eps)
+            total, recon_term, kl_term = vae_loss(
+                x, out, mu, logvar, beta=cfg.beta, scale=cfg.vae_scale
+            )
+            return total, {"recon": reconstruction_mse(out, x), "regularizer": kl_term}
+        recon = reconstruction_mse(self(x), x)
+        return recon, {"recon": recon, "regularizer": zero}
+
+
+def reconstruction_mse(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(1/n) Σ_i (x_i − x̂_i)²`` over every element of the batch (003, eq. 3.1/3.4)."""
+    return F.mse_loss(reconstruction, x)
+
+
+def denoising_loss(
+    x: torch.Tensor, recon_clean: torch.Tensor, recon_noisy: torch.Tensor, weight: float
+) -> torch.Tensor:
+    """Eq. 3.3 of 003: ``MSE(recon_clean, x) + weight · MSE(recon_noisy, x)``.
+
+    ``recon_clean = g(f(x))`` (eq. 3.1), ``recon_noisy = g(f(x̃))`` (eq. 3.2), both compared
+    with the clean ``x``; ``weight`` is λ.
+    """
+    return reconstruction_mse(recon_clean, x) + weight * reconstruction_mse(recon_noisy, x)
+
+
+def sparsity_penalty(activations) -> torch.Tensor:
+    """``Σ_l (1/m_l) Σ_j |a_j^l|`` of 003 §3.5, averaged over the batch.
+
+    Parameters
+    ----------
+    activations : list of tensors (n, ...)
+        One per hidden layer l; ``m_l`` is the number of its neurons (elements per sample).
+    """
+    if not activations:
+        raise ValueError("activations is empty; pass one tensor per hidden layer")
+    return sum(a.abs().flatten(1).mean(dim=1).mean() for a in activations)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mu, exp(logvar)) ‖ N(0, I))`` summed over the latent dimensions, batch mean
+    (003, eq. 3.5/3.10): ``-1/2 Σ_j (1 + logvar_j − mu_j² − exp(logvar_j))``."""
+    return (-0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)).mean()
+
+
+def vae_loss(
+    x: torch.Tensor,
+    reconstruction: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    beta: float,
+    scale: str = "dissertation",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The β-VAE objective ``(total, reconstruction term, beta · KL term)`` (003, eq. 3.11).
+
+    ``x`` and ``reconstruction`` are in model space ``[-1, 1]``.
+
+    - ``scale="dissertation"``: ``MSE_[0,1] + beta · KL``, the per-element MSE of eq. 3.4 in
+      ``[0, 1]`` pixel units (a quarter of the model-space MSE) plus beta times
+      :func:`kl_divergence`.
+    - ``scale="per-pixel"``: ``MSE_model + beta · KL / D``, D the values per image.
+    """
+    check_choice(scale, "vae_scale", VAE_SCALES)
+    mse = reconstruction_mse(reconstruction, x)
+    kl = kl_divergence(mu, logvar)
+    if scale == "dissertation":
+        recon_term, kl_term = mse / 4.0, beta * kl
+    else:
+        recon_term, kl_term = mse, beta * kl / float(x[0].numel())
+    return recon_term + kl_term, recon_term, kl_term
 
 
 def build_autoencoder(config: AutoencoderConfig) -> ConvAutoencoder:

@@ -72,14 +72,24 @@ class LatentOversampler(BaseImageSampler):
         blurs reconstructions; ``benchmarks/penalty_choice.py``).
     noise_std : float, default=0.1
         Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
+    denoising_weight : float, default=1.0
+        λ of the "denoising" objective, eq. 3.3 of the dissertation (003): clean
+        reconstruction + λ · reconstruction of the clean image from the noisy input.
     sparsity : float, default=1e-3
-        L1 weight on the latent activations of the "sparse" autoencoder.
-    beta : float, default=0.1
-        KL weight of the "vae" autoencoder (see :mod:`deepbalance.nets.autoencoders`
-        for the scale: beta=1 is the ELBO of a Gaussian decoder with variance 1/2 in
-        [-1, 1] units). 0.1 keeps reconstructions sharp: on Fashion-MNIST-LT after 6
-        epochs the held-out MSE was 0.020 / 0.021 / 0.031 / 0.055 for beta =
-        0.01 / 0.1 / 1 / 4.
+        λ of the "sparse" autoencoder's L1 penalty (003, §3.5).
+    sparse_layers : {"hidden", "code"}, default="hidden"
+        Activations the L1 penalty covers: the mean absolute activation of every hidden
+        layer, summed over the layers (§3.5), or "code", the latent code alone (the older
+        penalty).
+    beta : float, default=1.0
+        KL weight of the "vae" autoencoder. With ``vae_scale="dissertation"`` the objective
+        is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (003, eq.
+        3.4/3.11), so beta = 1 and beta = 2 are the dissertation's βVAE rows (Tables
+        5.1, 5.3).
+    vae_scale : {"dissertation", "per-pixel"}, default="dissertation"
+        "per-pixel" is the older, much weaker scaling ``MSE + beta · KL / D`` (D = values per
+        image; see :mod:`deepbalance.nets.autoencoders`); on Fashion-MNIST-LT after 6 epochs
+        its held-out MSE was 0.020 / 0.021 / 0.031 / 0.055 for beta = 0.01 / 0.1 / 1 / 4.
     cache_dir : str, path or None, default=None
         Folder where trained autoencoders are kept, keyed by a hash of the
         autoencoder settings, the training images and labels and the seed; a later
@@ -124,8 +134,11 @@ class LatentOversampler(BaseImageSampler):
         validation_fraction=0.0,
         penalty="deepsmote",
         noise_std=0.1,
+        denoising_weight=1.0,
         sparsity=1e-3,
-        beta=0.1,
+        sparse_layers="hidden",
+        beta=1.0,
+        vae_scale="dissertation",
         cache_dir=None,
         sampling_strategy="auto",
         random_state=None,
@@ -146,8 +159,11 @@ class LatentOversampler(BaseImageSampler):
         self.validation_fraction = validation_fraction
         self.penalty = penalty
         self.noise_std = noise_std
+        self.denoising_weight = denoising_weight
         self.sparsity = sparsity
+        self.sparse_layers = sparse_layers
         self.beta = beta
+        self.vae_scale = vae_scale
         self.cache_dir = cache_dir
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
@@ -173,6 +189,9 @@ class LatentOversampler(BaseImageSampler):
             noise_std=self.noise_std,
             sparsity=self.sparsity,
             beta=self.beta,
+            denoising_weight=self.denoising_weight,
+            sparse_layers=self.sparse_layers,
+            vae_scale=self.vae_scale,
         )
 
     def train_settings(self) -> TrainSettings:

@@ -13,7 +13,7 @@ DeepSMOTE ("deepsmote")        plain              SMOTE
 DeepDenoisingSMOTE             denoising          SMOTE
 DeepSparseSMOTE                sparse             SMOTE
 BetaVAESMOTE                   vae                SMOTE
-DeepADASYN ("deep-adasyn")     plain              ADASYN
+DeepADASYN ("deep-adasyn")     denoising          ADASYN
 DeepDenoisingCalibration       denoising          calibration
 =============================  =================  ===============  ===============
 
@@ -88,31 +88,39 @@ DeepDenoisingSMOTE = _preset(
     "DeepDenoisingSMOTE",
     autoencoder="denoising",
     strategy="smote",
-    doc="A denoising autoencoder (Gaussian input noise ``noise_std``) with latent SMOTE.",
+    doc="DeepDenoisingSmote (dissertation 003, §4.2.1): a denoising autoencoder trained with "
+    "eq. 3.3 (clean reconstruction + ``denoising_weight`` · reconstruction from the input with "
+    "Gaussian noise ``noise_std``), latent SMOTE.",
 )
 DeepSparseSMOTE = _preset(
     "DeepSparseSMOTE",
     autoencoder="sparse",
     strategy="smote",
-    doc="A sparse autoencoder (L1 weight ``sparsity`` on the codes) with latent SMOTE.",
+    doc="DeepSparseSmote (dissertation 003, §4.2.2): a sparse autoencoder (L1 weight "
+    "``sparsity`` on every hidden layer's activations, §3.5), latent SMOTE.",
 )
 BetaVAESMOTE = _preset(
     "BetaVAESMOTE",
     autoencoder="vae",
     strategy="smote",
-    doc="A (beta-)VAE with KL weight ``beta``; SMOTE between the encoder means.",
+    doc="βVAE + SMOTE (dissertation 003, §4.3): a β-VAE with per-element reconstruction + "
+    "``beta`` · KL (eq. 3.11; beta = 1 by default, Table 5.1's first βVAE row); SMOTE between "
+    "the encoder means.",
 )
 DeepADASYN = _preset(
     "DeepADASYN",
-    autoencoder="plain",
+    autoencoder="denoising",
     strategy="adasyn",
-    doc="A plain autoencoder (as DeepSMOTE's) with ADASYN in its latent space.",
+    doc="DeepAdasyn (dissertation 003, §4.4): ADASYN in the latent space of the denoising "
+    "autoencoder. ADASYN on the plain (DeepSMOTE) autoencoder is "
+    '``LatentOversampler(autoencoder="plain", strategy="adasyn")``.',
 )
 DeepDenoisingCalibration = _preset(
     "DeepDenoisingCalibration",
     autoencoder="denoising",
     strategy="calibration",
-    doc="A denoising autoencoder with Weighted Calibration Balancing in its latent space.",
+    doc="DeepDenoising with Weighted Calibration (dissertation 003, §4.5, Algorithm 4): a "
+    "denoising autoencoder with Weighted Calibration Balancing in its latent space.",
 )
 
 SAMPLERS.register("latent", LatentOversampler)
