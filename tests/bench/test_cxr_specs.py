@@ -30,6 +30,8 @@ PER_FRAMEWORK = {
 }
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 MLP = 'classifier = "mlp"\nclassifier_params = { hidden = [16, 8] }'
+#: the [train] header of the built-in specs (their CPU recipe)
+TRAIN = "[train]                 # the default CPU recipe (deepbalance.training.TrainConfig)"
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -216,8 +218,9 @@ def test_proxy_grid_stores_the_abnormality_auroc_of_every_evaluation(tmp_path):
             ('dataset = "fashion-mnist"', 'dataset = "_tiny_fmnist"'),
             ("unit = 4", "unit = 1"),
             ("seeds = [0, 1, 2]", "seeds = [0]"),
-            ('classifier = "small-cnn"', MLP),
+            (TRAIN, f"{TRAIN}\n{MLP}"),
             ("epochs = 10", "epochs = 2"),
+            ("eval_every = 5", "eval_every = 1"),
         ],
     )
     spec = apply_overrides(spec, methods=["none"])
@@ -287,9 +290,9 @@ def test_chexpert_spec_scores_valid_csv_by_abnormality_auroc(tmp_path, monkeypat
             ("size = 224", "size = 8"),
             ("unit = 10", "unit = 1"),
             ("seeds = [0, 1, 2]", "seeds = [0]"),
-            ('classifier = "resnet50"', MLP),
-            ("epochs = 20", "epochs = 2"),
-            ("eval_every = 2", "eval_every = 1"),
+            (TRAIN, f"{TRAIN}\n{MLP}"),
+            ("epochs = 10\n", "epochs = 2\n"),
+            ("eval_every = 5", "eval_every = 1"),
         ],
     )
     spec = apply_overrides(spec, methods=["none"])
@@ -340,8 +343,9 @@ def test_proxy_spec_end_to_end_on_fashion_mnist(tmp_path):
         [
             ('variants_from = "cxr-frameworks"', FRAMEWORKS_ONLY),
             ("seeds = [0, 1, 2]", "seeds = [0]"),
-            ('classifier = "small-cnn"', MLP),
+            (TRAIN, f"{TRAIN}\n{MLP}"),
             ("epochs = 10", "epochs = 1"),
+            ("eval_every = 5", "eval_every = 1"),
             (CLE_PARAMS, CLE_PARAMS[:-2] + ", pretrain_epochs = 1 }"),
         ],
     )

@@ -213,8 +213,11 @@ def test_quick_budget(fake, spec):
     assert quick.seeds == (0, 1) and quick.train.epochs == 1 and quick.subset == 0.25
     assert quick.train.classifier == "cle-cnn" and quick.overrides["classifier"] == "cle-cnn"
     assert apply_overrides(load_spec("deepsmote-fmnist"), budget="quick").train.classifier == (
-        "small-cnn"
+        "fast-cnn"
     )
+    protocol = apply_overrides(load_spec("deepsmote-fmnist"), budget="protocol")
+    assert (protocol.train.classifier, protocol.train.epochs) == ("resnet18", 30)
+    assert protocol.train.optimizer == "adam" and not protocol.reduced
 
 
 @pytest.mark.parametrize(

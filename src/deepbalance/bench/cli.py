@@ -347,8 +347,10 @@ def add_parsers(subparsers) -> None:
     run.add_argument("--methods", help="comma-separated method ids or names to run")
     run.add_argument(
         "--budget",
-        choices=("quick", "full"),
-        help="quick: a smoke-sized run (the spec's [budgets.quick]); full: as written",
+        choices=("quick", "full", "protocol"),
+        help="quick: a smoke-sized run (the spec's [budgets.quick]); full: as written (the "
+        "CPU recipe); protocol: the paper's own training recipe (the spec's "
+        "[budgets.protocol], e.g. ResNet-18; meant for a GPU)",
     )
     run.add_argument("--store", default="results.sqlite", help="results store (SQLite file)")
     run.add_argument("--executor", choices=("local", "ray"), default="local")

@@ -4,6 +4,7 @@
 
 # importing the format modules registers their datasets
 from . import celeba, chestxray14, chexpert, cifar, digits, idx, image_folder, svhn  # noqa: F401
+from .flips import HFLIP_PRESERVES_LABEL, hflip_preserves_label
 from .frameworks import (
     FRAMEWORKS,
     abnormality_auroc,
@@ -11,7 +12,6 @@ from .frameworks import (
     list_experiments,
     make_framework_split,
 )
-from .flips import HFLIP_PRESERVES_LABEL, hflip_preserves_label
 from .imageset import ImageSet
 from .locations import DatasetNotFoundError
 from .registry import (
