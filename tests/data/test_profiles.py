@@ -8,13 +8,20 @@ import numpy as np
 import pytest
 
 from deepbalance.data.imageset import ImageSet
-from deepbalance.data.profiles import PROFILES, Profile, list_profiles, make_imbalanced
+from deepbalance.data.profiles import (
+    PROFILES,
+    Profile,
+    imbalanced_test_counts,
+    list_profiles,
+    make_imbalanced,
+)
 
 FIXED = {
     "deepsmote-mnist": [4000, 2000, 1000, 750, 500, 350, 200, 100, 60, 40],
     "deepsmote-cifar": [4500, 2000, 1000, 800, 600, 500, 400, 250, 150, 80],
     "deepsmote-celeba": [9000, 4500, 1000, 500, 160],
     "deepsmote-imbalanced-test": [1000, 500, 250, 187, 125, 87, 50, 25, 15, 10],
+    "deepsmote-imbalanced-test-cifar": [1125, 500, 250, 200, 150, 125, 100, 62, 37, 20],
     "rae-cifar": [5000, 2500, 1000, 1000, 600, 400, 300, 150, 90, 50],
 }
 
@@ -52,6 +59,58 @@ def test_fixed_profiles_give_exact_counts(name):
     result = make_imbalanced(source, name, seed=3)
     assert result.class_counts().tolist() == expected
     assert PROFILES.get(name).counts == tuple(expected)
+
+
+MNIST_TEST = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+SVHN_TEST = [1744, 5099, 4149, 2882, 2523, 2384, 1977, 2019, 1660, 1595]
+
+
+@pytest.mark.parametrize(
+    "profile, test_split, expected",
+    [
+        # Fashion-MNIST's test split, 1000 per class: the training counts / 4
+        ("deepsmote-imbalanced-test", [1000] * 10, [1000, 500, 250, 187, 125, 87, 50, 25, 15, 10]),
+        # MNIST's: 980 zeros, so M = 980: floor(c * 980 / 4000) = floor(0.245 c)
+        ("deepsmote-imbalanced-test", MNIST_TEST, [980, 490, 245, 183, 122, 85, 49, 24, 14, 9]),
+        # CIFAR-10's, 1000 per class: M = 1000 < 4500 / 4, floor(c * 1000 / 4500)
+        (
+            "deepsmote-imbalanced-test-cifar",
+            [1000] * 10,
+            [1000, 444, 222, 177, 133, 111, 88, 55, 33, 17],
+        ),
+        # SVHN's: M = 4500 / 4 = 1125 fits, so the CIFAR/SVHN training counts / 4
+        (
+            "deepsmote-imbalanced-test-cifar",
+            SVHN_TEST,
+            [1125, 500, 250, 200, 150, 125, 100, 62, 37, 20],
+        ),
+    ],
+)
+def test_imbalanced_test_sets_follow_their_training_profile(profile, test_split, expected):
+    result = make_imbalanced(make_source(test_split), profile, seed=0)
+    assert result.class_counts().tolist() == expected
+    train = PROFILES.get(profile).params["train"]
+    assert imbalanced_test_counts(PROFILES.get(train).counts, test_split) == expected
+    # the generic profile with the training profile named gives the same counts
+    generic = make_imbalanced(make_source(test_split), "deepsmote-imbalanced-test", train=train)
+    assert generic.class_counts().tolist() == expected
+
+
+def test_imbalanced_test_counts_options_and_errors():
+    assert imbalanced_test_counts([40, 20, 2], divisor=2) == [20, 10, 1]
+    assert imbalanced_test_counts([40, 20, 2], [100, 100, 100], max_count=8) == [8, 4, 1]
+    source = make_source([50, 50, 50])
+    drawn = make_imbalanced(source, "deepsmote-imbalanced-test", train=[40, 20, 4], order=[2, 0, 1])
+    # floor(c / 4) = 10, 5, 1 go to classes 2, 0, 1
+    assert drawn.class_counts().tolist() == [5, 1, 10]
+    with pytest.raises(ValueError, match="train='longtail' is a profile without fixed counts"):
+        make_imbalanced(source, "deepsmote-imbalanced-test", train="longtail")
+    with pytest.raises(ValueError, match="has 10 counts but the data has 3 classes"):
+        make_imbalanced(source, "deepsmote-imbalanced-test")
+    with pytest.raises(ValueError, match="divisor=0.5"):
+        imbalanced_test_counts([4, 2], divisor=0.5)
+    with pytest.raises(ValueError, match="at least one positive count"):
+        imbalanced_test_counts([0, 0])
 
 
 def test_rows_are_real_distinct_sorted_and_labelled(big):

@@ -11,9 +11,18 @@ draws the images::
 
 Profiles and their parameters (``list_profiles()`` or ``deepbalance profiles`` lists them):
 
-- ``deepsmote-mnist``, ``deepsmote-cifar``, ``deepsmote-celeba``, ``deepsmote-imbalanced-test``
-  (DeepSMOTE) and ``rae-cifar``: fixed counts for classes ``0..K-1``. ``order=[c0, c1, ...]``
-  gives the classes that receive the first, second, ... count.
+- ``deepsmote-mnist``, ``deepsmote-cifar``, ``deepsmote-celeba`` (DeepSMOTE) and ``rae-cifar``:
+  fixed counts for classes ``0..K-1``. ``order=[c0, c1, ...]`` gives the classes that receive the
+  first, second, ... count.
+- ``deepsmote-imbalanced-test`` (DeepSMOTE's imbalanced test set, the training imbalance kept):
+  derived from a training profile, ``train=`` (default ``"deepsmote-mnist"``; a fixed profile's
+  name or a list of counts), by :func:`imbalanced_test_counts`: ``n_i = floor(c_i * M / max(c))``
+  with ``M = min(floor(max(c) / divisor), the largest M every class of the data can serve)``,
+  ``divisor=4``, or ``max_count=M`` given. On Fashion-MNIST's test split (1,000 per class) that
+  is the training counts / 4, ``[1000, 500, 250, 187, 125, 87, 50, 25, 15, 10]``; on MNIST's
+  (980 images of digit 0) the same ratios at ``M = 980``. ``deepsmote-imbalanced-test-cifar``
+  is the same with ``train="deepsmote-cifar"``, the CIFAR-10 / SVHN training counts: on
+  CIFAR-10's test split (1,000 per class) ``M = 1000``, on SVHN's ``M = 4500 / 4 = 1125``.
 - ``cle-binary`` (100:1) and ``cle-3class`` (200:20:1) from CLE-SMOTE keep only the chosen
   ``classes=`` (majority first; default ``(0, 1)`` and ``(0, 1, 2)``), relabelled ``0..k-1`` with
   their class names kept. The majority count is ``majority=``, by default the fewest images any
@@ -60,7 +69,7 @@ from ..registry import Registry
 from . import frameworks
 from .imageset import ImageSet
 
-__all__ = ["PROFILES", "Profile", "list_profiles", "make_imbalanced"]
+__all__ = ["PROFILES", "Profile", "imbalanced_test_counts", "list_profiles", "make_imbalanced"]
 
 DEEPSMOTE = "DeepSMOTE (Dablain et al. 2022)"
 RAE = "regularized-autoencoder study"
@@ -88,7 +97,8 @@ class Profile:
     params : mapping
         Accepted parameters and their defaults (``None`` = computed from the data).
     counts : tuple of int or None
-        The fixed per-class counts, for profiles that have them.
+        The fixed per-class counts, for profiles that have them (for the
+        ``deepsmote-imbalanced-test`` profiles: the counts when the data serves them).
     reindex : bool
         If True, only the classes the rule lists are kept, relabelled ``0..k-1`` in the listed
         order, with their class names.
@@ -293,6 +303,92 @@ def _longtail_rule(data: ImageSet, *, rho=100.0, max_count=None, order=None) -> 
     return _scaled(_max_count(data, weights, max_count), weights)
 
 
+def imbalanced_test_counts(train_counts, available=None, *, divisor=4, max_count=None):
+    """Test-set counts with the imbalance of ``train_counts`` (DeepSMOTE's imbalanced test set).
+
+    ``n_i = max(1, floor(c_i * M / max(c)))``: the training ratios at a largest class of ``M``.
+    ``M`` is ``max_count`` when given, else ``floor(max(c) / divisor)``, lowered to the largest
+    value the ``available`` images per class can serve (when given). With the default
+    ``divisor=4`` and enough images this is ``floor(c_i / 4)`` — the counts this library has
+    always used for the MNIST / Fashion-MNIST test split; the DeepSMOTE papers do not print the
+    test counts, only that the test set keeps the training imbalance.
+
+    Parameters
+    ----------
+    train_counts : sequence of int
+        Training images per class (index = class), e.g. ``PROFILES.get("deepsmote-cifar").counts``.
+    available : sequence of int or None
+        Test images per class; None assumes enough.
+    divisor : float, default=4
+        Ratio of the training to the test set's largest class.
+    max_count : int or None
+        Largest test class, overriding ``divisor`` and ``available``.
+
+    Returns
+    -------
+    list of int
+    """
+    values = [
+        _check_count(n, f"train_counts[{i}]")
+        for i, n in enumerate(_as_sequence(train_counts, "train_counts"))
+    ]
+    if not values or max(values) <= 0:
+        raise ValueError(
+            f"train_counts={values!r} must hold at least one positive count; pass e.g. the "
+            "counts of profile 'deepsmote-mnist'"
+        )
+    weights = dict(enumerate(values))
+    if max_count is None:
+        divisor = check_float(divisor, "divisor", min_value=1.0)
+        max_count = max(1, _floor(max(values) / divisor))
+        if available is not None:
+            have = [
+                _check_count(n, f"available[{i}]")
+                for i, n in enumerate(_as_sequence(available, "available"))
+            ]
+            if len(have) != len(values):
+                raise ValueError(
+                    f"available has {len(have)} entries but train_counts {len(values)}; give "
+                    "one per class"
+                )
+            top = max(values)
+            fit = min(_floor(have[c] * top / w) for c, w in weights.items() if w > 0)
+            max_count = min(max_count, fit)
+            if max_count < 1:
+                raise ValueError(
+                    f"the test images per class {have} cannot serve the training ratios of "
+                    f"{values}; every class with a positive count needs at least one image"
+                )
+    max_count = check_int(max_count, "max_count", min_value=1)
+    return [n for _, n in sorted(_scaled(max_count, weights).items())]
+
+
+def _train_counts(train) -> tuple[int, ...]:
+    if isinstance(train, str):
+        profile = PROFILES.get(train)
+        if profile.counts is None:
+            fixed = [name for name, p in PROFILES.items() if p.counts is not None]
+            raise ValueError(
+                f"train={train!r} is a profile without fixed counts; pass a fixed-count "
+                f"profile ({', '.join(fixed)}) or a list of training counts"
+            )
+        return profile.counts
+    return tuple(_as_sequence(train, "train"))
+
+
+def _imbalanced_test_rule(data: ImageSet, *, train, divisor=4, max_count=None, order=None):
+    counts = _train_counts(train)
+    if len(counts) != data.n_classes:
+        raise ValueError(
+            f"train={train!r} has {len(counts)} counts but the data has {data.n_classes} "
+            f"classes ({', '.join(data.class_names)}); pass a training profile of as many classes"
+        )
+    classes = _order(data, order)
+    available = data.class_counts()[classes]
+    values = imbalanced_test_counts(counts, available, divisor=divisor, max_count=max_count)
+    return dict(sorted(zip(classes, values, strict=True)))
+
+
 def _cle_rule(
     ratios: tuple[int, ...], default_classes: tuple[int, ...]
 ) -> Callable[..., dict[int, int]]:
@@ -327,11 +423,6 @@ _FIXED = {
         (4500, 2000, 1000, 800, 600, 500, 400, 250, 150, 80),
     ),
     "deepsmote-celeba": (DEEPSMOTE, "CelebA, 5 hair-colour classes", (9000, 4500, 1000, 500, 160)),
-    "deepsmote-imbalanced-test": (
-        DEEPSMOTE,
-        "imbalanced test set of 10-class data",
-        (1000, 500, 250, 187, 125, 87, 50, 25, 15, 10),
-    ),
     "rae-cifar": (
         RAE,
         "CIFAR-10 training set",
@@ -351,6 +442,23 @@ for _name, (_source, _what, _values) in _FIXED.items():
         )
     )
 del _name, _source, _what, _values
+
+for _name, _train, _what in [
+    ("deepsmote-imbalanced-test", "deepsmote-mnist", "MNIST / Fashion-MNIST"),
+    ("deepsmote-imbalanced-test-cifar", "deepsmote-cifar", "CIFAR-10 / SVHN"),
+]:
+    _register(
+        Profile(
+            _name,
+            DEEPSMOTE,
+            f"imbalanced {_what} test set: the {_train} ratios, largest class "
+            "min(max / divisor, what the data serves) (train=, divisor=, max_count=, order=)",
+            _imbalanced_test_rule,
+            {"train": _train, "divisor": 4, "max_count": None, "order": None},
+            counts=tuple(imbalanced_test_counts(PROFILES.get(_train).counts)),
+        )
+    )
+del _name, _train, _what
 
 for _name, _ratios, _classes, _what in [
     ("cle-binary", (100, 1), (0, 1), "two classes at 100:1"),
