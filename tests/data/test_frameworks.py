@@ -74,6 +74,66 @@ def test_default_unit_counts():
     assert list(framework_counts("interclass", unit=3).values()) == [300, 3, 3, 3, 3, 3]
 
 
+@pytest.mark.parametrize(
+    "framework, majority, expected",
+    [
+        # 001 Table 1, one row per framework (the majority columns as printed there)
+        ("interclass", (), [19624, 196, 196, 196, 196, 196]),
+        ("intraclass-single", ("Pneumothorax",), [2194, 87, 1759, 87, 87, 87]),
+        (
+            "intraclass-multiple",
+            ("Fracture", "Focal/Multifocal Lung Opacity", "Enlarged Cardiac Silhouette"),
+            [3858, 62, 62, 1245, 1245, 1245],
+        ),
+        ("inter-intra-single", ("Pneumothorax",), [19624, 40, 817, 40, 40, 40]),
+        (
+            "inter-intra-multiple",
+            ("Fracture", "Focal/Multifocal Lung Opacity", "Enlarged Cardiac Silhouette"),
+            [19624, 15, 15, 316, 316, 316],
+        ),
+    ],
+)
+def test_paper_unit_gives_table_1(framework, majority, expected):
+    counts = framework_counts(framework, majority, unit="paper")
+    assert list(counts) == list(CXR_CLASSES) and list(counts.values()) == expected
+
+
+def test_paper_unit_totals_and_errors():
+    # the abnormal totals of Table 1; the single-majority row sums to 2107 (printed 2147)
+    totals = {e.name: sum(list(e.counts.values())[1:]) for e in list_experiments(unit="paper")}
+    assert totals["interclass"] == 980
+    assert totals["intraclass-single[Fracture]"] == 2107
+    assert totals["intraclass-multiple[Pneumothorax, Fracture, Focal/Multifocal Lung Opacity]"] == (
+        3859
+    )
+    assert totals["inter-intra-single[Fracture]"] == 977
+    assert totals["inter-intra-multiple[Pneumothorax, Fracture, Enlarged Cardiac Silhouette]"] == (
+        978
+    )
+    assert len(totals) == 17
+    four = tuple(c for c in SUBCONDITIONS if c != "Fracture")
+    with pytest.raises(ValueError, match="Table 1, which has 5 sub-conditions, but 4"):
+        framework_counts("interclass", subconditions=four, unit="paper")
+    with pytest.raises(ValueError, match="unit='table1' is not supported"):
+        framework_counts("interclass", unit="table1")
+
+
+def test_paper_unit_draws_and_profile():
+    from deepbalance.data.profiles import make_imbalanced
+
+    sizes = [19700, 1800, 1800, 1800, 1800, 1800]
+    labels = np.repeat(np.arange(6), sizes)
+    data = ImageSet(np.zeros((len(labels), 1, 1, 1), np.uint8), labels, CXR_CLASSES, "toy")
+    split = make_framework_split(data, "intraclass-single", "Fracture", unit="paper", seed=1)
+    assert split.class_counts().tolist() == [2194, 87, 87, 1759, 87, 87]
+    assert split.meta["unit"] == "paper"
+    drawn = make_imbalanced(data, "cxr-framework", framework="interclass", unit="paper")
+    assert drawn.class_counts().tolist() == [19624, 196, 196, 196, 196, 196]
+    small = ImageSet(data.images[:19000], labels[:19000], CXR_CLASSES, "toy")
+    with pytest.raises(ValueError, match="'Normal' needs 19624 but has 19000"):
+        make_framework_split(small, "interclass", unit="paper")
+
+
 def test_generic_number_of_subconditions():
     four = tuple(c for c in SUBCONDITIONS if c != "Fracture")  # ChestX-ray14
     experiments = list_experiments(subconditions=four)

@@ -22,8 +22,31 @@ four frameworks with majorities and 1 for ``interclass``, 17 experiments in all 
 sub-conditions (:func:`list_experiments`).
 
 ``unit`` is the number of images per share of 1; counts are ``share * unit`` exactly. The
-default ``unit=10`` fits CheXpert after the seed's filtering; use :func:`largest_unit` to pick
-the largest unit a data set supports for every permutation of a framework. Sampling is seeded
+default ``unit=10`` fits CheXpert after the seed's filtering and any number of sub-conditions;
+use :func:`largest_unit` to pick the largest unit a data set supports for every permutation of
+a framework.
+
+``unit="paper"`` gives instead the exact counts of the seed's Table 1 (001), which no single
+unit can give — each framework there has its own minority count and the three inter-class
+frameworks share 19,624 normal images (:data:`TABLE1_COUNTS`; five sub-conditions only):
+
+=========================  =======  ========  ========  =========================
+framework                  normal   majority  minority  abnormal (Table 1 "Total")
+=========================  =======  ========  ========  =========================
+``interclass``             19624    –         196       980
+``intraclass-single``      2194     1759      87        2107 (printed 2147)
+``intraclass-multiple``    3858     1245      62        3859
+``inter-intra-single``     19624    817       40        977
+``inter-intra-multiple``   19624    316       15        978
+=========================  =======  ========  ========  =========================
+
+Table 1 gives one permutation per framework ("example class counts"); the majority count goes
+to whichever sub-conditions ``majority`` names. The intraclass single-majority row prints a
+total of 2147, but its cells (87, 1759, 87, 87, 87) sum to 2107. We keep the cells and read
+2147 as a misprint of their sum: every other row's total is its cells' sum, the cells keep the
+framework's 20:1 majority:minority ratio (1759 / 87 = 20.2), and no single misread cell gives
+2147 with the four minority cells equal. The printed normal count 2194 is kept as well, although
+it is 2107 + 87 rather than the 1:1 normal:abnormal of Table 2. Sampling is seeded
 and nested: with the same seed, a class's images at a smaller count are a subset of those at a
 larger one, so experiments differ only where their counts do.
 """
@@ -59,6 +82,9 @@ class Framework:
         Number of majority sub-conditions (0: all sub-conditions balanced).
     majority_share, minority_share : int
         Shares of a majority and of a minority sub-condition.
+    table1 : tuple of int or None
+        ``(normal, majority, minority)`` image counts of the seed's Table 1 (001), for
+        ``unit="paper"`` (module docstring).
     """
 
     name: str
@@ -67,6 +93,7 @@ class Framework:
     n_majority: int
     majority_share: int = 20
     minority_share: int = 1
+    table1: tuple[int, int, int] | None = None
 
     def shares(self, subconditions: Sequence, majority: Sequence = ()) -> dict:
         """``{class: share}`` with the normal class under the key ``None`` first."""
@@ -77,14 +104,30 @@ class Framework:
 
 
 FRAMEWORKS: Registry[Framework] = Registry("imbalance framework")
-for _fw in (
-    Framework("interclass", "Inter-class imbalance", 20, 0),
-    Framework("intraclass-single", "Intra-class imbalance, single majority", 1, 1),
-    Framework("intraclass-multiple", "Intra-class imbalance, multiple majority", 1, 3),
-    Framework("inter-intra-single", "Inter- and intra-class imbalance, single majority", 20, 1),
-    Framework("inter-intra-multiple", "Inter- and intra-class imbalance, multiple majority", 20, 3),
+#: 001 Table 1, ``(normal, majority, minority)`` per framework (module docstring)
+TABLE1_COUNTS = {
+    "interclass": (19624, 196, 196),
+    "intraclass-single": (2194, 1759, 87),
+    "intraclass-multiple": (3858, 1245, 62),
+    "inter-intra-single": (19624, 817, 40),
+    "inter-intra-multiple": (19624, 316, 15),
+}
+#: ``unit`` value that selects :data:`TABLE1_COUNTS`
+PAPER_UNIT = "paper"
+#: sub-conditions in Table 1
+TABLE1_SUBCONDITIONS = 5
+
+for _name, _title, _ratio, _n_majority in (
+    ("interclass", "Inter-class imbalance", 20, 0),
+    ("intraclass-single", "Intra-class imbalance, single majority", 1, 1),
+    ("intraclass-multiple", "Intra-class imbalance, multiple majority", 1, 3),
+    ("inter-intra-single", "Inter- and intra-class imbalance, single majority", 20, 1),
+    ("inter-intra-multiple", "Inter- and intra-class imbalance, multiple majority", 20, 3),
 ):
-    FRAMEWORKS.register(_fw.name, _fw)
+    FRAMEWORKS.register(
+        _name, Framework(_name, _title, _ratio, _n_majority, table1=TABLE1_COUNTS[_name])
+    )
+del _name, _title, _ratio, _n_majority
 
 #: Default class mapping: CheXpert's six classes, Lung Lesion never a majority.
 CXR_MAPPING = {"normal": NORMAL, "subconditions": SUBCONDITIONS, "never_majority": LUNG_LESION}
@@ -188,15 +231,41 @@ def framework_counts(
     normal=NORMAL,
     subconditions=SUBCONDITIONS,
     never_majority=LUNG_LESION,
-    unit: int = DEFAULT_UNIT,
+    unit: int | str = DEFAULT_UNIT,
 ) -> dict:
-    """``{class: images}`` of one experiment (normal first)."""
+    """``{class: images}`` of one experiment (normal first).
+
+    ``unit`` is the number of images per share (``share * unit`` each), or ``"paper"`` for the
+    exact counts of 001 Table 1 (module docstring): the normal count, the majority count for
+    the sub-conditions in ``majority`` and the minority count for the others.
+    """
     fw = _get_framework(framework)
     subs = _check_mapping(normal, subconditions, never_majority)
-    unit = check_int(unit, "unit", min_value=1)
+    unit = _check_unit(unit)
     majority = _check_majority(fw, majority, subs, never_majority)
+    if unit == PAPER_UNIT:
+        if len(subs) != TABLE1_SUBCONDITIONS or fw.table1 is None:
+            raise ValueError(
+                f"unit='paper' gives the counts of the seed's Table 1, which has "
+                f"{TABLE1_SUBCONDITIONS} sub-conditions, but {len(subs)} were given "
+                f"({', '.join(map(str, subs))}) or framework {fw.name!r} has no Table 1 row; "
+                "pass an integer unit"
+            )
+        n_normal, n_major, n_minor = fw.table1
+        return {normal: n_normal, **{c: n_major if c in majority else n_minor for c in subs}}
     shares = fw.shares(subs, majority)
     return {normal if c is None else c: s * unit for c, s in shares.items()}
+
+
+def _check_unit(unit):
+    if isinstance(unit, str):
+        if unit != PAPER_UNIT:
+            raise ValueError(
+                f"unit={unit!r} is not supported; pass a positive int (images per share) or "
+                f"{PAPER_UNIT!r} (the counts of the seed's Table 1)"
+            )
+        return unit
+    return check_int(unit, "unit", min_value=1)
 
 
 def _check_majority(fw: Framework, majority, subs: tuple, never_majority) -> tuple:
@@ -222,7 +291,7 @@ def list_experiments(
     normal=NORMAL,
     subconditions=SUBCONDITIONS,
     never_majority=LUNG_LESION,
-    unit: int = DEFAULT_UNIT,
+    unit: int | str = DEFAULT_UNIT,
     frameworks: Sequence[str] | None = None,
 ) -> list[Experiment]:
     """Every (framework, majority choice) with its exact counts — 17 for five sub-conditions."""
@@ -303,7 +372,7 @@ def make_framework_split(
     normal=NORMAL,
     subconditions=SUBCONDITIONS,
     never_majority=LUNG_LESION,
-    unit: int = DEFAULT_UNIT,
+    unit: int | str = DEFAULT_UNIT,
     seed: int = 0,
 ) -> ImageSet:
     """Draw one experiment's training set from ``data`` with exact class counts.
@@ -320,8 +389,8 @@ def make_framework_split(
         ``interclass``; never ``never_majority``.
     normal, subconditions, never_majority
         Class names (or indices) of ``data`` playing each role.
-    unit : int
-        Images per share of 1 (default 10).
+    unit : int or "paper"
+        Images per share of 1 (default 10), or "paper" for the counts of 001 Table 1.
     seed : int
         Sampling seed; same seed, same images.
 
@@ -363,7 +432,7 @@ def make_framework_split(
         )
         raise ValueError(
             f"framework {fw.name!r} (majority: {', '.join(map(str, majority)) or 'none'}) with "
-            f"unit={unit} needs more images than the data has: {detail}. Pass unit<={fit} "
+            f"unit={unit!r} needs more images than the data has: {detail}. Pass unit<={fit} "
             "(the largest that fits every majority choice) or more images"
         )
     picks, labels = [], []
@@ -381,7 +450,7 @@ def make_framework_split(
         framework=fw.name,
         majority=majority,
         counts={str(data.class_names[s]): n for s, n in zip(source, counts.values(), strict=True)},
-        unit=int(unit),
+        unit=unit if unit == PAPER_UNIT else int(unit),
         seed=seed,
         source_indices=idx,
         normal_class=0,

@@ -42,7 +42,8 @@ Profiles and their parameters (``list_profiles()`` or ``deepbalance profiles`` l
   with :func:`~deepbalance.data.frameworks.make_framework_split`: ``framework=``, ``majority=``
   (the majority sub-condition(s)), the class mapping ``normal=``, ``subconditions=``,
   ``never_majority=`` (default: the chest X-ray loaders' classes) and ``unit=`` (images per
-  share). ``cxr-classes`` keeps every image of the mapped classes
+  share, or ``"paper"`` for the exact counts of the seed's Table 1, five sub-conditions only).
+  ``cxr-classes`` keeps every image of the mapped classes
   (:func:`~deepbalance.data.frameworks.select_mapped_classes`), e.g. as the matching test set.
   Both relabel normal to 0 and the sub-conditions to 1..k and mark ``meta["normal_class"]``.
 
@@ -544,7 +545,8 @@ _register(
     Profile(
         "cxr-framework",
         CXR_STUDY,
-        "one experiment of a chest X-ray imbalance framework (framework=, majority=, unit=; "
+        "one experiment of a chest X-ray imbalance framework (framework=, majority=, unit= "
+        "(images per share, or 'paper': the counts of the seed's Table 1); "
         "normal/subconditions/never_majority map the classes), relabelled normal 0, then 1..k",
         _framework_rule,
         {"framework": None, "majority": (), **_CXR_MAPPING, "unit": frameworks.DEFAULT_UNIT},
