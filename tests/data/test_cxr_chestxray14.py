@@ -12,6 +12,7 @@ from deepbalance.data.chestxray14 import (
     load_chestxray14,
     parse_finding_labels,
     read_expert_labels,
+    read_expert_normal_labels,
 )
 from deepbalance.data.cxr_common import CXR_CLASSES, SUBCONDITIONS
 
@@ -249,6 +250,76 @@ def test_expert_reader_errors(tmp_path):
 def test_expert_labels_only_for_test(nih_dir, tmp_path):
     with pytest.raises(ValueError, match="test split only"):
         load(nih_dir, tmp_path, expert_labels=tmp_path / "e.csv")
+    with pytest.raises(ValueError, match="expert_normal=.*test split only"):
+        load(nih_dir, tmp_path, expert_normal=tmp_path / "e.csv")
+
+
+def write_lines(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_expert_normal_labels_replace_the_binary_labels(nih_dir, tmp_path):
+    # NIH says: 20 normal, 21 abnormal, 22 abnormal, 23 abnormal; the experts disagree on 22
+    expert = write_lines(
+        tmp_path / "normal.csv",
+        "Image Index,Patient ID,Abnormal\n"
+        "00000020_000.png,20,NO\n"
+        "\n"
+        "00000022_000.png,22,no\n"
+        "00000023_000.png,23,\n"  # ungraded: skipped, counted
+        ",,YES\n"  # no image: skipped, counted
+        "00000021_000.png,21,1\n"
+        "00000001_000.png,1,YES\n",  # a training image: not in the test split
+    )
+    data = load(nih_dir, tmp_path, split="test", expert_normal=expert)
+    table = data.meta["filtering"]
+    assert table[2].step == "no expert normal/abnormal label (not in normal.csv)"
+    assert (table[2].removed, table[2].remaining) == (1, 3)
+    assert data.labels.tolist() == [0, 1, 0]  # images 20, 21, 22
+    assert data.meta["label_source"] == "expert" and data.meta["expert_normal_skipped"] == 2
+    assert data.meta["expert_normal_not_in_split"] == 1
+    plain = load(nih_dir, tmp_path, split="test")
+    assert plain.meta["label_source"] == "nih" and plain.labels.tolist() == [0, 1, 1, 1]
+
+
+def test_expert_normal_reader_formats(tmp_path):
+    a = write_lines(tmp_path / "a.csv", "image_id,NORMAL\nx.png,yes\ny.png,False\n")
+    images, abnormal, skipped = read_expert_normal_labels(a)
+    assert (images, abnormal.tolist(), skipped) == (["x.png", "y.png"], [0, 1], 0)
+    b = write_lines(tmp_path / "b.csv", "Image ID,Label\nx.png,Abnormal\ny.png,normal\n")
+    assert read_expert_normal_labels(b)[1].tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    "text, known, match",
+    [
+        (
+            "Image Index,Abnormal\nx.png,YES\ny.png,maybe\n",
+            None,
+            r"bad.csv, line 3: Abnormal='maybe'",
+        ),
+        ("Image Index,Label\n\nx.png,sick\n", None, r"line 3: Label='sick' is not a label"),
+        ("Image Index,Abnormal\nx.png,1\nz.png,0\n", {"x.png"}, r"line 3: image 'z.png' is not in"),
+        ("Image Index,Abnormal\nx.png,1\nx.png,0\n", None, r"line 3: .*already labelled at line 2"),
+        ("Image Index,Abnormal,Normal\nx.png,1,0\n", None, "one label column"),
+        ("Image,Abnormal\nx.png,1\n", None, "one image column"),
+        ("Image Index,Abnormal\nx.png\n", None, r"line 2: 1 cell\(s\)"),
+        ("", None, "is empty"),
+    ],
+)
+def test_expert_normal_reader_errors(tmp_path, text, known, match):
+    path = write_lines(tmp_path / "bad.csv", text)
+    with pytest.raises(ValueError, match=match):
+        read_expert_normal_labels(path, known_images=known)
+
+
+def test_expert_normal_unknown_image_stops_the_load(nih_dir, tmp_path):
+    expert = write_lines(
+        tmp_path / "e.csv", "Image Index,Abnormal\n00000020_000.png,NO\nnope.png,YES\n"
+    )
+    with pytest.raises(ValueError, match=r"e.csv, line 3: image 'nope.png' is not in Data_Entry"):
+        load(nih_dir, tmp_path, split="test", expert_normal=expert)
 
 
 def test_unknown_finding_names_counted(tmp_path):

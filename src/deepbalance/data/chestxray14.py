@@ -33,10 +33,20 @@ Test split (rows in ``test_list.txt``), as is: binary labels (0 = "No Finding",
 labels published by Google for a subset of the test images, e.g.
 ``four_findings_expert_labels_test_labels.csv``), the test split is that subset and the expert
 columns replace NIH's in ``multi_hot`` — see :func:`read_expert_labels`.
+
+Expert normal/abnormal labels (the seed, 001 §3, evaluates on "a portion of the test split of
+ChestX-ray14" with the expert labels of Nabulsi et al. 2021): ``expert_normal=`` names a
+user-supplied CSV (:func:`read_expert_normal_labels` documents the format). The test split is
+then the images that file grades and their binary label is the expert's; NIH's (or the
+four-findings file's) per-sub-condition ``multi_hot`` is kept as is. Rows with an empty image
+name or label are skipped and counted (``meta["expert_normal_skipped"]``); an image that is not
+in ``Data_Entry_2017.csv``, a repeated image or an unreadable value stops with an error naming
+the file and line.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections import Counter
@@ -260,6 +270,125 @@ def read_expert_labels(path: str | os.PathLike) -> tuple[list[str], np.ndarray, 
     return images, labels, graded
 
 
+#: accepted image-name columns of an expert normal/abnormal file (normalised names)
+EXPERT_NORMAL_IMAGE_COLUMNS = ("image index", "image id")
+#: label columns: name → whether a "yes" means abnormal
+EXPERT_NORMAL_LABEL_COLUMNS = {"abnormal": True, "normal": False, "label": None}
+_NORMAL_WORDS = {"normal": 0, "abnormal": 1}
+
+
+def read_expert_normal_labels(
+    path: str | os.PathLike, *, known_images=None
+) -> tuple[list[str], np.ndarray, int]:
+    """Read expert normal/abnormal labels for ChestX-ray14 test images (001 §3).
+
+    Format: a UTF-8 CSV whose header names
+
+    - the image, as ``Image Index`` (NIH's name, e.g. ``00000003_000.png``) or ``Image ID``;
+    - the label, in exactly one of the columns ``Abnormal`` (YES/NO, Y/N, TRUE/FALSE, 1/0;
+      yes = abnormal), ``Normal`` (the same values; yes = normal) or ``Label`` (NORMAL or
+      ABNORMAL).
+
+    Column names and values match case-insensitively (underscores count as spaces); other
+    columns are ignored. Bad rows — an empty image name or an empty label (ungraded) — are
+    skipped and counted; blank lines are ignored.
+
+    Parameters
+    ----------
+    path : str or Path
+    known_images : collection of str, optional
+        Every image name of ``Data_Entry_2017.csv``; a row naming another image is an error.
+
+    Returns
+    -------
+    images : list of str
+    abnormal : int64 array (N,)
+        1 = abnormal, 0 = normal.
+    skipped : int
+        Bad rows skipped.
+
+    Raises
+    ------
+    ValueError
+        A missing or ambiguous column, a short row, an unknown value, an image not in
+        ``known_images`` or an image listed twice — naming the file and the line.
+    """
+    path = Path(path)
+    what = f"expert normal/abnormal file {path}"
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(_numbered_rows(csv.reader(f)))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} is not a UTF-8 text CSV ({exc})") from None
+    except csv.Error as exc:
+        raise ValueError(f"{what} is not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {what}: {exc}") from None
+    if not rows:
+        raise ValueError(f"{what} is empty; expected a header with 'Image Index' and 'Abnormal'")
+    header = [_normal_name(h) for h in rows[0][1]]
+    image_cols = [k for k, h in enumerate(header) if h in EXPERT_NORMAL_IMAGE_COLUMNS]
+    label_cols = [k for k, h in enumerate(header) if h in EXPERT_NORMAL_LABEL_COLUMNS]
+    if len(image_cols) != 1 or len(label_cols) != 1:
+        raise ValueError(
+            f"{what} needs one image column ('Image Index' or 'Image ID') and one label column "
+            f"('Abnormal', 'Normal' or 'Label'); its header is {rows[0][1]}"
+        )
+    image_col, label_col = image_cols[0], label_cols[0]
+    yes_is_abnormal = EXPERT_NORMAL_LABEL_COLUMNS[header[label_col]]
+    label_name = rows[0][1][label_col].strip()
+    need = max(image_col, label_col) + 1
+    images: list[str] = []
+    abnormal: list[int] = []
+    first_line: dict[str, int] = {}
+    skipped = 0
+    known = None if known_images is None else set(known_images)
+    for line, row in rows[1:]:
+        if len(row) < need:
+            raise ValueError(
+                f"{what}, line {line}: {len(row)} cell(s), fewer than the header's; the file "
+                "looks truncated or mis-quoted"
+            )
+        name, value = row[image_col].strip(), row[label_col].strip()
+        if not name or not value:
+            skipped += 1
+            continue
+        if yes_is_abnormal is None:
+            label = _NORMAL_WORDS.get(value.lower())
+            allowed = "NORMAL or ABNORMAL"
+        else:
+            flag = _EXPERT_VALUES.get(value.lower())
+            label = None if flag is None else int(flag == (1.0 if yes_is_abnormal else 0.0))
+            allowed = "YES/NO, Y/N, TRUE/FALSE or 1/0"
+        if label is None:
+            raise ValueError(
+                f"{what}, line {line}: {label_name}={value!r} is not a label; use {allowed}"
+            )
+        if known is not None and name not in known:
+            raise ValueError(
+                f"{what}, line {line}: image {name!r} is not in Data_Entry_2017.csv; fix the "
+                "name or remove the row"
+            )
+        if name in first_line:
+            raise ValueError(
+                f"{what}, line {line}: image {name!r} is already labelled at line "
+                f"{first_line[name]}; keep one row per image (the adjudicated label)"
+            )
+        first_line[name] = line
+        images.append(name)
+        abnormal.append(label)
+    return images, np.asarray(abnormal, dtype=np.int64), skipped
+
+
+def _numbered_rows(reader):
+    """``(line, row)`` of every non-blank CSV row, ``line`` 1-based where the row starts."""
+    start = 1
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield start, row
+        start = reader.line_num + 1
+
+
 def _groups(findings: np.ndarray, infiltration_as_opacity: bool):
     """(no_finding, groups (N, 5), drops list) from the findings matrix."""
     col = {name: k for k, name in enumerate(FINDINGS)}
@@ -386,6 +515,7 @@ def load_chestxray14(
     size=128,
     infiltration_as_opacity: bool = True,
     expert_labels=None,
+    expert_normal=None,
     max_missing_fraction: float = MAX_MISSING_FRACTION,
     on_error: str = "skip",
     cache: bool = True,
@@ -410,6 +540,9 @@ def load_chestxray14(
         Count Infiltration as Focal/Multifocal Lung Opacity (default) or drop its rows.
     expert_labels : str or Path, optional
         Adjudicated expert labels (:func:`read_expert_labels`); only with ``split="test"``.
+    expert_normal : str or Path, optional
+        Expert normal/abnormal labels (:func:`read_expert_normal_labels`); only with
+        ``split="test"``: the split keeps the graded images and takes their binary labels.
     max_missing_fraction, on_error, cache, cache_dir, n_jobs, progress
         As for :func:`deepbalance.data.chexpert.load_chexpert`.
     """
@@ -418,11 +551,12 @@ def load_chestxray14(
         raise TypeError(
             f"infiltration_as_opacity={infiltration_as_opacity!r} must be True or False"
         )
-    if expert_labels is not None and split != "test":
-        raise ValueError(
-            f"expert_labels={str(expert_labels)!r} applies to the test split only; pass "
-            "split='test' or drop expert_labels"
-        )
+    for option, value in (("expert_labels", expert_labels), ("expert_normal", expert_normal)):
+        if value is not None and split != "test":
+            raise ValueError(
+                f"{option}={str(value)!r} applies to the test split only; pass "
+                f"split='test' or drop {option}"
+            )
     max_missing_fraction = check_missing_fraction(max_missing_fraction)
     check_load_options(size, on_error, n_jobs, cache)
     try:
@@ -481,6 +615,21 @@ def load_chestxray14(
                 for i in np.flatnonzero(has):
                     multi_hot[i, j] = int(exp_values[position[image_names[i]], j])
             meta["expert_labels"] = str(expert_labels)
+        meta["label_source"] = "nih"
+        if expert_normal is not None:
+            exp_images, exp_abnormal, skipped = read_expert_normal_labels(
+                expert_normal, known_images=known
+            )
+            position = {name: k for k, name in enumerate(exp_images)}
+            has = np.array([name in position for name in image_names])
+            log.apply(f"no expert normal/abnormal label (not in {Path(expert_normal).name})", ~has)
+            in_split = set(image_names[log.keep])
+            meta["expert_normal_not_in_split"] = sum(1 for n in exp_images if n not in in_split)
+            meta["expert_normal_skipped"] = skipped
+            for i in np.flatnonzero(has):
+                labels[i] = exp_abnormal[position[image_names[i]]]
+            meta["expert_normal"] = str(expert_normal)
+            meta["label_source"] = "expert"
         rows["multi_hot"] = multi_hot
         rows["class_label"] = single_class_labels(no_finding, multi_hot.astype(bool), other)
         class_names = BINARY_CLASSES
