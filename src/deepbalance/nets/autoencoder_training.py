@@ -38,10 +38,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .._batching import batch_sizes
 from .._checks import check_choice, check_float, check_int
 from .autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder, to_model_range
 
 PENALTIES = ("deepsmote", "permute", None)
+#: "constant": Adam at ``lr`` throughout (DeepSMOTE's script); "onecycle": warm up to ``lr``
+#: over the first quarter of the steps, then cosine down (Smith & Topin 2019), stepped per batch.
+SCHEDULES = ("constant", "onecycle")
 #: images per penalty batch, as in the official script
 PENALTY_BATCH = 100
 
@@ -56,7 +60,11 @@ class TrainSettings:
         Maximum number of passes over the training images.
     batch_size : int
     lr : float
-        Adam learning rate (betas 0.9/0.999, as torch's default).
+        Adam learning rate (betas 0.9/0.999, as torch's default); the peak rate with
+        ``schedule="onecycle"``.
+    schedule : {"constant", "onecycle"}
+        Learning-rate schedule over ``epochs`` (see :data:`SCHEDULES`). With "onecycle" an
+        early stop ends the run before the rate has annealed; use ``patience=None``.
     patience : int or None
         Stop after this many epochs without an improvement larger than ``min_delta``
         of the monitored loss; None trains all ``epochs``.
@@ -75,6 +83,7 @@ class TrainSettings:
     min_delta: float = 1e-4
     penalty: str | None = None
     validation_fraction: float = 0.0
+    schedule: str = "constant"
 
     def __post_init__(self):
         check_int(self.epochs, "epochs", min_value=1)
@@ -84,6 +93,7 @@ class TrainSettings:
             check_int(self.patience, "patience", min_value=1)
         check_float(self.min_delta, "min_delta", min_value=0.0)
         check_choice(self.penalty, "penalty", PENALTIES)
+        check_choice(self.schedule, "schedule", SCHEDULES)
         check_float(
             self.validation_fraction,
             "validation_fraction",
@@ -110,13 +120,9 @@ def _split(n: int, fraction: float, rng: np.random.RandomState):
 
 
 def _batches(n: int, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
-    order = rng.permutation(n)
-    parts = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    # BatchNorm at the 1x1 bottleneck cannot train on a batch of one image
-    if len(parts) > 1 and len(parts[-1]) == 1:
-        last = parts.pop()
-        parts[-1] = np.concatenate([parts[-1], last])
-    return parts
+    # the classifier trainer's rule: a trailing single image joins the previous batch
+    bounds = np.cumsum(batch_sizes(n, batch_size))[:-1]
+    return np.split(rng.permutation(n), bounds)
 
 
 def _class_batch(class_rows: list[np.ndarray], rng: np.random.RandomState) -> np.ndarray:
@@ -171,6 +177,7 @@ def train_autoencoder(
     seed: int,
     device: torch.device | str = "cpu",
     verbose: bool = False,
+    on_epoch=None,
 ) -> tuple[ConvAutoencoder, list[dict]]:
     """Build and train an autoencoder on all of ``X01``; return it (eval mode) and its history.
 
@@ -187,6 +194,9 @@ def train_autoencoder(
     device : torch.device or str
     verbose : bool
         Show a rich progress bar.
+    on_epoch : callable, optional
+        ``on_epoch(entry, model)`` after every epoch, with that epoch's history entry (e.g. to
+        record a held-out reconstruction curve); its own time is not in ``entry["seconds"]``.
 
     Returns
     -------
@@ -212,6 +222,8 @@ def train_autoencoder(
     if len(y) != len(X01):
         raise ValueError(f"y has {len(y)} labels for {len(X01)} images; pass one per image")
     seed = check_int(seed, "seed", min_value=0)
+    if on_epoch is not None and not callable(on_epoch):
+        raise TypeError(f"on_epoch={on_epoch!r} must be a callable on_epoch(entry, model)")
     device = torch.device(device)
     rng = np.random.RandomState(seed)
     train_rows, val_rows = _split(len(X01), settings.validation_fraction, rng)
@@ -235,9 +247,16 @@ def train_autoencoder(
         generator = torch.Generator(device=device).manual_seed(seed)
         cpu_generator = torch.Generator().manual_seed(seed + 1)
         optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        schedule = None
+        total_steps = settings.epochs * len(batch_sizes(len(X_train), settings.batch_size))
+        if settings.schedule == "onecycle" and total_steps >= 8:
+            schedule = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=settings.lr, total_steps=total_steps, pct_start=0.25
+            )
         history = _fit(
             model,
             optimizer,
+            schedule,
             X_train,
             X_val,
             y_train,
@@ -249,6 +268,7 @@ def train_autoencoder(
             cpu_generator,
             device,
             verbose,
+            on_epoch,
         )
     model.eval()
     return model, history
@@ -257,6 +277,7 @@ def train_autoencoder(
 def _fit(
     model,
     optimizer,
+    schedule,
     X_train,
     X_val,
     y_train,
@@ -268,6 +289,7 @@ def _fit(
     cpu_generator,
     device,
     verbose,
+    on_epoch=None,
 ):
     best_loss, best_state = float("inf"), None
     reference, wait = float("inf"), 0
@@ -300,6 +322,8 @@ def _fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if schedule is not None:
+                    schedule.step()
                 n = len(rows)
                 sums["loss"] += loss.item() * n
                 sums["recon"] += parts["recon"].item() * n
@@ -313,6 +337,9 @@ def _fit(
             )
             entry["seconds"] = time.perf_counter() - start
             history.append(entry)
+            if on_epoch is not None:
+                on_epoch(entry, model)
+                model.train()
             monitored = entry["val_recon"] if entry["val_recon"] is not None else entry["loss"]
             if monitored < best_loss:
                 best_loss, best_state = monitored, copy.deepcopy(model.state_dict())

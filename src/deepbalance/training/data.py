@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 
+from .._batching import batch_sizes
 from .._checks import check_float
 from ..data.imageset import ImageSet
 
@@ -100,28 +101,14 @@ def random_crop_flip(
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def batch_sizes(n_rows: int, batch_size: int) -> list[int]:
-    """Sizes of the batches that :func:`batch_slices` makes of ``n_rows`` rows.
-
-    A trailing batch of a single row is dropped (batch norm cannot train on one row) unless
-    it is the only batch.
-    """
-    sizes = [batch_size] * (n_rows // batch_size)
-    if n_rows % batch_size:
-        sizes.append(n_rows % batch_size)
-    if len(sizes) > 1 and sizes[-1] == 1:
-        sizes.pop()
-    return sizes
-
-
 def batch_slices(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Index batches of a seeded permutation of ``range(n)`` (see :func:`batch_sizes`).
+    """Index batches of a seeded permutation of ``range(n)`` (sizes from
+    :func:`deepbalance._batching.batch_sizes`).
 
     The permutation changes every call, so no row is left out systematically.
     """
     perm = torch.randperm(n, generator=generator)
-    sizes = batch_sizes(n, batch_size)
-    return list(torch.split(perm[: sum(sizes)], sizes))
+    return list(torch.split(perm, batch_sizes(n, batch_size)))
 
 
 class RowStream:
@@ -147,8 +134,7 @@ class RowStream:
             self._pending[: self.rows_per_epoch],
             self._pending[self.rows_per_epoch :],
         )
-        sizes = batch_sizes(self.rows_per_epoch, batch_size)
-        return list(torch.split(rows[: sum(sizes)], sizes))
+        return list(torch.split(rows, batch_sizes(self.rows_per_epoch, batch_size)))
 
 
 def split_validation(data: ImageSet, fraction: float, *, seed: int) -> tuple[ImageSet, ImageSet]:

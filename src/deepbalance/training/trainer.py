@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .._batching import batch_sizes
 from ..data.frameworks import abnormality_auroc, abnormality_targets
 from ..data.imageset import ImageSet
 from ..nets.classifiers import create_classifier
@@ -34,7 +35,7 @@ from ..nets.device import resolve_device
 from .augment import resolve_augment
 from .callbacks import Callback, RichProgress, TrainState
 from .config import TrainConfig
-from .data import InputPipeline, RowStream, batch_sizes, channel_stats, split_validation
+from .data import InputPipeline, RowStream, channel_stats, split_validation
 from .recipe import Recipe
 from .triplet import TripletSampler, triplet_loss
 
