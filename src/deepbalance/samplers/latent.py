@@ -85,7 +85,8 @@ class LatentOversampler(BaseImageSampler):
         KL weight of the "vae" autoencoder. With ``vae_scale="dissertation"`` the objective
         is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (003, eq.
         3.4/3.11), so beta = 1 and beta = 2 are the dissertation's βVAE rows (Tables
-        5.1, 5.3).
+        5.1, 5.3). At that scale the KL dominates: on 8×8 digits beta = 1 decoded little
+        more than the mean image (see :mod:`deepbalance.nets.autoencoders`).
     vae_scale : {"dissertation", "per-pixel"}, default="dissertation"
         "per-pixel" is the older, much weaker scaling ``MSE + beta · KL / D`` (D = values per
         image; see :mod:`deepbalance.nets.autoencoders`); on Fashion-MNIST-LT after 6 epochs
