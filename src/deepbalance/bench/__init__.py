@@ -2,7 +2,7 @@
 
 Reproduce a seed paper's table with one command::
 
-    deepbalance bench run deepsmote-fmnist --seeds 5
+    deepbalance bench run deepsmote-fmnist --n-seeds 5
     deepbalance report results.sqlite --out report --html
 
 or from Python::
