@@ -92,3 +92,25 @@ def test_bad_input_is_named(digits3):
         synthetic_diagnostics(sampler, X, y, X_res[:-1], y_res[:-1])
     with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
         synthetic_diagnostics(sampler, X, y, X_res.astype(np.float32), y_res)
+
+
+def test_residual_adds_back_the_base_images_detail(digits3):
+    from deepbalance.nets.autoencoders import decode_latents
+
+    X, y, _, _ = digits3
+    kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8}
+    plain, residual = DeepSMOTE(**kw), DeepSMOTE(residual=True, **kw)
+    X_p, _ = plain.fit_resample(X, y)
+    X_r, _ = residual.fit_resample(X, y)
+    rows = np.asarray(residual.provenance_.base_index)
+    assert (rows >= 0).all() and np.array_equal(rows, plain.provenance_.base_index)
+    decoded_base = decode_latents(residual.autoencoder_, residual.latent_[rows])
+    syn_p = X_p[plain.synthetic_mask_].astype(np.float32) / 255
+    expected = np.clip(syn_p + X[rows].astype(np.float32) / 255 - decoded_base, 0, 1)
+    got = X_r[residual.synthetic_mask_].astype(np.float32) / 255
+    assert np.abs(got - expected).max() <= 1.5 / 255  # uint8 rounding of both outputs
+    assert np.abs(got - syn_p).mean() > 0.01  # the detail changed the images
+    with pytest.raises(ValueError, match="residual=True adds each base image's detail"):
+        residual.generate(2, 1)
+    with pytest.raises(TypeError, match="residual='yes' must be True or False"):
+        DeepSMOTE(residual="yes", **kw).fit_resample(X, y)
