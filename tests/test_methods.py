@@ -67,7 +67,7 @@ def test_registry_holds_the_issue_methods():
         "deep-denoising-smote", "deep-sparse-smote", "beta-vae-smote", "beta-vae-smote-2",
         "deep-adasyn", "deep-denoising-calibration", "cle-smote", "cle-constant-cap",
         "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1", "deepsmote+cap",
-        "deepsmote+cap+logit-adjustment",
+        "deepsmote+cap+logit-adjustment", "deepsmote-residual",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 
@@ -79,8 +79,9 @@ def test_cle_smote_and_its_ablations_differ_in_one_setting():
     changes = {
         "cle-constant-cap": {"cap": "constant"},
         "cle-no-pretrain": {"pretrain": False},
-        "cle-batch-average": {"cap": "batch-cosine"},
-        "cle-euclidean": {"cap": "class-euclidean"},
+        # App. A: Batch Avg and Euclidean are Class Avg variants without pretraining
+        "cle-batch-average": {"cap": "batch-cosine", "pretrain": False},
+        "cle-euclidean": {"cap": "class-euclidean", "pretrain": False},
         "cle-v1": {"triplet_anchors": "real"},
     }
     for name, change in changes.items():
@@ -95,6 +96,14 @@ def test_get_method_overrides_recipe_and_sampler_params():
     vae = get_method("beta-vae-smote", beta=4.0)
     assert vae.sampler_params == {"beta": 4.0} and vae.recipe.beta == 1.0
     assert get_method("beta-vae-smote-2").sampler_params == {"beta": 2.0}
+
+
+def test_tuned_loss_baselines():
+    assert get_method("logit-adjustment").recipe.tau == 0.75
+    assert get_method("deepsmote+cap+logit-adjustment").recipe.tau == 0.75
+    assert get_method("balanced-softmax").recipe.tau == 1.0
+    assert get_method("drw").recipe.drw_start == 0.5
+    assert get_method("deepsmote-residual").sampler_params == {"residual": True}
 
 
 @pytest.mark.parametrize(

@@ -197,17 +197,29 @@ _register(
     "beta-vae-smote", "BetaVAESMOTE", description="beta-VAE + latent SMOTE", aliases=("beta",)
 )
 _register("beta-vae-smote-2", "BetaVAESMOTE", None, "beta-VAE, beta=2", ("beta",), beta=2.0)
-_register("deep-adasyn", "DeepADASYN", description="autoencoder + latent ADASYN")
+_register("deep-adasyn", "DeepADASYN", description="denoising AE + latent ADASYN")
 _register(
     "deep-denoising-calibration", "DeepDenoisingCalibration", description="denoising AE + WCB"
 )
 _register("cle-smote", "PixelSMOTE", _CLE, "pixel SMOTE, triplet pretraining, cosine cap", **_K5)
 _register("cle-constant-cap", "PixelSMOTE", _CLE.replace(cap="constant"), "constant cap", **_K5)
 _register("cle-no-pretrain", "PixelSMOTE", _CLE.replace(pretrain=False), "no pretraining", **_K5)
-_register("cle-batch-average", "PixelSMOTE", _CLE.replace(cap="batch-cosine"), "batch means", **_K5)
-_register("cle-euclidean", "PixelSMOTE", _CLE.replace(cap="class-euclidean"), "L2 cap", **_K5)
+# CLE-SMOTE App. A: the Batch Avg and Euclidean ablations are Class Avg variants without
+# the triplet pretraining stage
+_NO_PRE = _CLE.replace(pretrain=False)
+_register(
+    "cle-batch-average", "PixelSMOTE", _NO_PRE.replace(cap="batch-cosine"), "batch means", **_K5
+)
+_register("cle-euclidean", "PixelSMOTE", _NO_PRE.replace(cap="class-euclidean"), "L2 cap", **_K5)
 _register("cle-v1", "PixelSMOTE", _CLE.replace(triplet_anchors="real"), "real anchors only", **_K5)
 _register("deepsmote+cap", "DeepSMOTE", _CAP, "DeepSMOTE images + CLE-SMOTE's cap")
+_register(
+    "deepsmote-residual",
+    "DeepSMOTE",
+    None,
+    "DeepSMOTE, base image detail added back",
+    residual=True,
+)
 _register("deepsmote+cap+logit-adjustment", "DeepSMOTE", _CAP_LA, "DeepSMOTE + cap + logit adj.")
 
 
