@@ -129,7 +129,8 @@ def bench_show(args) -> int:
         Text(
             "test sets: "
             + ", ".join(
-                f"{t.name} ({t.policy}{' ' + t.profile.name if t.profile else ''})"
+                f"{t.name} ({t.policy}{' ' + t.profile.name if t.profile else ''}"
+                f"{f', {t.folds} folds' if t.folds else ''})"
                 for t in spec.test_sets
             )
         )
@@ -161,10 +162,26 @@ def bench_show(args) -> int:
             Text(_named(m.profile.name, m.profile.params) if m.profile else ""),
         )
     console.print(table)
-    if spec.paper:
-        console.print(Text(f"paper's numbers for: {', '.join(spec.paper)}"))
-    elif spec.paper_note:
+    for test_set, by_method in spec.paper.items():
+        metrics = [m for m in spec.metrics if any(m in v for v in by_method.values())]
+        table = Table(title=f"paper's numbers (0..1), test set {test_set}")
+        table.add_column("Method")
+        for metric in metrics:
+            table.add_column(f"{metric} paper", justify="right")
+        for m in spec.methods:
+            if m.id in by_method:
+                values = by_method[m.id]
+                cells = [f"{values[k]:.4f}" if k in values else "–" for k in metrics]
+                table.add_row(Text(m.label or m.id), *(Text(c) for c in cells))
+        console.print(table)
+    if spec.paper_note:
         console.print(Text(f"paper's numbers: {spec.paper_note}"))
+    if spec.source.note:
+        console.print(Text(f"protocol note: {spec.source.note}"))
+    paper_train = spec.budgets.get("protocol", {}).get("train")
+    if paper_train:
+        recipe = ", ".join(f"{k}={v}" for k, v in paper_train.items())
+        console.print(Text(f"paper's recipe (--budget protocol): {recipe}"))
     return EXIT_OK
 
 

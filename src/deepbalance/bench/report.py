@@ -11,6 +11,15 @@ With variants, a table per metric averages each method over the runs (seeds × v
 each variant group (e.g. a framework's permutations) and over all of them, and the figures
 draw one series per method, averaged over seeds and variants. Where evaluations hold
 per-sub-condition AUROCs (``auroc_subconditions``), a table gives their means per method.
+
+With a cross-validation test set (``policy = "cv"``, DeepSMOTE 002 §4) every cell is the mean
+± std over seeds × folds. Under a table with the paper's numbers the report lists how our
+protocol differs from the paper's (the training recipe and budget run, the spec's notes).
+A "selection" table puts the three readings of each run side by side: best of the
+evaluations on the reported split (the CLE-SMOTE papers' protocol, 000 App. C.2; optimistic),
+the final epoch, and the epoch best on the validation split carved from the training rows.
+Beside each method's sample grid, a table gives the per-class diagnostics of its synthetic
+images (fidelity, novelty, diversity, reconstruction error), averaged over its runs.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import atomic_path, atomic_write_bytes, atomic_write_text
+from .runner import FOLD_PATTERN
 from .store import GRID_KIND, RunRecord, Store
 
 __all__ = [
@@ -55,6 +65,22 @@ SELECTION_TEXT = {
     "final": "final epoch (the metrics after the last training epoch)",
     "best": "best of evaluations (per split, the evaluation with the highest {metric}; "
     "optimistic, as in the papers that report it)",
+}
+#: Headers of the selection table's three readings of a run.
+STAGE_TEXT = {
+    "best": "best of evaluations",
+    "final": "final epoch",
+    "selected": "val-selected",
+}
+#: Numeric columns of a diagnostics row (deepbalance.samplers.diagnostics) and their headers.
+DIAGNOSTIC_COLUMNS = {
+    "n_real": "real",
+    "n_synthetic": "synthetic",
+    "fidelity": "fidelity",
+    "reference_recall": "real recall",
+    "novelty": "novelty",
+    "diversity": "diversity",
+    "reconstruction_mse": "recon MSE",
 }
 WILCOXON_MIN_PAIRS = 5
 #: Console width off a terminal: no limit a table could reach, so no cell is cut or wrapped.
@@ -130,16 +156,28 @@ class Protocol:
         present = {run.method_id for run in self.runs}
         return [(m, labels[m]) for m in order if m in present]
 
+    @staticmethod
+    def variant_of(run: RunRecord) -> str:
+        """The run's variant without its cross-validation fold (``""`` for none)."""
+        match = FOLD_PATTERN.match(run.variant)
+        return (match.group("variant") or "") if match else run.variant
+
+    @property
+    def has_folds(self) -> bool:
+        return any(FOLD_PATTERN.match(run.variant) for run in self.runs)
+
     def method_rows(self) -> list[tuple[str, str]]:
         """``(row key, label)``: one row per method id (× variant when the spec has variants)."""
         variants = []
         for run in self.runs:
-            if run.variant not in variants:
-                variants.append(run.variant)
+            if self.variant_of(run) not in variants:
+                variants.append(self.variant_of(run))
         rows = []
         for method_id, method_label in self.methods():
             for variant in variants:
-                if any(r.method_id == method_id and r.variant == variant for r in self.runs):
+                if any(
+                    r.method_id == method_id and self.variant_of(r) == variant for r in self.runs
+                ):
                     key = f"{method_id}|{variant}"
                     label = method_label + (f" [{variant}]" if variant else "")
                     rows.append((key, label))
@@ -147,7 +185,7 @@ class Protocol:
 
     @property
     def has_variants(self) -> bool:
-        return any(run.variant for run in self.runs)
+        return any(self.variant_of(run) for run in self.runs)
 
     def variant_groups(self) -> list[str]:
         """Groups of the stored variants (a variant without one is its own), in spec order."""
@@ -158,9 +196,9 @@ class Protocol:
         present = {self.group_of(run) for run in self.runs}
         return [g for g in dict.fromkeys(order) if g in present]
 
-    @staticmethod
-    def group_of(run: RunRecord) -> str:
-        return run.variant_params.get("group") or run.variant
+    @classmethod
+    def group_of(cls, run: RunRecord) -> str:
+        return run.variant_params.get("group") or cls.variant_of(run)
 
     def series(self) -> list[tuple[str, list[RunRecord]]]:
         """``(label, runs)`` the figures draw: per method × variant row, or per method
@@ -173,7 +211,9 @@ class Protocol:
         out = []
         for key, label in self.method_rows():
             method_id, _, variant = key.partition("|")
-            runs = [r for r in self.runs if r.method_id == method_id and r.variant == variant]
+            runs = [
+                r for r in self.runs if r.method_id == method_id and self.variant_of(r) == variant
+            ]
             out.append((label, runs))
         return out
 
@@ -198,13 +238,39 @@ class Protocol:
     def stage(self, run: RunRecord) -> dict:
         return run.best if self.selection == "best" else run.final
 
-    def cell(self, row_key: str, test_set: str, metric: str) -> Cell:
+    def stage_of(self, run: RunRecord, stage: str | None) -> dict:
+        """``{split: metrics}`` of one reading of a run: the protocol's (None), "final",
+        "best", or "selected" (every split at the epoch best on ``val``; empty without it)."""
+        if stage is None:
+            return self.stage(run)
+        if stage == "final":
+            return run.final
+        if stage == "best":
+            return run.best
+        epoch = run.data.get("selection", {}).get("selected_epoch")
+        if epoch is None:
+            return {}
+        return {h["split"]: h["metrics"] for h in run.history if h.get("epoch") == epoch}
+
+    def has_selected(self) -> bool:
+        """Whether any run has a validation-selected epoch."""
+        return any(r.data.get("selection", {}).get("selected_epoch") for r in self.runs)
+
+    def row_runs(self, row_key: str) -> list[RunRecord]:
+        """The runs of a table row (all its seeds and folds), by seed and variant."""
         method_id, _, variant = row_key.partition("|")
+        return [
+            run
+            for run in sorted(self.runs, key=lambda r: (r.seed, r.variant))
+            if run.method_id == method_id and self.variant_of(run) == variant
+        ]
+
+    def cell(self, row_key: str, test_set: str, metric: str, stage: str | None = None) -> Cell:
+        """A row's values of ``metric`` on ``test_set``; ``stage`` ("final", "best" or
+        "selected") replaces the protocol's selection."""
         values, keys = [], []
-        for run in sorted(self.runs, key=lambda r: (r.seed, r.variant)):
-            if run.method_id != method_id or run.variant != variant:
-                continue
-            value = self.stage(run).get(test_set, {}).get(metric)
+        for run in self.row_runs(row_key):
+            value = self.stage_of(run, stage).get(test_set, {}).get(metric)
             if isinstance(value, int | float) and math.isfinite(value):
                 values.append(float(value))
                 keys.append((run.seed, run.variant))
@@ -381,7 +447,7 @@ def main_table(
 ) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the results table of one test set."""
     with_paper = protocol.has_paper(test_set)
-    header = ["Method", "Seeds"]
+    header = ["Method", "Runs (seeds × folds)" if protocol.has_folds else "Seeds"]
     for metric in protocol.metrics:
         name = METRIC_NAMES.get(metric, metric)
         header += [name, f"{name} var"] if variance else [name]
@@ -397,6 +463,130 @@ def main_table(
                 row.append(_fmt(protocol.paper_value(key, test_set, metric)))
         rows.append(row)
     return header, rows
+
+
+def selection_table(protocol: Protocol, test_set: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: per method and metric, the best of the evaluations, the final epoch
+    and the validation-selected epoch (mean ± std over runs), then the paper's number.
+
+    "best of evaluations" picks, per run, the evaluation with the highest ``best_metric`` on
+    this very test set (the CLE-SMOTE papers' protocol, 000 App. C.2: the best of epochs 10,
+    20 and 30; optimistic); "val-selected" reads this test set at the epoch that was best on
+    the validation split ("–" without one); "final" after the last epoch.
+    """
+    with_paper = protocol.has_paper(test_set)
+    header = ["Method"]
+    for metric in protocol.metrics:
+        name = METRIC_NAMES.get(metric, metric)
+        header += [f"{name} {STAGE_TEXT[stage]}" for stage in STAGE_TEXT]
+        if with_paper:
+            header.append(f"{name} paper")
+    rows = []
+    for key, label in protocol.method_rows():
+        row = [label]
+        for metric in protocol.metrics:
+            row += [
+                format_cell(protocol.cell(key, test_set, metric, stage)) for stage in STAGE_TEXT
+            ]
+            if with_paper:
+                row.append(_fmt(protocol.paper_value(key, test_set, metric)))
+        rows.append(row)
+    return header, rows
+
+
+def _budget_text(protocol: Protocol) -> str:
+    budget = protocol.overrides.get("budget")
+    if budget == "protocol":
+        return "the paper's training recipe (`--budget protocol`, the spec's [budgets.protocol])"
+    if budget == "quick":
+        return "`--budget quick` (REDUCED: a smoke-sized run)"
+    return "the default CPU recipe (the spec's [train]; `--budget protocol` runs the paper's)"
+
+
+def _recipe_text(train: dict) -> str:
+    return (
+        f"`{train.get('classifier')}`, {train.get('epochs')} epochs evaluated every "
+        f"{train.get('eval_every')}, batch {train.get('batch_size')}, {train.get('optimizer')} "
+        f"lr {train.get('lr')} ({train.get('schedule')})"
+    )
+
+
+def protocol_differences(protocol: Protocol, test_set: str) -> list[str]:
+    """How the runs behind ``test_set``'s numbers differ from the paper's (for the lines under
+    a table with the paper's numbers): the budget and recipe run, the paper's recipe, the
+    selection and the spec's notes."""
+    spec = protocol.spec
+    train = spec.get("train", {})
+    lines = [f"Budget run: {_budget_text(protocol)}; ours: {_recipe_text(train)}."]
+    paper_train = spec.get("budgets", {}).get("protocol", {}).get("train")
+    if paper_train and protocol.overrides.get("budget") != "protocol":
+        lines.append(
+            f"The paper's recipe as the spec gives it ([budgets.protocol]): "
+            f"{_recipe_text({**train, **paper_train})}."
+        )
+    selection = SELECTION_TEXT[protocol.selection].format(metric=train.get("best_metric", "acsa"))
+    lines.append(f"Our numbers: {selection}.")
+    test = next((t for t in spec.get("test_sets", []) if t.get("name") == test_set), {})
+    if test.get("policy") == "cv":
+        lines.append(
+            f"Test set {test_set!r}: {test.get('folds')}-fold stratified cross-validation of "
+            "the imbalanced training set (DeepSMOTE 002 §4); cells are mean ± std over seeds × "
+            "folds, each fold's model trained on the other folds."
+        )
+    note = spec.get("source", {}).get("note")
+    if note:
+        lines.append(f"Spec's note: {note}")
+    if spec.get("paper_note"):
+        lines.append(f"Paper's numbers: {spec['paper_note']}")
+    if protocol.reduced_notes():
+        lines.append("REDUCED: " + "; ".join(protocol.reduced_notes()) + ".")
+    return lines
+
+
+def diagnostics_table(protocol: Protocol, method_id: str):
+    """``(header, rows, notes)`` of a method's per-class synthetic-image diagnostics, each
+    number the mean over the runs that stored it; None when no run of it has any."""
+    by_class: dict = {}
+    holdouts, notes, n_runs = [], [], 0
+    class_names: list[str] = []
+    for run in protocol.runs:
+        if run.method_id != method_id:
+            continue
+        diag = run.data.get("diagnostics")
+        if not diag:
+            continue
+        if diag.get("note"):
+            notes.append(diag["note"])
+            continue
+        n_runs += 1
+        class_names = class_names or list(run.data.get("class_names", []))
+        if diag.get("holdout") and diag["holdout"] not in holdouts:
+            holdouts.append(diag["holdout"])
+        for row in diag.get("rows", []):
+            entry = by_class.setdefault(row.get("class"), {})
+            for key in DIAGNOSTIC_COLUMNS:
+                value = row.get(key)
+                if isinstance(value, int | float) and math.isfinite(value):
+                    entry.setdefault(key, []).append(float(value))
+    if not by_class and not notes:
+        return None
+    header = ["Class", *DIAGNOSTIC_COLUMNS.values()]
+    rows = []
+    for cls in sorted(by_class, key=lambda c: (not isinstance(c, int), c)):
+        name = class_names[cls] if isinstance(cls, int) and cls < len(class_names) else str(cls)
+        cells = [name]
+        for key in DIAGNOSTIC_COLUMNS:
+            values = by_class[cls].get(key, [])
+            digits = 0 if key.startswith("n_") else (4 if key == "reconstruction_mse" else 3)
+            cells.append(_fmt(float(np.mean(values)), digits) if values else "–")
+        rows.append(cells)
+    text = []
+    if n_runs:
+        text.append(
+            f"mean over {n_runs} run(s); held-out real images: {'; '.join(holdouts) or 'none'}"
+        )
+    text += sorted(set(notes))
+    return header, rows, text
 
 
 def group_table(protocol: Protocol, test_set: str, metric: str):
@@ -698,6 +888,25 @@ def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -
             doc.para("Per variant:")
         header, rows = main_table(protocol, test_set)
         doc.table(header, rows)
+        if protocol.has_paper(test_set):
+            doc.para(
+                'The columns headed "paper" are the paper\'s numbers (0..1 scale); '
+                "how our protocol differs from the paper's:"
+            )
+            doc.bullets(protocol_differences(protocol, test_set))
+        if protocol.selection == "best" or protocol.has_selected():
+            doc.para(
+                "Selection: **best of evaluations** is each run's best evaluation on this "
+                "test set (the papers' protocol; optimistic, it selects on the reported "
+                "images); **final epoch** the last evaluation; **val-selected** this test set "
+                "at the epoch best on the validation split carved from the training rows "
+                + (
+                    "(the honest choice)."
+                    if protocol.has_selected()
+                    else "(– here: no validation split; set train.val_fraction)."
+                )
+            )
+            doc.table(*selection_table(protocol, test_set))
         tests = [significance(protocol, test_set, m) for m in protocol.metrics]
         tests = [t for t in tests if t is not None]
         if tests:
@@ -722,13 +931,34 @@ def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -
         recall = figures / f"{base}-recall-{_slug(test_set)}.png"
         if recall_figure(protocol, test_set, recall):
             doc.image(recall, f"{test_set}: per-class recall", relative_to=out)
-    grids = [(m, data) for m, kind, data in protocol.artifacts if kind == GRID_KIND]
-    if grids:
+    grids = {m: data for m, kind, data in protocol.artifacts if kind == GRID_KIND}
+    diagnosed = {m: diagnostics_table(protocol, m) for m, _ in protocol.methods()}
+    diagnosed = {m: table for m, table in diagnosed.items() if table is not None}
+    if grids or diagnosed:
         doc.heading(3, "Synthetic samples")
-        for method_id, png in grids:
-            path = figures / f"{base}-samples-{_slug(method_id)}.png"
-            atomic_write_bytes(path, png)
-            doc.image(path, f"{method_id}: real vs synthetic samples", relative_to=out)
+        doc.para(
+            "Per class: fidelity = share of synthetic images a PCA + logistic-regression "
+            "classifier trained on the real training rows assigns to the class (real recall: "
+            "the same on held-out real images); novelty = median distance to the nearest real "
+            "image over the real images' own (≈1 new, ≈0 copies, ≫1 off-manifold); diversity = "
+            "mean pairwise distance over the real images'; recon MSE = the autoencoder's "
+            "reconstruction error on held-out images."
+        )
+        labels = dict(protocol.methods())
+        for method_id in [m for m, _ in protocol.methods() if m in grids or m in diagnosed] + [
+            m for m in grids if m not in labels
+        ]:
+            doc.heading(4, labels.get(method_id, method_id))
+            if method_id in grids:
+                path = figures / f"{base}-samples-{_slug(method_id)}.png"
+                atomic_write_bytes(path, grids[method_id])
+                doc.image(path, f"{method_id}: real vs synthetic samples", relative_to=out)
+            if method_id in diagnosed:
+                header, rows, text = diagnosed[method_id]
+                if rows:
+                    doc.table(header, rows)
+                if text:
+                    doc.para("Diagnostics: " + "; ".join(text) + ".")
     doc.heading(3, "Machine and versions")
     doc.bullets(_environment_lines(protocol))
 
@@ -821,6 +1051,23 @@ def print_tables(
             for row in rows:
                 table.add_row(*(Text(c) for c in row))
             console.print(table)
+            if protocol.selection == "best" or protocol.has_selected():
+                header, rows = selection_table(protocol, test_set)
+                table = Table(
+                    title=Text(
+                        f"{title} — {test_set} — best of evaluations (optimistic) vs final "
+                        "epoch vs validation-selected"
+                    )
+                )
+                for i, name in enumerate(header):
+                    table.add_column(Text(name), justify="left" if i == 0 else "right")
+                for row in rows:
+                    table.add_row(*(Text(c) for c in row))
+                console.print(table)
+            if protocol.has_paper(test_set):
+                console.print(Text('"paper" columns: the paper\'s numbers. Protocol differences:'))
+                for line in protocol_differences(protocol, test_set):
+                    console.print(Text(f"  - {line}"))
 
 
 def _number(value) -> float | None:
@@ -849,7 +1096,8 @@ def tables_data(
     One dict per protocol: ``name``, ``hash``, ``selection``, ``metrics``, ``reduced`` (the
     REDUCED notes, empty for a full run) and ``test_sets``: ``{test set: {"rows": [...],
     "significance": [...]}}``. A row is ``{"method_id", "label", "variant", "metrics":
-    {metric: {"n", "mean", "std", "var", "values", "seeds", "paper"}}}`` with unrounded
+    {metric: {"n", "mean", "std", "var", "values", "seeds", "paper", "final", "best",
+    "selected"}}}`` (the last three: means of those readings of the runs) with unrounded
     numbers (None where undefined); significance entries are ``{"metric", "top",
     "runner_up", "test", "n", "p_value", "note"}``.
     """
@@ -865,6 +1113,9 @@ def tables_data(
                 for metric in protocol.metrics:
                     cell = _cell_data(protocol.cell(key, test_set, metric))
                     cell["paper"] = _number(protocol.paper_value(key, test_set, metric))
+                    for stage in ("final", "best", "selected"):
+                        other = protocol.cell(key, test_set, metric, stage)
+                        cell[stage] = _number(other.mean) if other.n else None
                     metrics[metric] = cell
                 rows.append(
                     {"method_id": method_id, "label": label, "variant": variant, "metrics": metrics}

@@ -11,6 +11,17 @@ hash>``, shared by the methods that fit the same one.
 
 The functions a run calls (dataset loading, profiles, methods, training config, image grids)
 come from a :class:`Toolkit`, by default the library's; tests pass a toolkit of fakes.
+
+A spec with a ``policy = "cv"`` test set (DeepSMOTE's 5-fold cross-validation, 002 §4) runs
+every method × seed once per fold: :func:`cv_folds` splits the run's imbalanced training set
+into stratified folds, the run trains on the other folds and is tested on its own (and on the
+spec's other test sets). The fold is part of the stored run's variant (``fold-2-of-5``, or
+``<variant>/fold-2-of-5``), so the report averages over seeds and folds.
+
+Every run whose sampler made synthetic rows also stores per-class diagnostics of those rows
+(:func:`deepbalance.samplers.diagnostics.synthetic_diagnostics`; fidelity, novelty,
+diversity, reconstruction error) in its ``data`` JSON, measured against real held-out images:
+the run's validation split when it has one, otherwise its first test set.
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ __all__ = [
     "build_test_sets",
     "build_train_set",
     "check_device",
+    "check_folds",
+    "cv_folds",
     "expand_grid",
     "execute_run",
     "run_spec",
@@ -51,6 +64,8 @@ __all__ = [
 
 #: Each class keeps at least this many images under ``--subset`` (SMOTE's k=5 needs 6).
 SUBSET_MIN_PER_CLASS = 6
+#: Images per class the synthetic-image diagnostics use for their distances.
+DIAGNOSTICS_MAX_IMAGES = 500
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,6 +90,9 @@ class Toolkit:
         classifier's settings against the data.
     image_grid : callable or None
         ``deepbalance.samplers.image_grid``; without it no sample grids are saved.
+    synthetic_diagnostics : callable or None
+        ``deepbalance.samplers.diagnostics.synthetic_diagnostics``; without it no run stores
+        diagnostics of its synthetic images.
     methods, datasets, profiles, classifiers : registry
         What spec names are checked against.
     """
@@ -86,6 +104,7 @@ class Toolkit:
     train_config: Callable | None = None
     create_classifier: Callable | None = None
     image_grid: Callable | None = None
+    synthetic_diagnostics: Callable | None = None
     methods: Any = None
     datasets: Any = None
     profiles: Any = None
@@ -105,7 +124,7 @@ class Toolkit:
             try:
                 filled[name] = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError):
-                if name != "image_grid":  # the only optional piece
+                if name not in _OPTIONAL:
                     raise
         return dataclasses.replace(self, **filled)
 
@@ -126,7 +145,9 @@ _LIBRARY = {
     "create_classifier": ("deepbalance.nets", "create_classifier"),
     "classifiers": ("deepbalance.nets", "CLASSIFIERS"),
     "image_grid": ("deepbalance.samplers", "image_grid"),
+    "synthetic_diagnostics": ("deepbalance.samplers.diagnostics", "synthetic_diagnostics"),
 }
+_OPTIONAL = ("image_grid", "synthetic_diagnostics")
 _REGISTRIES = ("methods", "datasets", "profiles", "classifiers")
 _FUNCTIONS = tuple(name for name in _LIBRARY if name not in _REGISTRIES)
 
@@ -137,15 +158,24 @@ _FUNCTIONS = tuple(name for name in _LIBRARY if name not in _REGISTRIES)
 
 @dataclass(frozen=True)
 class GridPoint:
-    """One run of a spec: a method, a seed and a variant (None when the spec has none)."""
+    """One run of a spec: a method, a seed, a variant (None when the spec has none) and, with
+    a cross-validation test set, a fold (1-based; None without one) of ``folds``."""
 
     method: MethodSpec
     seed: int
     variant: VariantSpec | None = None
+    fold: int | None = None
+    folds: int | None = None
 
     @property
     def variant_name(self) -> str:
-        return self.variant.name if self.variant is not None else ""
+        """The stored variant: the variant's name, with the fold appended (:func:`fold_tag`)."""
+        name = self.variant.name if self.variant is not None else ""
+        if self.fold is None:
+            return name
+        return (
+            f"{name}/{fold_tag(self.fold, self.folds)}" if name else fold_tag(self.fold, self.folds)
+        )
 
     @property
     def variant_hash(self) -> str:
@@ -158,19 +188,35 @@ class GridPoint:
 
     def describe(self) -> str:
         text = f"{self.method.label or self.method.id} seed={self.seed}"
-        return f"{text} variant={self.variant_name}" if self.variant is not None else text
+        if self.variant is not None:
+            text += f" variant={self.variant.name}"
+        return text + (f" fold={self.fold}/{self.folds}" if self.fold is not None else "")
+
+
+def fold_tag(fold: int, folds: int) -> str:
+    """How a fold is written in a stored run's variant: ``fold-2-of-5``."""
+    return f"fold-{fold}-of-{folds}"
+
+
+#: A stored variant that ends in a fold: ``fold-2-of-5`` or ``<variant>/fold-2-of-5``.
+FOLD_PATTERN = re.compile(r"^(?:(?P<variant>.*)/)?fold-(?P<fold>\d+)-of-(?P<folds>\d+)$")
 
 
 def expand_grid(spec: Spec) -> list[GridPoint]:
-    """Every run of ``spec``: variants × seeds × methods, in that nesting order.
+    """Every run of ``spec``: variants × seeds × folds × methods, in that nesting order.
 
     Methods vary fastest so consecutive runs share their data (and cached autoencoders).
+    Without a ``policy = "cv"`` test set there is one "fold" (None).
     """
     variants: Sequence[VariantSpec | None] = spec.variants or (None,)
+    cv = spec.cv
+    folds: Sequence[int | None] = range(1, cv.folds + 1) if cv is not None else (None,)
+    n_folds = cv.folds if cv is not None else None
     return [
-        GridPoint(method, seed, variant)
+        GridPoint(method, seed, variant, fold, n_folds if fold is not None else None)
         for variant in variants
         for seed in spec.seeds
+        for fold in folds
         for method in spec.methods
     ]
 
@@ -237,8 +283,104 @@ def stratified_subset(data, subset: float | int, seed: int):
     return data.subset(rows, source=f"{data.source} | subset {subset} seed {seed}")
 
 
+def cv_folds(labels, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k-fold split of ``labels``: ``[(train rows, test rows), ...]``, one per fold.
+
+    scikit-learn's ``StratifiedKFold(folds, shuffle=True, random_state=seed)``: every fold
+    holds about ``1/folds`` of each class, the test rows of the folds partition all rows, and
+    fold ``k`` trains on the rest. This is DeepSMOTE's evaluation (002 §4: 5-fold
+    cross-validation on the imbalanced data).
+
+    Parameters
+    ----------
+    labels : array of int, shape (n,)
+    folds : int
+        At least 2 and at most the smallest class's count.
+    seed : int
+        Seeds the shuffle; the same seed gives the same folds.
+
+    Raises
+    ------
+    ValueError
+        If ``folds`` is below 2 or above the smallest class's count.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not len(labels):
+        raise ValueError(f"labels has shape {labels.shape}; pass a non-empty 1-d label array")
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
+        raise ValueError(f"folds={folds!r} must be an integer >= 2; pass e.g. folds=5")
+    counts = np.unique(labels, return_counts=True)[1]
+    if folds > counts.min():
+        raise ValueError(
+            f"folds={folds} is more than the smallest class's {int(counts.min())} images, so "
+            f"some fold would hold none of it; pass folds <= {int(counts.min())}"
+        )
+    split = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=int(seed))
+    return [(train, test) for train, test in split.split(np.zeros(len(labels)), labels)]
+
+
+def _plain_key(value) -> str:
+    return json.dumps(dataclasses.asdict(value) if value is not None else None, sort_keys=True)
+
+
+def _fold_seed(spec: Spec, point: GridPoint) -> int:
+    """The shuffle seed of a run's folds: from its seed and the cv test set's ``seed``."""
+    return int(np.random.SeedSequence([point.seed, spec.cv.seed]).generate_state(1)[0])
+
+
+def check_folds(spec: Spec, train, point: GridPoint | None = None) -> None:
+    """Raise a :class:`SpecError` naming ``folds`` (file, line) if ``train`` cannot be split
+    into that many stratified folds (a class with fewer images than folds)."""
+    cv = spec.cv
+    if cv is None:
+        return
+    index = spec.test_sets.index(cv)
+    counts = train.class_counts()
+    present = counts[counts > 0]
+    if cv.folds > present.min():
+        small = train.class_names[int(np.flatnonzero(counts == present.min())[0])]
+        who = f" of {point.method.id!r}" if point is not None else ""
+        raise spec_error(
+            spec,
+            ("test_sets", index, "folds"),
+            cv.folds,
+            f"the training set{who} has {int(present.min())} image(s) of class {small!r}, fewer "
+            f"than the folds; give folds <= {int(present.min())} (at least 2)",
+        )
+
+
 def build_train_set(toolkit: Toolkit, spec: Spec, point: GridPoint):
-    """The training set of a run: the dataset, the (method's or spec's) profile, the subset."""
+    """The training set of a run: the dataset, the (method's or spec's) profile, the subset,
+    and with a cross-validation test set the run's training folds."""
+    full = _full_train_set(toolkit, spec, point)
+    if point.fold is None:
+        return full
+    return _fold_parts(spec, full, point)[0]
+
+
+def build_fold_test(toolkit: Toolkit, spec: Spec, point: GridPoint):
+    """The held-out fold of a cross-validation run (None for other runs)."""
+    if point.fold is None:
+        return None
+    return _fold_parts(spec, _full_train_set(toolkit, spec, point), point)[1]
+
+
+def _fold_parts(spec: Spec, full, point: GridPoint):
+    check_folds(spec, full, point)
+    train_rows, test_rows = cv_folds(full.labels, spec.cv.folds, _fold_seed(spec, point))[
+        point.fold - 1
+    ]
+    tag = f"fold {point.fold} of {spec.cv.folds}"
+    return (
+        full.subset(np.sort(train_rows), source=f"{full.source} | {tag}: training folds"),
+        full.subset(np.sort(test_rows), source=f"{full.source} | {tag}: held out"),
+    )
+
+
+def _full_train_set(toolkit: Toolkit, spec: Spec, point: GridPoint):
+    """The training set of a run before any fold split."""
     profile = point.method.profile or spec.profile
     variant = point.variant
     params = dict(profile.params) if profile else {}
@@ -267,7 +409,8 @@ def build_train_set(toolkit: Toolkit, spec: Spec, point: GridPoint):
 
 
 def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = None) -> dict:
-    """The spec's test sets ``{name: ImageSet}``, the same for every seed."""
+    """The spec's test sets ``{name: ImageSet}``, the same for every seed (all but a
+    ``policy = "cv"`` one, which :func:`run_tests` adds per run)."""
     key = (
         spec.data.dataset,
         spec.data.test_split,
@@ -277,9 +420,13 @@ def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = 
     )
 
     def make():
-        base = _load(toolkit, spec, spec.data.test_split, variant)
         sets = {}
+        if all(test.policy == "cv" for test in spec.test_sets):
+            return sets  # no test split needed
+        base = _load(toolkit, spec, spec.data.test_split, variant)
         for test in spec.test_sets:
+            if test.policy == "cv":
+                continue  # drawn per run from its training set (build_fold_test)
             if test.policy == "official":
                 sets[test.name] = base
             elif test.policy == "balanced":
@@ -295,6 +442,13 @@ def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = 
         return sets
 
     return _memo("tests", key, make)
+
+
+def run_tests(toolkit: Toolkit, spec: Spec, point: GridPoint) -> dict:
+    """A run's test sets ``{name: ImageSet}`` in the spec's order, its held-out fold included."""
+    shared = build_test_sets(toolkit, spec, point.variant)
+    fold = build_fold_test(toolkit, spec, point)
+    return {t.name: fold if t.policy == "cv" else shared[t.name] for t in spec.test_sets}
 
 
 def _check_classes(spec: Spec, train, tests: dict, point: GridPoint) -> None:
@@ -378,9 +532,10 @@ def execute_run(task: RunTask) -> RunRecord:
     started = time.time()
     clock = time.perf_counter()
     train = build_train_set(toolkit, spec, point)
-    tests = build_test_sets(toolkit, spec, point.variant)
+    tests = run_tests(toolkit, spec, point)
     _check_classes(spec, train, tests, point)
-    config = toolkit.train_config(**_train_settings(spec, point.variant, task.device))
+    settings = _train_settings(spec, point.variant, task.device)
+    config = toolkit.train_config(**settings)
     method = toolkit.get_method(point.method.name, **point.method.params)
     Path(task.cache_dir).mkdir(parents=True, exist_ok=True)
     result = toolkit.run_method(
@@ -394,6 +549,13 @@ def execute_run(task: RunTask) -> RunRecord:
     )
     wall = time.perf_counter() - clock
     artifacts, notes = {}, {}
+    try:
+        diagnostics = run_diagnostics(toolkit, result, train, tests, settings, point.seed)
+    except Exception as exc:  # a failed diagnosis must not lose a finished run
+        notes["diagnostics_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        if diagnostics is not None:
+            notes["diagnostics"] = diagnostics
     if task.save_grid:
         try:
             png = synthetic_grid_png(toolkit, result, train)
@@ -416,7 +578,10 @@ def execute_run(task: RunTask) -> RunRecord:
         seed=point.seed,
         variant=point.variant_name,
         variant_hash=point.variant_hash,
-        variant_params=dataclasses.asdict(point.variant) if point.variant else {},
+        variant_params={
+            **(dataclasses.asdict(point.variant) if point.variant else {}),
+            **({"fold": point.fold, "folds": point.folds} if point.fold is not None else {}),
+        },
         history=list(result.history),
         final=dict(result.final),
         best=dict(result.best),
@@ -427,6 +592,7 @@ def execute_run(task: RunTask) -> RunRecord:
             "class_names": list(train.class_names),
             "train_counts": [int(c) for c in train.class_counts()],
             "test_counts": {k: [int(c) for c in v.class_counts()] for k, v in tests.items()},
+            "selection": _selection_info(result),
             **notes,
         },
         environment=env,
@@ -438,6 +604,95 @@ def execute_run(task: RunTask) -> RunRecord:
         finished_at=time.time(),
         artifacts=artifacts,
     )
+
+
+def _selection_info(result) -> dict:
+    """The epochs behind a run's ``best`` and validation-``selected`` numbers (the
+    ``selected`` metrics themselves are the history's entries at ``selected_epoch``)."""
+    best_epoch = getattr(result, "best_epoch", None)
+    return {
+        "best_metric": getattr(result, "best_metric", None),
+        "best_epoch": {k: int(v) for k, v in dict(best_epoch or {}).items()},
+        "selected_epoch": getattr(result, "selected_epoch", None),
+    }
+
+
+def _sampler_input(train, settings: dict, seed: int):
+    """``(rows the sampler was fitted on, validation split or None)`` of a run.
+
+    ``deepbalance.methods.run_method`` carves the validation split from the training set
+    before resampling, with the first of three seeds it draws from the run's seed; this
+    repeats that draw.
+    """
+    fraction = float(settings.get("val_fraction") or 0.0)
+    if fraction <= 0:
+        return train, None
+    from .._checks import check_random_state, seed_from
+    from ..training.data import split_validation
+
+    return split_validation(train, fraction, seed=seed_from(check_random_state(seed)))
+
+
+def run_diagnostics(toolkit: Toolkit, result, train, tests: dict, settings: dict, seed: int):
+    """Per-class diagnostics of a run's synthetic images, as small JSON data (or None).
+
+    The run's fitted sampler resamples its input again (same ``random_state``; a latent
+    sampler reloads its cached autoencoder), and
+    :func:`~deepbalance.samplers.diagnostics.synthetic_diagnostics` compares the synthetic rows
+    with the real ones; real held-out images (the validation split when the run has one,
+    otherwise the first test set) give the reference recall and reconstruction error.
+
+    Returns
+    -------
+    dict or None
+        ``{"holdout": what the held-out images were, "rows": [per-class dict]}``, or
+        ``{"note": why it was skipped}`` (a class with fewer than 2 real training images);
+        None when the run has no sampler, no synthetic rows or no diagnostics function.
+    """
+    sampler = getattr(result, "sampler", None)
+    if sampler is None or toolkit.synthetic_diagnostics is None:
+        return None
+    counts = train.class_counts()
+    small = [train.class_names[c] for c in np.flatnonzero((counts > 0) & (counts < 2))]
+    if small:
+        return {
+            "note": f"skipped: class(es) {small} have fewer than 2 real training images, too "
+            "few to compare synthetic images with"
+        }
+    fitted, val = _sampler_input(train, settings, seed)
+    X_res, y_res = sampler.fit_resample(fitted.images, fitted.labels)
+    mask = np.asarray(sampler.synthetic_mask_, dtype=bool)
+    if not mask.any():
+        return None
+    holdout, described = None, "none (5-fold cross-validated predictions on the training rows)"
+    if val is not None:
+        holdout, described = val, "the run's validation split 'val'"
+    elif tests:
+        name, first = next(iter(tests.items()))
+        if tuple(first.class_names) == tuple(fitted.class_names):
+            holdout, described = first, f"the first test set {name!r}"
+    rows = toolkit.synthetic_diagnostics(
+        sampler,
+        fitted.images,
+        fitted.labels,
+        X_res,
+        y_res,
+        X_holdout=None if holdout is None else holdout.images,
+        y_holdout=None if holdout is None else holdout.labels,
+        max_images=DIAGNOSTICS_MAX_IMAGES,
+        random_state=seed,
+    )
+    out = []
+    for row in rows:
+        item = {}
+        for key, value in row.items():
+            if hasattr(value, "item"):
+                value = value.item()
+            if isinstance(value, float) and not np.isfinite(value):
+                value = None
+            item[key] = value
+        out.append(item)
+    return {"holdout": described, "rows": out}
 
 
 def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8) -> bytes | None:
@@ -680,8 +935,14 @@ def run_spec(
             # does not fit the images fails now, once, not in every run (and before the
             # store file is created).
             train = build_train_set(toolkit, spec, todo[0])
-            _check_classes(spec, train, build_test_sets(toolkit, spec, todo[0].variant), todo[0])
+            _check_classes(spec, train, run_tests(toolkit, spec, todo[0]), todo[0])
             _check_classifier(toolkit, spec, train)
+            if spec.cv is not None:  # every training profile must split into the folds
+                profiles = {}
+                for point in todo:  # counts depend on the profile, not the seed
+                    profiles.setdefault(_plain_key(point.method.profile), point)
+                for point in profiles.values():
+                    check_folds(spec, _full_train_set(toolkit, spec, point), point)
         store = Store(store) if own_store else store
     except BaseException:
         if executor_given is not None:

@@ -41,6 +41,11 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     # per_class = 500                    # balanced: images per class (default: the fewest)
     # profile = { name = "cle-binary-balanced" }    # policy = "profile"
 
+    # [[test_sets]]                      # k-fold cross-validation on the training set:
+    # name = "cv"                        # each run becomes one run per fold, trained on the
+    # policy = "cv"                      # other folds and tested on this one (DeepSMOTE §4)
+    # folds = 5
+
     [train]                              # deepbalance.training.TrainConfig settings
     classifier = "resnet18"
     epochs = 30
@@ -60,7 +65,10 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     profile_params = {}
     train = {}
 
-    [paper.balanced.beta-vae-2]          # the paper's numbers, 0..1: [paper.<set>.<id>]
+    [paper]                              # the paper's numbers, 0..1: [paper.<set>.<id>]
+    note = "where the numbers come from; which rows have no method here"
+
+    [paper.balanced.beta-vae-2]          # metrics must be among the spec's metrics
     acsa = 0.81
 
     [budgets.quick]                      # what --budget quick runs: seeds, epochs, subset,
@@ -127,8 +135,11 @@ SCALAR_METRICS = (
 )
 #: "final": the metrics after the last epoch; "best": the best of the evaluations.
 SELECTIONS = ("final", "best")
-#: How a test set is drawn from the dataset's test split.
-TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile")
+#: How a test set is drawn: from the dataset's test split, or (``"cv"``) as the held-out fold
+#: of a stratified k-fold split of each run's training set.
+TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile", "cv")
+#: ``folds`` of a ``policy = "cv"`` test set when the spec does not say (DeepSMOTE, 002 §4).
+DEFAULT_FOLDS = 5
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
 #: Training settings of a spec's ``[train]`` table and their defaults.
@@ -214,6 +225,12 @@ class TestSetSpec:
     class, default the smallest class count), ``"deepsmote-imbalanced"`` (counts of the profile
     ``deepsmote-imbalanced-test``) or ``"profile"`` (any profile, e.g. to keep the classes of
     a ``cle-*`` training profile). Drawn with ``seed``, the same for every run.
+
+    ``"cv"`` is DeepSMOTE's evaluation (002 §4, 5-fold cross-validation): the run's
+    (imbalanced) training set is split into ``folds`` stratified folds (scikit-learn's
+    ``StratifiedKFold``, shuffled with a seed drawn from the run's seed and ``seed``); each run
+    becomes ``folds`` runs, fold ``k`` trained on the other folds and tested on fold ``k`` (and
+    on the spec's other test sets). A spec has at most one such test set.
     """
 
     name: str
@@ -221,6 +238,7 @@ class TestSetSpec:
     profile: ProfileSpec | None = None
     per_class: int | None = None
     seed: int = 0
+    folds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +351,11 @@ class Spec:
     path: str = ""
 
     @property
+    def cv(self) -> TestSetSpec | None:
+        """The ``policy = "cv"`` test set, or None."""
+        return next((t for t in self.test_sets if t.policy == "cv"), None)
+
+    @property
     def reduced(self) -> bool:
         """True when overrides made this less than the spec as written: fewer seeds or
         methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
@@ -352,7 +375,11 @@ class Spec:
             "name": self.name,
             "data": {k: v for k, v in _plain(self.data).items() if k != "data_dir"},
             "profile": _plain(self.profile),
-            "test_sets": _plain(self.test_sets),
+            # ``folds`` is left out where unset, so specs written before it keep their hash
+            "test_sets": [
+                {k: v for k, v in _plain(t).items() if k != "folds" or v is not None}
+                for t in self.test_sets
+            ],
             "train": _plain(self.train),
             "subset": self.subset,
         }
@@ -648,7 +675,7 @@ def _train(r: _Reader, doc, path, base: dict | None = None) -> TrainSpec:
 
 
 def _test_set(r: _Reader, doc, path) -> TestSetSpec:
-    r.table(doc, path, ("name", "policy", "profile", "per_class", "seed"), ("name",))
+    r.table(doc, path, ("name", "policy", "profile", "per_class", "seed", "folds"), ("name",))
     name = r.string(doc["name"], (*path, "name"))
     policy = r.string(doc.get("policy", "official"), (*path, "policy"), choices=TEST_POLICIES)
     profile = None
@@ -666,7 +693,22 @@ def _test_set(r: _Reader, doc, path) -> TestSetSpec:
             raise r.fail((*path, "per_class"), doc["per_class"], 'needs policy = "balanced"')
         per_class = r.integer(doc["per_class"], (*path, "per_class"), min_value=1)
     seed = r.integer(doc.get("seed", 0), (*path, "seed"), min_value=0)
-    return TestSetSpec(name, policy, profile, per_class, seed)
+    folds = None
+    if "folds" in doc:
+        if policy != "cv":
+            raise r.fail((*path, "folds"), doc["folds"], 'needs policy = "cv"')
+        value = doc["folds"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise r.fail(
+                (*path, "folds"),
+                value,
+                "must be an integer >= 2 (k-fold cross-validation needs two folds); "
+                "DeepSMOTE uses folds = 5",
+            )
+        folds = value
+    elif policy == "cv":
+        folds = DEFAULT_FOLDS
+    return TestSetSpec(name, policy, profile, per_class, seed, folds)
 
 
 def _method(r: _Reader, doc, path) -> MethodSpec:
@@ -710,7 +752,8 @@ def _generated_variants(r: _Reader, value, path, profile: ProfileSpec | None) ->
         raise r.fail(path, value, str(exc)) from None
 
 
-def _paper(r: _Reader, doc, path, test_sets, methods) -> tuple[dict, str]:
+def _paper(r: _Reader, doc, path, test_sets, methods, metrics) -> tuple[dict, str]:
+    """``[paper.<test set>.<method id>] metric = value``: every name must exist in the spec."""
     if not isinstance(doc, Mapping):
         raise r.fail(path, doc, "must be a table [paper.<test set>.<method id>]")
     note = ""
@@ -733,9 +776,21 @@ def _paper(r: _Reader, doc, path, test_sets, methods) -> tuple[dict, str]:
             for metric, value in by_metric.items():
                 m = (*q, metric)
                 r.string(metric, m, choices=SCALAR_METRICS)
-                out.setdefault(set_name, {}).setdefault(method_id, {})[metric] = r.number(
-                    value, m, min_value=0.0
-                )
+                if metric not in metrics:
+                    raise r.fail(
+                        m,
+                        value,
+                        f"{metric!r} is not a metric this spec reports ({', '.join(metrics)}); "
+                        "add it to metrics or drop the number",
+                    )
+                number = r.number(value, m, min_value=0.0)
+                if number > 1.0:
+                    raise r.fail(
+                        m,
+                        value,
+                        "paper numbers are on the 0..1 scale (e.g. 84.88 % is 0.8488)",
+                    )
+                out.setdefault(set_name, {}).setdefault(method_id, {})[metric] = number
     return out, note
 
 
@@ -841,6 +896,11 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         raise r.fail(("test_sets",), sets, "give at least one [[test_sets]] table")
     test_sets = tuple(_test_set(r, s, ("test_sets", i)) for i, s in enumerate(sets))
     _unique(r, [t.name for t in test_sets], "test_sets", "name")
+    cv = [i for i, t in enumerate(test_sets) if t.policy == "cv"]
+    if len(cv) > 1:
+        raise r.fail(
+            ("test_sets", cv[1], "policy"), "cv", "a spec takes one cross-validation test set"
+        )
 
     methods_doc = r.array(doc["methods"], ("methods",))
     if not methods_doc:
@@ -865,7 +925,12 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
     source_doc = r.table(doc.get("source", {}), ("source",), ("paper", "table", "url", "note"))
     source = Source(**{k: r.string(v, ("source", k), empty=True) for k, v in source_doc.items()})
     paper, paper_note = _paper(
-        r, doc.get("paper", {}), ("paper",), [t.name for t in test_sets], [m.id for m in methods]
+        r,
+        doc.get("paper", {}),
+        ("paper",),
+        [t.name for t in test_sets],
+        [m.id for m in methods],
+        metrics,
     )
     seeds = _seeds(r, doc["seeds"], ("seeds",))
     return Spec(
