@@ -196,3 +196,34 @@ def test_run_method_checks_its_arguments(digits):
         run_method("none", train.images, {"test": test}, config=CONFIG, seed=0)
     with pytest.raises(ValueError, match="already has a 'val' split"):
         run_method("none", train, {"val": test}, config=CONFIG.replace(val_fraction=0.1), seed=0)
+
+
+def test_run_result_wraps_the_train_result_and_keeps_examples_and_diagnostics(digits):
+    from deepbalance.training import TrainResult
+
+    train, test = digits
+    config = CONFIG.replace(epochs=2, val_fraction=0.2)
+    result = run_method(
+        "pixel-smote", train, {"test": test}, config=config, seed=0, progress=False, diagnose=True
+    )
+    assert isinstance(result.train, TrainResult)
+    assert result.final is result.train.final and result.model is result.train.model
+    assert result.selected is result.train.selected and result.history is result.train.history
+    images, labels = result.synthetic_examples
+    assert images.dtype == np.uint8 and sorted(set(labels.tolist())) == [1, 2]
+    assert np.bincount(labels, minlength=3).max() <= 8
+    assert [row["class"] for row in result.diagnostics] == [1, 2]
+    assert all(0 <= row["fidelity"] <= 1 for row in result.diagnostics)
+    assert "diagnostics" in result.timings and result.to_dict()["diagnostics"] == result.diagnostics
+    plain = run_method(
+        "none",
+        train,
+        {"test": test},
+        config=CONFIG.replace(epochs=1),
+        seed=0,
+        progress=False,
+        diagnose=True,
+    )
+    assert plain.diagnostics is None and plain.synthetic_examples is None
+    with pytest.raises(TypeError, match="diagnose='yes' must be True or False"):
+        run_method("none", train, {"test": test}, config=CONFIG, seed=0, diagnose="yes")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_random_state, seed_from
+from ._checks import check_int, check_random_state, seed_from
 from .data.imageset import ImageSet
 from .registry import Registry
 from .training.config import TrainConfig
@@ -225,60 +225,87 @@ _register("deepsmote+cap+logit-adjustment", "DeepSMOTE", _CAP_LA, "DeepSMOTE + c
 
 @dataclass
 class RunResult:
-    """Outcome of :func:`run_method`.
+    """Outcome of :func:`run_method`: the training's :class:`~deepbalance.training.TrainResult`
+    plus what the method's resampling did.
 
     Attributes
     ----------
     method : Method
     seed : int
-    history : list of dict
-        ``{"epoch", "split", "metrics"}`` per evaluation (epochs 1-based).
-    final : dict
-        ``{split: metrics}`` after the last epoch.
-    best : dict
-        ``{split: metrics}`` of each split's best evaluation by ``best_metric`` — the seed
-        papers' "best of evaluations" protocol (optimistic: it selects on the reported split).
-    best_epoch : dict
-        ``{split: epoch}`` of ``best``.
-    best_metric : str
-    selected, selected_epoch
-        Every split's metrics at the epoch best on ``"val"`` (honest selection; None without
-        a validation split).
-    losses : list of dict
-        Mean training loss per stage and epoch.
+    train : TrainResult
+        The trainer's result; ``history``, ``final``, ``best``, ``best_epoch``,
+        ``best_metric``, ``selected``, ``selected_epoch``, ``losses`` and ``model`` read
+        through to it (``best`` is the seed papers' optimistic "best of evaluations";
+        ``selected`` the honest choice on a ``"val"`` split; see ``training.trainer``).
     timings : dict
-        Seconds: ``"resample"``, ``"train"``, ``"total"``.
+        Seconds: ``"resample"``, ``"train"``, ``"total"`` (and ``"diagnostics"`` when run).
     n_train : int
         Training rows after resampling (synthetic included).
     n_synthetic : int
     sampler : fitted sampler or None
-    model : torch.nn.Module
+    synthetic_examples : tuple of (images, labels) or None
+        Up to ``examples_per_class`` synthetic images per grown class (uint8, in the order
+        they were made), e.g. for sample grids; None without synthetic rows.
+    diagnostics : list of dict or None
+        :func:`deepbalance.samplers.diagnostics.synthetic_diagnostics` rows when
+        ``run_method(..., diagnose=True)`` and the sampler made synthetic rows.
     """
 
     method: Method
     seed: int
-    history: list
-    final: dict
-    best: dict
-    best_epoch: dict
-    best_metric: str
-    selected: dict | None
-    selected_epoch: int | None
-    losses: list
+    train: object = field(repr=False)
     timings: dict
     n_train: int
     n_synthetic: int
     sampler: object = field(default=None, repr=False)
-    model: object = field(default=None, repr=False)
+    synthetic_examples: tuple | None = field(default=None, repr=False)
+    diagnostics: list | None = None
+
+    history = property(lambda self: self.train.history)
+    final = property(lambda self: self.train.final)
+    best = property(lambda self: self.train.best)
+    best_epoch = property(lambda self: self.train.best_epoch)
+    best_metric = property(lambda self: self.train.best_metric)
+    selected = property(lambda self: self.train.selected)
+    selected_epoch = property(lambda self: self.train.selected_epoch)
+    losses = property(lambda self: self.train.losses)
+    model = property(lambda self: self.train.model)
 
     def to_dict(self) -> dict:
-        """JSON-friendly fields (without the sampler and the model)."""
-        skip = {"sampler", "model", "method"}
+        """JSON-friendly fields (without the sampler, the model and images)."""
         out = {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip
+            "method": self.method.to_dict(),
+            "seed": self.seed,
+            **{
+                name: getattr(self, name)
+                for name in (
+                    "history",
+                    "final",
+                    "best",
+                    "best_epoch",
+                    "best_metric",
+                    "selected",
+                    "selected_epoch",
+                    "losses",
+                )
+            },
+            "timings": self.timings,
+            "n_train": self.n_train,
+            "n_synthetic": self.n_synthetic,
+            "diagnostics": self.diagnostics,
         }
-        out["method"] = self.method.to_dict()
         return out
+
+
+def _examples(X, y, mask, per_class: int):
+    """Up to ``per_class`` synthetic rows of each grown class, in order of creation."""
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return None
+    labels = np.asarray(y)[rows]
+    keep = np.concatenate([rows[labels == c][:per_class] for c in np.unique(labels)])
+    keep.sort()
+    return np.asarray(X)[keep], np.asarray(y)[keep]
 
 
 def run_method(
@@ -290,6 +317,8 @@ def run_method(
     seed: int,
     cache_dir=None,
     progress: bool = True,
+    diagnose: bool = False,
+    examples_per_class: int = 8,
 ) -> RunResult:
     """Resample ``train`` with the method's sampler, train, and evaluate on ``eval_sets``.
 
@@ -311,6 +340,12 @@ def run_method(
         Passed to latent samplers so autoencoders are trained once and reused.
     progress : bool
         Show progress bars.
+    diagnose : bool
+        Measure the synthetic images per class
+        (:func:`deepbalance.samplers.diagnostics.synthetic_diagnostics`), with the ``"val"``
+        split as held-out images when there is one, else the first of ``eval_sets``.
+    examples_per_class : int
+        Synthetic images per class kept in ``RunResult.synthetic_examples`` (0: none).
     """
     started = time.perf_counter()
     method = get_method(method)
@@ -320,6 +355,9 @@ def run_method(
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(eval_sets, Mapping):
         raise TypeError(f"eval_sets must be a dict of name -> ImageSet, got {eval_sets!r}")
+    if not isinstance(diagnose, bool):
+        raise TypeError(f"diagnose={diagnose!r} must be True or False")
+    examples_per_class = check_int(examples_per_class, "examples_per_class", min_value=0)
     rng = check_random_state(seed)
     split_seed, sampler_seed, train_seed = (seed_from(rng) for _ in range(3))
     eval_sets = dict(eval_sets)
@@ -336,6 +374,7 @@ def run_method(
     sampler = method.make_sampler(
         random_state=sampler_seed, cache_dir=cache_dir, device=config.device
     )
+    examples = diagnostics = None
     if sampler is None:
         resampled, mask = train, np.zeros(len(train), dtype=bool)
     else:
@@ -344,30 +383,46 @@ def run_method(
         meta = {k: v for k, v in train.meta.items() if k != "rows"}  # per-row meta: real rows only
         source = f"{train.source} resampled by {method.sampler}"
         resampled = ImageSet(X, y, train.class_names, source, meta)
+        if examples_per_class:
+            examples = _examples(X, y, mask, examples_per_class)
     resample_seconds = time.perf_counter() - t0
+    diagnose_seconds = None
+    if diagnose and mask.any():
+        from .samplers.diagnostics import synthetic_diagnostics
+
+        t1 = time.perf_counter()
+        holdout = eval_sets["val"] if "val" in eval_sets else next(iter(eval_sets.values()), None)
+        diagnostics = synthetic_diagnostics(
+            sampler,
+            train.images,
+            train.labels,
+            resampled.images,
+            resampled.labels,
+            X_holdout=None if holdout is None else holdout.images,
+            y_holdout=None if holdout is None else holdout.labels,
+            random_state=sampler_seed,
+        )
+        diagnose_seconds = time.perf_counter() - t1
 
     from .training.trainer import Trainer
 
     trainer = Trainer(config, recipe=method.recipe, seed=train_seed, progress=progress)
     result = trainer.fit(resampled, eval_sets, synthetic_mask=mask)
+    timings = {
+        "resample": resample_seconds,
+        "train": result.train_seconds,
+        "total": time.perf_counter() - started,
+    }
+    if diagnose_seconds is not None:
+        timings["diagnostics"] = diagnose_seconds
     return RunResult(
         method=method,
         seed=seed,
-        history=result.history,
-        final=result.final,
-        best=result.best,
-        best_epoch=result.best_epoch,
-        best_metric=result.best_metric,
-        selected=result.selected,
-        selected_epoch=result.selected_epoch,
-        losses=result.losses,
-        timings={
-            "resample": resample_seconds,
-            "train": result.train_seconds,
-            "total": time.perf_counter() - started,
-        },
+        train=result,
+        timings=timings,
         n_train=len(resampled),
         n_synthetic=int(mask.sum()),
         sampler=sampler,
-        model=result.model,
+        synthetic_examples=examples,
+        diagnostics=diagnostics,
     )
