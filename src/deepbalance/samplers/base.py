@@ -23,6 +23,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 
 from .._checks import check_random_state
+from .memory import check_memory
 from .provenance import Provenance
 
 STRATEGY_NAMES = ("auto", "minority", "not minority", "not majority", "all")
@@ -96,7 +97,124 @@ def _integer_advice(name: str, dtype) -> str:
     )
 
 
-def _check_array(X, image_shape, name: str, *, any_range: bool):
+#: values examined per step when checking or converting large inputs (bounded temporaries)
+_CHECK_CHUNK = 1 << 24
+
+
+class PixelRows:
+    """The caller's images, converted to working values only when rows are asked for.
+
+    Holds a view of ``X`` (no copy; a memory map stays on disk) and converts the rows
+    asked for exactly as a whole-array conversion would: uint8/uint16 to float32 in
+    [0, 1] (``X / float32(255)``), float32/float64 unchanged, other floats to float32.
+
+    Parameters
+    ----------
+    raw : ndarray (N, C, H, W)
+        The caller's values.
+    dtype : numpy dtype
+        Working dtype (float32 or float64).
+    scale : float or None
+        Value that maps to 1.0 for integer input, else None.
+    """
+
+    def __init__(self, raw: np.ndarray, dtype, scale: float | None):
+        self.raw = raw
+        self.dtype = np.dtype(dtype)
+        self.scale = scale
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.raw.shape
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.raw.shape[1:]))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole array in working units."""
+        return len(self.raw) * self.n_features * self.dtype.itemsize
+
+    def _convert(self, values: np.ndarray) -> np.ndarray:
+        if self.scale is not None:
+            return (values / np.float32(self.scale)).astype(np.float32, copy=False)
+        return values.astype(self.dtype, copy=False)
+
+    def take(self, index) -> np.ndarray:
+        """Working values of rows ``index`` as a 2-D array ``(len(index), C*H*W)``."""
+        index = np.asarray(index, dtype=np.int64)
+        values = self._convert(np.asarray(self.raw[index]))
+        return values.reshape(len(index), -1)
+
+    def materialize(self) -> np.ndarray:
+        """All rows in working units, shape (N, C, H, W) (one allocation of :attr:`nbytes`)."""
+        if self.scale is None and self.raw.dtype == self.dtype:
+            return np.asarray(self.raw)
+        out = np.empty(self.raw.shape, self.dtype)
+        step = max(1, _CHECK_CHUNK // max(self.n_features, 1))
+        for start in range(0, len(out), step):
+            out[start : start + step] = self._convert(np.asarray(self.raw[start : start + step]))
+        return out
+
+
+class LazyRows:
+    """Synthetic rows made chunk by chunk, so that all of them never exist as floats at once.
+
+    A :meth:`BaseImageSampler._generate` may return one in place of an array; the base
+    class writes each chunk, restored to the caller's dtype, into the preallocated output.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    chunks : callable
+        ``chunks()`` yields ``(start, stop, values)``, covering ``0..n`` in order, with
+        ``values`` the working values of rows ``start:stop`` (any shape with that many rows).
+    """
+
+    def __init__(self, n: int, chunks):
+        self.n = int(n)
+        self.chunks = chunks
+
+    def __len__(self) -> int:
+        return self.n
+
+    def write_into(self, out: np.ndarray, layout: ImageLayout) -> None:
+        """Write every chunk, restored to ``layout``, into ``out`` (``n`` rows)."""
+        expected = 0
+        for start, stop, values in self.chunks():
+            if start != expected:
+                raise RuntimeError(f"LazyRows chunk starts at {start}, expected {expected}")
+            n = stop - start
+            out[start:stop] = layout.restore(np.asarray(values).reshape(n, *layout.image_shape))
+            expected = stop
+        if expected != self.n:
+            raise RuntimeError(f"LazyRows made {expected} rows, announced {self.n}")
+
+
+def _chunked_reduce(X4: np.ndarray):
+    """(number of non-finite values, min, max) of a float array, in bounded chunks."""
+    step = max(1, _CHECK_CHUNK // max(int(np.prod(X4.shape[1:])), 1))
+    bad, lo, hi = 0, np.inf, -np.inf
+    for start in range(0, len(X4), step):
+        part = np.asarray(X4[start : start + step])
+        finite = np.isfinite(part)
+        bad += int(part.size - finite.sum())
+        if not bad:
+            lo, hi = min(lo, float(part.min())), max(hi, float(part.max()))
+    return bad, lo, hi
+
+
+def _row_bytes(X: np.ndarray) -> int:
+    return int(np.prod(X.shape[1:])) * X.dtype.itemsize
+
+
+def _check_rows(X, image_shape, name: str, *, any_range: bool):
+    """Validate ``X`` without converting it: a :class:`PixelRows` view and its layout."""
     if not hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
         raise TypeError(f"{name} must be an array of images, got {type(X).__name__}")
     X = np.asarray(X)
@@ -136,13 +254,12 @@ def _check_array(X, image_shape, name: str, *, any_range: bool):
         raise ValueError(f"{name} has shape {X.shape}; pass at least one non-empty image")
     layout = ImageLayout(X.ndim, X.dtype, tuple(X4.shape[1:]))
     if X.dtype in INTEGER_SCALES:
-        return (X4 / np.float32(INTEGER_SCALES[X.dtype])).astype(np.float32), layout
+        return PixelRows(X4, np.float32, INTEGER_SCALES[X.dtype]), layout
     if np.issubdtype(X.dtype, np.integer):
         raise TypeError(_integer_advice(name, X.dtype))
-    if not np.all(np.isfinite(X4)):
-        bad = int(np.size(X4) - np.isfinite(X4).sum())
+    bad, lo, hi = _chunked_reduce(X4)
+    if bad:
         raise ValueError(f"{name} contains {bad} NaN/inf values; clean or impute them first")
-    lo, hi = float(X4.min()), float(X4.max())
     inside = lo >= 0.0 and hi <= 1.0
     if not any_range:
         if not inside:
@@ -151,10 +268,15 @@ def _check_array(X, image_shape, name: str, *, any_range: bool):
                 "(autoencoder) sampler; rescale (e.g. (X - X.min()) / (X.max() - X.min())) or "
                 "pass uint8"
             )
-        return X4.astype(np.float32, copy=False), layout
-    work = X4 if X.dtype in (np.float32, np.float64) else X4.astype(np.float32)
+        return PixelRows(X4, np.float32, None), layout
+    work = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float32)
     value_range = (0.0, 1.0) if inside else (lo, hi)
-    return work, ImageLayout(X.ndim, X.dtype, layout.image_shape, value_range)
+    return PixelRows(X4, work, None), ImageLayout(X.ndim, X.dtype, layout.image_shape, value_range)
+
+
+def _check_array(X, image_shape, name: str, *, any_range: bool):
+    rows, layout = _check_rows(X, image_shape, name, any_range=any_range)
+    return rows.materialize(), layout
 
 
 def check_images(X, image_shape=None, *, name: str = "X") -> tuple[np.ndarray, ImageLayout]:
@@ -489,25 +611,36 @@ class BaseImageSampler(BaseOverSampler):
         y_resampled : array (a list when ``y`` is a list)
             Labels of the returned rows, in ``y``'s label space (one-hot if ``y`` was).
         """
-        check = check_pixels if self._any_range else check_images
-        X01, layout = check(X, getattr(self, "image_shape", None))
+        X_rows, layout = _check_rows(
+            X, getattr(self, "image_shape", None), "X", any_range=self._any_range
+        )
         y_arr, n_one_hot = check_target(y)
-        classes, y_enc = check_labels(y_arr, len(X01))
+        classes, y_enc = check_labels(y_arr, len(X_rows))
         n_new = resolve_sampling_strategy(self.sampling_strategy, y_enc, classes)
         counts = np.bincount(y_enc, minlength=len(classes))
         k = getattr(self, "k_neighbors", None)
         if self._uses_neighbors:
             k = resolve_k_neighbors(k, counts, self._neighbor_classes(y_enc, n_new), classes)
+        X_arr = np.asarray(X)
+        if sum(n_new.values()):
+            parts = self._memory_estimate(X_rows, layout, counts, n_new)
+            parts = {
+                "returned array": (len(X_rows) + sum(n_new.values())) * _row_bytes(X_arr),
+                **parts,
+            }
+            check_memory(parts, what=self._memory_request(X_rows), options=self._memory_options())
         rng = check_random_state(self.random_state)
         self.classes_ = classes
         self.image_shape_ = layout.image_shape
         self.n_features_in_ = int(np.prod(layout.image_shape))
+        X01 = X_rows if self._lazy_rows else X_rows.materialize()
         if sum(n_new.values()):
             X_syn, y_syn, prov = self._generate(X01, y_enc, n_new, k_neighbors=k, rng=rng)
         else:
-            X_syn = np.zeros((0, *layout.image_shape), X01.dtype)
+            X_syn = np.zeros((0, *layout.image_shape), X_rows.dtype)
             y_syn = np.zeros(0, np.int64)
             prov = Provenance.empty()
+        del X01
         y_syn = np.asarray(y_syn, dtype=np.int64)
         if len(X_syn) != len(y_syn) or len(prov) != len(y_syn):
             raise RuntimeError(
@@ -517,9 +650,16 @@ class BaseImageSampler(BaseOverSampler):
         y_syn_user = classes[y_syn].astype(y_arr.dtype, copy=False)
         made = np.bincount(y_syn, minlength=len(classes))
         self.sampling_strategy_ = {_py(classes[c]): int(made[c]) for c in n_new}
-        self.synthetic_mask_ = np.r_[np.zeros(len(X01), bool), np.ones(len(X_syn), bool)]
+        self.synthetic_mask_ = np.r_[np.zeros(len(X_rows), bool), np.ones(len(X_syn), bool)]
         self.provenance_ = prov.with_labels(y_syn_user)
-        X_out = np.concatenate([np.asarray(X), layout.restore(X_syn)], axis=0)
+        # the output is allocated once and filled in place (no concatenated temporaries)
+        X_out = np.empty((len(X_arr) + len(X_syn), *X_arr.shape[1:]), X_arr.dtype)
+        X_out[: len(X_arr)] = X_arr
+        if isinstance(X_syn, LazyRows):
+            X_syn.write_into(X_out[len(X_arr) :], layout)
+        else:
+            X_out[len(X_arr) :] = layout.restore(X_syn)
+        del X_syn
         y_out = np.concatenate([y_arr, y_syn_user])
         if n_one_hot is not None:  # back to one-vs-all columns, as given
             one_hot = np.zeros((len(y_out), n_one_hot), np.asarray(y).dtype)
@@ -548,6 +688,36 @@ class BaseImageSampler(BaseOverSampler):
         another way (weighted calibration's minority classes) narrow it.
         """
         return n_new
+
+    #: whether ``_generate`` takes the input as :class:`PixelRows` (converted on demand)
+    #: rather than as one float array
+    _lazy_rows = False
+
+    def _memory_estimate(self, X: PixelRows, layout: ImageLayout, counts, n_new) -> dict:
+        """Bytes ``_generate`` needs besides the returned array, as ``{what: bytes}``.
+
+        The default counts the float copy of the input and the synthetic rows as floats
+        (what a sampler that makes an array in :meth:`_generate` holds at once).
+        """
+        n_syn = sum(n_new.values())
+        work = X.n_features * X.dtype.itemsize
+        parts = {"float synthetic rows": n_syn * work}
+        if not self._lazy_rows:
+            parts = {"float copy of X": X.nbytes, **parts}
+        return parts
+
+    def _memory_request(self, X: PixelRows) -> str:
+        return (
+            f"{type(self).__name__}.fit_resample on {len(X)} images of shape {tuple(X.shape[1:])}"
+        )
+
+    def _memory_options(self) -> list[str]:
+        return [
+            "pass smaller images (e.g. --size 112, or resize X)",
+            "make fewer rows per call (a sampling_strategy dict with a few classes at a time, "
+            "concatenating the synthetic rows of each call)",
+            "or use a sampler that streams its rows (RandomOversampler, PixelSMOTE, PixelADASYN)",
+        ]
 
     def _generate(self, X, y, n_new, *, k_neighbors, rng):
         """Make synthetic images.

@@ -23,11 +23,12 @@ from imblearn.over_sampling import (
     RandomOverSampler,
 )
 from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_neighbors_object
 from sklearn.base import BaseEstimator, clone
 from sklearn.neighbors import NearestNeighbors
 
 from .._checks import check_choice, check_random_state, seed_from
-from .base import BaseImageSampler, resolve_k_neighbors
+from .base import BaseImageSampler, LazyRows, resolve_k_neighbors
 from .provenance import Provenance
 
 SHORTFALL_CHOICES = ("smote", "warn", "raise")
@@ -181,6 +182,66 @@ class ImblearnStrategy(LatentStrategy):
         return "k_neighbors" in params or "n_neighbors" in params
 
     def _sample(self, Z, y, n_new, *, k_neighbors, rng):
+        return self._flow(Z, y, n_new, k_neighbors, rng, self._run, planned=False)
+
+    @property
+    def plannable(self) -> bool:
+        """Whether :meth:`sample_rows` can make this sampler's rows without a float array.
+
+        True for plain ``SMOTE``, ``ADASYN`` and ``RandomOverSampler`` (without shrinkage),
+        whose rows are copies or interpolations between two rows.
+        """
+        kind = type(self.sampler)
+        if kind is RandomOverSampler:
+            return self.sampler.shrinkage is None
+        return kind in (SMOTE, ADASYN)
+
+    def sample_rows(self, rows, y, n_new, *, k_neighbors=5, rng=None):
+        """:meth:`sample` for rows read on demand, returning a plan instead of an array.
+
+        Makes the same rows, provenance and random draws as :meth:`sample` on the whole
+        float array, while only one class's rows are held as floats at a time (plus, for
+        ADASYN, one float copy of all rows for its density weights).
+
+        Parameters
+        ----------
+        rows : PixelRows
+            Rows converted on demand (:class:`deepbalance.samplers.base.PixelRows`).
+        y, n_new, k_neighbors, rng
+            As in :meth:`sample`.
+
+        Returns
+        -------
+        plan : PlannedRows
+            ``base + step * (neighbour - base)`` per new row; ``plan.lazy(rows)`` makes them.
+        y_new : int64 array (m,)
+        provenance : Provenance
+        """
+        if not self.plannable:
+            raise ValueError(
+                f"strategy {self.name!r} ({type(self.sampler).__name__}) cannot be planned; "
+                "call sample() on the whole array instead"
+            )
+        _, y, n_new = check_latent_inputs(np.zeros((len(y), 1)), y, n_new)
+        if len(y) != len(rows):
+            raise ValueError(f"y has {len(y)} labels but rows has {len(rows)}; pass one per row")
+        rng = check_random_state(rng)
+        if self.uses_neighbors and k_neighbors is not None:
+            counts = np.bincount(y)
+            k_neighbors = resolve_k_neighbors(k_neighbors, counts, n_new, np.arange(len(counts)))
+        if not n_new:
+            return PlannedRows.empty(), np.zeros(0, np.int64), Provenance.empty()
+        cache: dict = {}
+
+        def run(rows, y, n_new, k_neighbors, rng):
+            return self._run_planned(rows, y, n_new, k_neighbors, rng, cache)
+
+        plan, y_new, prov = self._flow(rows, y, n_new, k_neighbors, rng, run, planned=True)
+        return plan, np.asarray(y_new, dtype=np.int64), prov
+
+    def _flow(self, Z, y, n_new, k_neighbors, rng, run, *, planned):
+        """Run the sampler (``run``), per class when ADASYN cannot weight a class, then
+        :meth:`_fix_counts`; ``Z`` is an array or, when ``planned``, a :class:`PixelRows`."""
         if not _is_oversampler(self.sampler):
             raise TypeError(
                 f"sampler={self.sampler!r} must be an imbalanced-learn over-sampler instance, "
@@ -188,7 +249,7 @@ class ImblearnStrategy(LatentStrategy):
             )
         check_choice(self.shortfall, "shortfall", SHORTFALL_CHOICES)
         try:
-            parts = [self._run(Z, y, n_new, k_neighbors, rng)]
+            parts = [run(Z, y, n_new, k_neighbors, rng)]
         except RuntimeError as err:
             if not isinstance(self.sampler, ADASYN):
                 raise RuntimeError(f"strategy {self.name!r} failed: {err}") from err
@@ -199,7 +260,7 @@ class ImblearnStrategy(LatentStrategy):
             for c, n in n_new.items():
                 if len(n_new) > 1:
                     try:
-                        parts.append(self._run(Z, y, {c: n}, k_neighbors, rng))
+                        parts.append(run(Z, y, {c: n}, k_neighbors, rng))
                         continue
                     except RuntimeError:
                         pass
@@ -207,32 +268,19 @@ class ImblearnStrategy(LatentStrategy):
                     f"ADASYN cannot weight class {c}: none of its rows has a neighbour "
                     "of another class",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4 if planned else 3,
                 )
-        Z_syn = np.concatenate([p[0] for p in parts]) if parts else Z[:0]
+        if planned:
+            Z_syn = PlannedRows.concat([p[0] for p in parts])
+        else:
+            Z_syn = np.concatenate([p[0] for p in parts]) if parts else Z[:0]
         y_syn = np.concatenate([p[1] for p in parts]) if parts else y[:0]
         prov = Provenance.concat([p[2] for p in parts])
-        return self._fix_counts(Z, y, Z_syn, y_syn, prov, n_new, k_neighbors, rng)
+        return self._fix_counts(Z, y, Z_syn, y_syn, prov, n_new, k_neighbors, rng, planned=planned)
 
     def _run(self, Z, y, n_new, k_neighbors, rng):
         """One call of the imbalanced-learn sampler; the new rows and their provenance."""
-        counts = np.bincount(y)
-        est = clone(self.sampler)
-        params = est.get_params(deep=False)
-        ask = dict(n_new)
-        if isinstance(est, ADASYN):
-            # ADASYN rounds each row's share (np.rint), losing up to half a row per class row;
-            # ask for that much more and drop the surplus at random afterwards
-            ask = {c: n + (int(counts[c]) + 1) // 2 for c, n in n_new.items()}
-        update = {"sampling_strategy": {c: int(counts[c] + n) for c, n in ask.items()}}
-        if "random_state" in params:
-            # a RandomState (not an int) so successive classes get fresh draws
-            update["random_state"] = np.random.RandomState(seed_from(rng))
-        if k_neighbors is not None:
-            for key in ("k_neighbors", "n_neighbors"):
-                if key in params:
-                    update[key] = k_neighbors
-        est.set_params(**update)
+        est, _ = self._configured(y, n_new, k_neighbors, rng)
         recorder = _SmoteRecorder(est) if hasattr(est, "_generate_samples") else None
         try:
             Z_res, y_res = est.fit_resample(Z, y)
@@ -251,7 +299,129 @@ class ImblearnStrategy(LatentStrategy):
             prov = segment_provenance(Z, y, Z_syn, y_syn, self.name, k_neighbors=k_neighbors)
         return Z_syn, y_syn, prov
 
-    def _fix_counts(self, Z, y, Z_syn, y_syn, prov, n_new, k_neighbors, rng):
+    def _configured(self, y, n_new, k_neighbors, rng):
+        """The clone of the sampler that :meth:`_run` fits: targets, random state, k."""
+        counts = np.bincount(y)
+        est = clone(self.sampler)
+        params = est.get_params(deep=False)
+        ask = dict(n_new)
+        if isinstance(est, ADASYN):
+            # ADASYN rounds each row's share (np.rint), losing up to half a row per class row;
+            # ask for that much more and drop the surplus at random afterwards
+            ask = {c: n + (int(counts[c]) + 1) // 2 for c, n in n_new.items()}
+        update = {"sampling_strategy": {c: int(counts[c] + n) for c, n in ask.items()}}
+        if "random_state" in params:
+            # a RandomState (not an int) so successive classes get fresh draws
+            update["random_state"] = np.random.RandomState(seed_from(rng))
+        if k_neighbors is not None:
+            for key in ("k_neighbors", "n_neighbors"):
+                if key in params:
+                    update[key] = k_neighbors
+        est.set_params(**update)
+        return est, dict(sorted(ask.items()))
+
+    def _run_planned(self, rows, y, n_new, k_neighbors, rng, cache):
+        """:meth:`_run` without the float array: which rows each new row is made from.
+
+        ``RandomOverSampler`` runs as itself on a column of row numbers (its draws do not
+        depend on the values). ``SMOTE`` and ``ADASYN`` are re-enacted step by step: the
+        same neighbour searches (the neighbours object of imbalanced-learn's
+        ``check_neighbors_object`` fitted on the class's rows, and for ADASYN's weights on
+        all rows), the same draws from the same ``RandomState`` in the same order (SMOTE's
+        ``_make_samples``: ``randint`` over the neighbour table, then ``uniform`` steps;
+        ADASYN: ``np.rint`` shares, ``choice`` of neighbour columns, then ``uniform``), so
+        the rows rendered by :class:`PlannedRows` equal imbalanced-learn's ``fit_resample``
+        output bit for bit (tests/samplers/test_pixel_scale.py checks it against outputs of
+        the whole-array implementation).
+        """
+        est, ask = self._configured(y, n_new, k_neighbors, rng)
+        if isinstance(est, RandomOverSampler):
+            try:
+                est.fit_resample(np.arange(len(y))[:, None], y)
+            except ValueError as err:
+                raise ValueError(f"strategy {self.name!r} failed: {err}") from err
+            base = np.asarray(est.sample_indices_[len(y) :], dtype=np.int64)
+            y_syn = y[base]
+            nan = np.full(len(base), np.nan)
+            plan = PlannedRows(base, np.full(len(base), -1, np.int64), nan)
+            return plan, y_syn, Provenance.build(y_syn, base, strategy=self.name)
+        rs = est.random_state
+        adasyn = isinstance(est, ADASYN)
+        k_spec = est.n_neighbors if adasyn else est.k_neighbors
+        if adasyn:
+            shares = self._adasyn_shares(rows, y, ask, k_spec, cache)
+        bases, nbs, steps, labels = [], [], [], []
+        for c, n in ask.items():
+            own = np.flatnonzero(y == c)
+            nns = self._class_neighbors(rows, own, c, k_spec, cache)
+            if adasyn:
+                ratio_nn = shares[c].copy()
+                ratio_nn /= np.sum(ratio_nn)
+                n_generate = np.rint(ratio_nn * n).astype(int)
+                n = int(np.sum(n_generate))
+                if not n:
+                    raise ValueError(
+                        f"strategy {self.name!r} failed: No samples will be generated with "
+                        "the provided ratio settings."
+                    )
+                local = np.repeat(np.arange(len(own)), n_generate)
+                cols = rs.choice(nns.shape[1], size=n)
+                step = rs.uniform(size=(n, 1)).ravel()
+            else:
+                picks = rs.randint(low=0, high=nns.size, size=n)
+                step = 1.0 * rs.uniform(size=n)
+                local = np.floor_divide(picks, nns.shape[1])
+                cols = np.mod(picks, nns.shape[1])
+            bases.append(own[local])
+            nbs.append(own[nns[local, cols]])
+            steps.append(step)
+            labels.append(np.full(n, c, np.int64))
+        base, nb, lam = np.concatenate(bases), np.concatenate(nbs), np.concatenate(steps)
+        y_syn = np.concatenate(labels)
+        prov = Provenance.build(y_syn, base, neighbor_index=nb, lam=lam, strategy=self.name)
+        return PlannedRows(base, nb, lam), y_syn, prov
+
+    def _class_neighbors(self, rows, own, c, k_spec, cache) -> np.ndarray:
+        """``kneighbors`` of the class's rows among themselves, without the row itself."""
+        key = ("class", int(c), k_spec if isinstance(k_spec, numbers.Integral) else id(k_spec))
+        if key not in cache:
+            nn = check_neighbors_object("k_neighbors", k_spec, additional_neighbor=1)
+            Xc = rows.take(own)
+            try:
+                nn.fit(Xc)
+                cache[key] = nn.kneighbors(Xc, return_distance=False)[:, 1:]
+            except ValueError as err:
+                raise ValueError(f"strategy {self.name!r} failed: {err}") from err
+            del Xc, nn
+        return cache[key]
+
+    def _adasyn_shares(self, rows, y, ask, k_spec, cache) -> dict:
+        """Per class row, the share of its neighbours among all rows that are of another
+        class (ADASYN's unnormalised weights); raises RuntimeError like ADASYN when a
+        class's shares are all 0."""
+        missing = [c for c in ask if ("share", c) not in cache]
+        if missing:
+            nn = check_neighbors_object("n_neighbors", k_spec, additional_neighbor=1)
+            X_all = rows.take(np.arange(len(rows)))
+            try:
+                nn.fit(X_all)
+                for c in missing:
+                    own = np.flatnonzero(y == c)
+                    nns = nn.kneighbors(X_all[own], return_distance=False)[:, 1:]
+                    cache[("share", c)] = np.sum(y[nns] != c, axis=1) / (nn.n_neighbors - 1)
+            except ValueError as err:
+                raise ValueError(f"strategy {self.name!r} failed: {err}") from err
+            del X_all, nn
+        for c in ask:
+            if not np.sum(cache[("share", c)]):
+                raise RuntimeError(
+                    "Not any neigbours belong to the majority class. This case will induce a "
+                    "NaN case with a division by zero. ADASYN is not suited for this specific "
+                    "dataset. Use SMOTE instead."
+                )
+        return {c: cache[("share", c)] for c in ask}
+
+    def _fix_counts(self, Z, y, Z_syn, y_syn, prov, n_new, k_neighbors, rng, *, planned=False):
         """Drop rows beyond the request; handle a shortfall per ``self.shortfall``."""
         keep, missing = [], {}
         for c, want in n_new.items():
@@ -289,14 +459,85 @@ class ImblearnStrategy(LatentStrategy):
             k_neighbors = "auto"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            Z2, y2, prov2 = ImblearnStrategy(SMOTE()).sample(
-                Z, y, rest, k_neighbors=k_neighbors, rng=rng
-            )
+            smote = ImblearnStrategy(SMOTE())
+            complete = smote.sample_rows if planned else smote.sample
+            Z2, y2, prov2 = complete(Z, y, rest, k_neighbors=k_neighbors, rng=rng)
         return (
-            np.concatenate([Z_syn, Z2]),
+            PlannedRows.concat([Z_syn, Z2]) if planned else np.concatenate([Z_syn, Z2]),
             np.concatenate([y_syn, y2]),
             Provenance.concat([prov, prov2]),
         )
+
+
+#: float64 values per rendering step of :class:`PlannedRows` (about 32 MB per temporary)
+RENDER_CHUNK_VALUES = 1 << 22
+
+
+class PlannedRows:
+    """New rows described by the rows they are made from, made only when asked for.
+
+    Row ``i`` is ``X[base[i]] + step[i] * (X[neighbor[i]] - X[base[i]])``, computed as
+    imbalanced-learn's SMOTE and ADASYN compute it (the difference in the rows' float
+    dtype, the step in float64, the result cast back), or a copy of ``X[base[i]]`` where
+    ``neighbor[i]`` is -1.
+
+    Parameters
+    ----------
+    base, neighbor : int64 arrays (m,)
+        Rows of the input (``neighbor`` -1 for a copy).
+    step : float64 array (m,)
+        Interpolation step (ignored for copies).
+    """
+
+    def __init__(self, base, neighbor, step):
+        self.base = np.asarray(base, dtype=np.int64)
+        self.neighbor = np.asarray(neighbor, dtype=np.int64)
+        self.step = np.asarray(step, dtype=np.float64)
+
+    @classmethod
+    def empty(cls) -> PlannedRows:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+    @classmethod
+    def concat(cls, parts) -> PlannedRows:
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls._FIELDS))
+
+    _FIELDS = ("base", "neighbor", "step")
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, rows) -> PlannedRows:
+        return PlannedRows(self.base[rows], self.neighbor[rows], self.step[rows])
+
+    def render(self, rows, start: int, stop: int) -> np.ndarray:
+        """Working values of new rows ``start:stop``, shape ``(stop - start, D)``."""
+        b = rows.take(self.base[start:stop])
+        nb = self.neighbor[start:stop]
+        copy = nb < 0
+        if copy.all():
+            return b
+        diffs = rows.take(np.where(copy, self.base[start:stop], nb)) - b
+        out = (b + self.step[start:stop, None] * diffs).astype(b.dtype)
+        if copy.any():
+            out[copy] = b[copy]
+        return out
+
+    def lazy(self, rows, *, chunk_values: int | None = None) -> LazyRows:
+        """A :class:`~deepbalance.samplers.base.LazyRows` rendering ``chunk_values`` values
+        at a time (default :data:`RENDER_CHUNK_VALUES`)."""
+        chunk_values = RENDER_CHUNK_VALUES if chunk_values is None else int(chunk_values)
+        step = max(1, chunk_values // max(rows.n_features, 1))
+
+        def chunks():
+            for start in range(0, len(self), step):
+                stop = min(len(self), start + step)
+                yield start, stop, self.render(rows, start, stop)
+
+        return LazyRows(len(self), chunks)
 
 
 def _is_oversampler(obj) -> bool:
