@@ -5,7 +5,13 @@ The architecture follows DeepSMOTE's official encoder: stride-2 convolutions
 BatchNorm after every convolution but the first, LeakyReLU(0.2), then a Linear
 layer to the latent code. The number of stride-2 stages comes from the image
 size: ``min(4, floor(log2(min(H, W))))`` (4 for 28×28, as the official script;
-3 for 8×8), so any ``H, W >= 8`` works.
+3 for 8×8), so any ``H, W >= 8`` works. Larger images get more stages, one per
+halving, until the last feature map is at most ``TOP_SIZE`` (8) pixels on its
+smaller side (5 stages for 224×224: 224 → 112 → 56 → 28 → 14 → 7; 6 for 512), the
+widths staying at ``8·dim_h`` beyond the fourth stage; every size below 144 px keeps
+the four stages it always had. Without them the Linear layers to and from the code
+grow with the image (``8·dim_h · (H/16) · (W/16)`` inputs: 50,176 at 224 px with
+dim_h 32, 30 M weights each), and so does the training time.
 
 The decoder mirrors the encoder exactly: a Linear layer (+ReLU) to the encoder's
 last feature map, then one ``ConvTranspose2d(k=4, s=2, p=1)`` per stage with
@@ -73,7 +79,12 @@ from torch.nn import functional as F
 from .._checks import check_choice, check_float, check_int
 
 VARIANTS = ("plain", "denoising", "sparse", "vae")
+#: stages of images up to 143 px (the official script's four for 28×28)
 MAX_STAGES = 4
+#: larger images get extra stages until the last feature map is at most this many pixels
+TOP_SIZE = 8
+#: widths double per stage up to this multiple of ``dim_h``
+MAX_WIDTH_FACTOR = 8
 #: which activations the sparse penalty covers: every hidden layer (003 §3.5) or the code
 SPARSE_LAYERS = ("hidden", "code")
 #: scale of the VAE objective: 003 eq. 3.4 + 3.11 (per-element MSE + beta·KL) or KL / D
@@ -159,7 +170,18 @@ class AutoencoderConfig:
 
     @property
     def n_stages(self) -> int:
-        return min(MAX_STAGES, int(math.floor(math.log2(min(self.image_shape[1:])))))
+        """Stride-2 stages: ``min(4, floor(log2(min(H, W))))``, plus one per halving while
+        the last feature map's smaller side exceeds ``TOP_SIZE`` (module docstring)."""
+        side = min(self.image_shape[1:])
+        n = min(MAX_STAGES, int(math.floor(math.log2(side))))
+        while stage_sizes(side, n)[-1] > TOP_SIZE:
+            n += 1
+        return n
+
+    @property
+    def widths(self) -> list[int]:
+        """Channels of each encoder stage: ``dim_h · 2**i``, at most ``8 · dim_h``."""
+        return [self.dim_h * 2 ** min(i, 3) for i in range(self.n_stages)]
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (inverse of :meth:`from_dict`)."""
@@ -189,7 +211,7 @@ class ConvAutoencoder(nn.Module):
         self.config = config
         c, h, w = config.image_shape
         n = config.n_stages
-        widths = [config.dim_h * 2**i for i in range(n)]
+        widths = config.widths
         self._hs, self._ws = stage_sizes(h, n), stage_sizes(w, n)
         self._top = (widths[-1], self._hs[-1], self._ws[-1])
         flat = int(np.prod(self._top))
@@ -378,6 +400,27 @@ def vae_loss(
 def build_autoencoder(config: AutoencoderConfig) -> ConvAutoencoder:
     """Create the autoencoder described by ``config`` (weights from torch's current RNG)."""
     return ConvAutoencoder(config)
+
+
+def autoencoder_parameter_count(config: AutoencoderConfig) -> int:
+    """Number of weights of the autoencoder ``config`` describes (without building it)."""
+    c, h, w = config.image_shape
+    widths = config.widths
+    flat = widths[-1] * stage_sizes(h, len(widths))[-1] * stage_sizes(w, len(widths))[-1]
+    n_out = 2 * config.latent_dim if config.variant == "vae" else config.latent_dim
+    convs = sum(16 * a * b for a, b in zip([c, *widths[:-1]], widths, strict=True))
+    norms = 2 * sum(widths[1:]) + 2 * sum(widths[:-1])  # BatchNorm weight and bias
+    linear = flat * n_out + n_out + config.latent_dim * flat + flat
+    return 2 * convs + norms + linear + c
+
+
+def autoencoder_activation_count(config: AutoencoderConfig) -> int:
+    """Values in the feature maps of one image's encoding and decoding (forward pass)."""
+    c, h, w = config.image_shape
+    widths = config.widths
+    hs, ws = stage_sizes(h, len(widths)), stage_sizes(w, len(widths))
+    maps = sum(width * hh * ww for width, hh, ww in zip(widths, hs[1:], ws[1:], strict=True))
+    return 2 * maps + c * h * w
 
 
 def to_model_range(x01: torch.Tensor) -> torch.Tensor:

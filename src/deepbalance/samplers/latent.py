@@ -13,10 +13,16 @@ import numpy as np
 
 from .._checks import check_int, check_random_state, seed_from
 from ..nets.autoencoder_training import TrainSettings, train_autoencoder
-from ..nets.autoencoders import AutoencoderConfig, decode_latents, encode_images
+from ..nets.autoencoders import (
+    AutoencoderConfig,
+    autoencoder_activation_count,
+    autoencoder_parameter_count,
+    decode_latents,
+    encode_images,
+)
 from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
-from .base import BaseImageSampler, ImageLayout, _py
+from .base import BaseImageSampler, ImageLayout, LazyRows, _py
 from .persistence import load_sampler, register_saveable, save_sampler
 from .strategies import make_strategy
 
@@ -237,6 +243,21 @@ class LatentOversampler(BaseImageSampler):
     def _neighbor_classes(self, y, n_new):
         return make_strategy(self._strategy_spec())._neighbor_classes(y, n_new)
 
+    def _memory_estimate(self, X, layout, counts, n_new):
+        config = self.autoencoder_config(X.shape[1:])
+        n_syn = sum(n_new.values())
+        n_params = autoencoder_parameter_count(config)
+        acts = autoencoder_activation_count(config)
+        batch = max(1, min(int(self.batch_size), len(X)))
+        return {
+            "float32 copy of X": len(X) * X.n_features * 4,
+            # weights, gradients and Adam's two moments; activations kept for the backward
+            # pass of a training batch (twice for the penalty's extra pass)
+            "autoencoder training": 4 * n_params * 4 + 2 * 3 * batch * acts * 4,
+            "latent codes": (len(X) + n_syn) * config.latent_dim * 4 * 3,
+            "decoding batch": 2 * DECODE_BATCH * (acts + X.n_features) * 4,
+        }
+
     def _generate(self, X, y, n_new, *, k_neighbors, rng):
         if not isinstance(self.residual, bool):
             raise TypeError(f"residual={self.residual!r} must be True or False")
@@ -263,9 +284,9 @@ class LatentOversampler(BaseImageSampler):
                 store_cached_autoencoder(self.cache_dir, key, model, history)
         Z = encode_images(model, X, batch_size=DECODE_BATCH)
         Z_new, y_new, prov = strategy.sample(Z, y, n_new, k_neighbors=k_neighbors, rng=rng)
-        X_new = decode_latents(model, Z_new, batch_size=DECODE_BATCH)
-        if self.residual:
-            X_new = self._add_residual(model, X, Z, X_new, prov.base_index)
+        # decoded (and written into the output) DECODE_BATCH rows at a time
+        residual = (X, Z, prov.base_index) if self.residual else None
+        X_new = _decoded_rows(model, Z_new, residual=residual)
         self.autoencoder_ = model
         self.history_ = history
         self.autoencoder_from_cache_ = from_cache
@@ -273,17 +294,6 @@ class LatentOversampler(BaseImageSampler):
         self.latent_labels_ = np.asarray(y, dtype=np.int64)
         self.strategy_ = strategy
         return X_new, y_new, prov
-
-    def _add_residual(self, model, X, Z, X_new, base):
-        """``clip(x_base + D(z_new) - D(z_base), 0, 1)`` for the rows with a base image."""
-        has = base >= 0
-        if not has.any():
-            return X_new
-        rows = base[has]
-        detail = X[rows] - decode_latents(model, Z[rows], batch_size=DECODE_BATCH)
-        X_new = np.array(X_new, dtype=np.float32)
-        X_new[has] = np.clip(X_new[has] + detail, 0.0, 1.0)
-        return X_new
 
     def generate(self, n, class_label, *, random_state=None):
         """Make ``n`` new images of ``class_label`` from the stored latent codes.
@@ -332,9 +342,12 @@ class LatentOversampler(BaseImageSampler):
         Z_new, _, _ = strategy.sample(
             self.latent_, self.latent_labels_, {c: n}, k_neighbors=self.k_neighbors, rng=rng
         )
-        return self.layout_.restore(
-            decode_latents(self.autoencoder_, Z_new, batch_size=DECODE_BATCH)
-        )
+        rows = _decoded_rows(self.autoencoder_, Z_new)
+        layout = self.layout_
+        shape = layout.restore(np.zeros((0, *layout.image_shape), np.float32)).shape[1:]
+        out = np.empty((len(rows), *shape), np.dtype(layout.dtype))
+        rows.write_into(out, layout)
+        return out
 
     def save(self, path):
         """Save the fitted sampler to folder ``path`` (safetensors + JSON; see
@@ -351,3 +364,28 @@ class LatentOversampler(BaseImageSampler):
                 f"load it with {type(sampler).__name__}.load or LatentOversampler.load"
             )
         return sampler
+
+
+def _decoded_rows(model, Z_new: np.ndarray, *, residual=None) -> LazyRows:
+    """Images decoded from ``Z_new`` ``DECODE_BATCH`` codes at a time, as
+    :class:`~deepbalance.samplers.base.LazyRows` (the caller writes each batch into its
+    output, so the decoded float images never exist all at once).
+
+    ``residual=(X, Z, base)`` makes ``clip(x_base + D(z_new) - D(z_base), 0, 1)`` for the
+    rows with a base image (``base >= 0``).
+    """
+
+    def chunks():
+        for start in range(0, len(Z_new), DECODE_BATCH):
+            stop = min(len(Z_new), start + DECODE_BATCH)
+            images = decode_latents(model, Z_new[start:stop], batch_size=DECODE_BATCH)
+            if residual is not None:
+                X, Z, base = residual
+                has = base[start:stop] >= 0
+                if has.any():
+                    rows = base[start:stop][has]
+                    detail = X[rows] - decode_latents(model, Z[rows], batch_size=DECODE_BATCH)
+                    images[has] = np.clip(images[has] + detail, 0.0, 1.0)
+            yield start, stop, images
+
+    return LazyRows(len(Z_new), chunks)
