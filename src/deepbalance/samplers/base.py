@@ -60,7 +60,8 @@ class ImageLayout:
         x = np.clip(values, lo, hi)
         dtype = np.dtype(self.dtype)
         if dtype in INTEGER_SCALES:
-            x = np.rint(x * INTEGER_SCALES[dtype]).astype(dtype)
+            x *= INTEGER_SCALES[dtype]  # x is clip's copy: scaled and rounded in place
+            x = np.rint(x, out=x).astype(dtype)
         else:
             x = x.astype(dtype, copy=False)
         n = len(x)

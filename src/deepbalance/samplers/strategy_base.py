@@ -520,8 +520,12 @@ class PlannedRows:
         copy = nb < 0
         if copy.all():
             return b
-        diffs = rows.take(np.where(copy, self.base[start:stop], nb)) - b
-        out = (b + self.step[start:stop, None] * diffs).astype(b.dtype)
+        diffs = rows.take(np.where(copy, self.base[start:stop], nb))
+        diffs -= b  # the neighbour minus the base, in the rows' dtype
+        # b + step * diffs with the step in float64 (as imbalanced-learn), in place
+        wide = np.multiply(diffs, self.step[start:stop, None])
+        wide += b
+        out = wide.astype(b.dtype, copy=False)
         if copy.any():
             out[copy] = b[copy]
         return out
