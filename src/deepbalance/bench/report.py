@@ -910,7 +910,8 @@ def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -
         tests = [significance(protocol, test_set, m) for m in protocol.metrics]
         tests = [t for t in tests if t is not None]
         if tests:
-            doc.para("Top method vs runner-up (paired over seeds):")
+            paired = "seeds × folds" if protocol.has_folds else "seeds"
+            doc.para(f"Top method vs runner-up (paired over {paired}):")
             doc.table(
                 ["Metric", "Top", "Runner-up", "Test", "n", "p"],
                 [

@@ -18,7 +18,8 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     description = "one line"
     seeds = [0, 1, 2]
     metrics = ["acsa", "gm", "macro_f1"]   # scalars of deepbalance.metrics.evaluate
-    selection = "final"                  # or "best": the best of the evaluations
+    selection = "final"                  # or "best": the best of the evaluations (the report
+                                         # also shows final and validation-selected numbers)
     subset = 0.5                         # keep a fraction (or a count) of the training images
     # variants_from = "cxr-frameworks"   # generate [[variants]]: a name (or { name, params })
                                          # in deepbalance.bench.variants.VARIANT_GENERATORS
@@ -37,7 +38,7 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
 
     [[test_sets]]                        # one or more
     name = "balanced"
-    policy = "balanced"                  # official | balanced | deepsmote-imbalanced | profile
+    policy = "balanced"                  # official | balanced | deepsmote-imbalanced | profile | cv
     # per_class = 500                    # balanced: images per class (default: the fewest)
     # profile = { name = "cle-binary-balanced" }    # policy = "profile"
 
