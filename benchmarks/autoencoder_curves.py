@@ -15,6 +15,11 @@ no early stopping so the whole curve is seen):
 - ``previous``: the former library default, width 32, Adam 2e-4 (up to 30 epochs).
 - ``fast``: width 32, Adam with a one-cycle schedule peaking at 2e-3, 10 epochs.
 - ``fast16``: width 16, the same schedule, 12 epochs.
+- ``fast16-b64`` / ``fast32-b64``: widths 16 / 32, batches of 64, 20 / 12 epochs.
+- ``fast16-30``: width 16, one-cycle at 2e-3, 30 epochs.
+- ``slow16``: width 16, Adam 2e-4 (DeepSMOTE's rate), 30 epochs.
+- ``fast16-b64-p64``: ``fast16-b64`` with penalty batches of 64 (the main batch's size, as the
+  official script uses 100 for both).
 
 Each recipe appends one JSON line per epoch to ``benchmarks/results/autoencoder_curves.jsonl``
 and the script prints a markdown summary. Wall seconds depend on other load; CPU seconds less.
@@ -44,6 +49,15 @@ RECIPES = {
     "previous": ({"dim_h": 32}, {"lr": 2e-4, "schedule": "constant"}, 30),
     "fast": ({"dim_h": 32}, {"lr": 2e-3, "schedule": "onecycle"}, 10),
     "fast16": ({"dim_h": 16}, {"lr": 2e-3, "schedule": "onecycle"}, 12),
+    "fast16-b64": ({"dim_h": 16}, {"lr": 2e-3, "schedule": "onecycle", "batch_size": 64}, 20),
+    "fast16-30": ({"dim_h": 16}, {"lr": 2e-3, "schedule": "onecycle"}, 30),
+    "slow16": ({"dim_h": 16}, {"lr": 2e-4, "schedule": "constant"}, 30),
+    "fast16-b64-p64": (
+        {"dim_h": 16},
+        {"lr": 2e-3, "schedule": "onecycle", "batch_size": 64, "penalty_batch": 64},
+        20,
+    ),
+    "fast32-b64": ({"dim_h": 32}, {"lr": 2e-3, "schedule": "onecycle", "batch_size": 64}, 12),
 }
 
 
@@ -70,7 +84,7 @@ def main(argv=None) -> int:
         )
         config = AutoencoderConfig((1, 28, 28), "plain", **arch)
         settings = TrainSettings(
-            epochs=epochs, batch_size=128, patience=None, penalty="deepsmote", **opt
+            epochs=epochs, patience=None, penalty="deepsmote", **{"batch_size": 128, **opt}
         )
         state = {"wall": 0.0, "cpu0": time.process_time(), "cpu_eval": 0.0}
 

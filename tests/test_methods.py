@@ -67,7 +67,7 @@ def test_registry_holds_the_issue_methods():
         "deep-denoising-smote", "deep-sparse-smote", "beta-vae-smote", "beta-vae-smote-2",
         "deep-adasyn", "deep-denoising-calibration", "cle-smote", "cle-constant-cap",
         "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1", "deepsmote+cap",
-        "deepsmote+cap+logit-adjustment", "deepsmote-residual",
+        "deepsmote+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 

@@ -28,6 +28,7 @@ _EXPORTS = {
         "PixelOversampler",
         "LatentOversampler",
         "DeepSMOTE",
+        "DeepSMOTEOfficial",
         "DeepDenoisingSMOTE",
         "DeepSparseSMOTE",
         "BetaVAESMOTE",

@@ -191,6 +191,7 @@ _register("balanced-softmax", None, Recipe(logit_adjustment="balanced-softmax"),
 _register("drw", None, Recipe(weighting="effective", drw_start=0.5), "weights after 50% of epochs")
 _register("pixel-smote", "PixelSMOTE", description="SMOTE on pixels, k=5", **_K5)
 _register("deepsmote", "DeepSMOTE", description="autoencoder + latent SMOTE")
+_register("deepsmote-official", "DeepSMOTEOfficial", description="DeepSMOTE, official AE recipe")
 _register("deep-denoising-smote", "DeepDenoisingSMOTE", description="denoising AE + latent SMOTE")
 _register("deep-sparse-smote", "DeepSparseSMOTE", description="sparse AE + latent SMOTE")
 _register(

@@ -62,6 +62,8 @@ class TrainSettings:
     lr : float
         Adam learning rate (betas 0.9/0.999, as torch's default); the peak rate with
         ``schedule="onecycle"``.
+    penalty_batch : int
+        Images of one class per penalty batch (the official script's 100).
     schedule : {"constant", "onecycle"}
         Learning-rate schedule over ``epochs`` (see :data:`SCHEDULES`). With "onecycle" an
         early stop ends the run before the rate has annealed; use ``patience=None``.
@@ -84,6 +86,7 @@ class TrainSettings:
     penalty: str | None = None
     validation_fraction: float = 0.0
     schedule: str = "constant"
+    penalty_batch: int = PENALTY_BATCH
 
     def __post_init__(self):
         check_int(self.epochs, "epochs", min_value=1)
@@ -94,6 +97,7 @@ class TrainSettings:
         check_float(self.min_delta, "min_delta", min_value=0.0)
         check_choice(self.penalty, "penalty", PENALTIES)
         check_choice(self.schedule, "schedule", SCHEDULES)
+        check_int(self.penalty_batch, "penalty_batch", min_value=2)
         check_float(
             self.validation_fraction,
             "validation_fraction",
@@ -125,10 +129,12 @@ def _batches(n: int, batch_size: int, rng: np.random.RandomState) -> list[np.nda
     return np.split(rng.permutation(n), bounds)
 
 
-def _class_batch(class_rows: list[np.ndarray], rng: np.random.RandomState) -> np.ndarray:
-    """Rows of up to ``PENALTY_BATCH`` images of one random class (official: uniform class)."""
+def _class_batch(
+    class_rows: list[np.ndarray], rng: np.random.RandomState, size: int = PENALTY_BATCH
+) -> np.ndarray:
+    """Rows of up to ``size`` images of one random class (official: uniform class, 100)."""
     rows = class_rows[rng.randint(len(class_rows))]
-    return rng.choice(rows, min(len(rows), PENALTY_BATCH), replace=False)
+    return rng.choice(rows, min(len(rows), size), replace=False)
 
 
 def deepsmote_penalty(model: ConvAutoencoder, xc: torch.Tensor) -> torch.Tensor:
@@ -308,7 +314,8 @@ def _fit(
                 loss, parts = model.training_loss(x, generator)
                 pen = x.new_zeros(())
                 if penalty is not None:
-                    xc = to_model_range(X_train[_class_batch(class_rows, rng)].to(device))
+                    picked = _class_batch(class_rows, rng, settings.penalty_batch)
+                    xc = to_model_range(X_train[picked].to(device))
                     if penalty == "deepsmote":
                         pen = deepsmote_penalty(model, xc)
                     else:

@@ -11,6 +11,7 @@ from .presets import (
     DeepDenoisingCalibration,
     DeepDenoisingSMOTE,
     DeepSMOTE,
+    DeepSMOTEOfficial,
     DeepSparseSMOTE,
 )
 from .provenance import Provenance
@@ -29,6 +30,7 @@ __all__ = [
     "DeepDenoisingCalibration",
     "DeepDenoisingSMOTE",
     "DeepSMOTE",
+    "DeepSMOTEOfficial",
     "DeepSparseSMOTE",
     "LatentOversampler",
     "image_grid",

@@ -1,0 +1,206 @@
+"""Why DeepSMOTE's images help or hurt, and what fixes them: remedies measured on
+Fashion-MNIST-LT with the default training recipe, with per-class diagnostics.
+
+Usage::
+
+    python benchmarks/deep_oversampling.py run --seeds 0 1 2 3 4
+    python benchmarks/deep_oversampling.py table
+
+Every variant is a registered method (with overrides) run by ``run_method`` exactly as
+``benchmarks/recipe.py compare`` runs its methods: profile ``deepsmote-mnist`` (seed = run
+seed), ``TrainConfig()``, evaluated after the last epoch on the official test set
+("balanced", 1,000 per class) and the ``deepsmote-imbalanced-test`` draw ("imbalanced"); so
+its rows pair with that script's plain-CE and random-oversampling rows seed by seed.
+Variants of one seed share one autoencoder (``cache_dir``): they differ only in what is done
+with its codes and images. ``diagnose=True`` records, per class, the fidelity, novelty and
+diversity of the synthetic images and the autoencoder's held-out reconstruction error
+(``deepbalance.samplers.diagnostics``), measured against the balanced test images.
+
+Each run appends one JSON line to ``benchmarks/results/deep_oversampling.jsonl`` (skipped
+when already there, so the script resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "deep_oversampling.jsonl"
+RECIPE_RESULTS = Path(__file__).parent / "results" / "recipe.jsonl"
+
+#: variant -> (registered method, overrides for get_method)
+VARIANTS = {
+    "deepsmote": ("deepsmote", {}),
+    "deepsmote-residual": ("deepsmote-residual", {}),
+    "deepsmote+cap": ("deepsmote+cap", {}),
+    "deepsmote-residual+cap": ("deepsmote+cap", {"sampler_params": {"residual": True}}),
+    "deepsmote-residual+logit-adjustment": (
+        "deepsmote-residual",
+        {"logit_adjustment": "logit-adjustment", "tau": 0.75},
+    ),
+}
+
+
+def run_one(variant: str, seed: int, cache_dir: str) -> dict:
+    from deepbalance import load_dataset, make_imbalanced
+    from deepbalance.methods import get_method, run_method
+    from deepbalance.training import TrainConfig
+
+    name, overrides = VARIANTS[variant]
+    method = get_method(name, **overrides)
+    train = make_imbalanced(
+        load_dataset("fashion-mnist", split="train"), "deepsmote-mnist", seed=seed
+    )
+    test = load_dataset("fashion-mnist", split="test")
+    sets = {
+        "balanced": test,
+        "imbalanced": make_imbalanced(test, "deepsmote-imbalanced-test", seed=0),
+    }
+    config = TrainConfig(eval_every=TrainConfig().epochs)
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run_method(
+        method,
+        train,
+        sets,
+        config=config,
+        seed=seed,
+        cache_dir=cache_dir,
+        progress=False,
+        diagnose=True,
+    )
+    sampler = result.sampler
+    return {
+        "variant": variant,
+        "method": method.to_dict(),
+        "seed": seed,
+        "metrics": {
+            split: {k: round(v, 4) for k, v in m.items() if k in ("acsa", "gm", "macro_f1")}
+            for split, m in result.final.items()
+        },
+        "per_class_recall": {s: m["per_class_recall"] for s, m in result.final.items()},
+        "diagnostics": result.diagnostics,
+        "autoencoder_from_cache": bool(getattr(sampler, "autoencoder_from_cache_", False)),
+        "autoencoder_epochs": len(getattr(sampler, "history_", []) or []),
+        "timings": {k: round(v, 1) for k, v in result.timings.items()},
+        "wall_s": round(time.perf_counter() - wall, 1),
+        "cpu_s": round(time.process_time() - cpu, 1),
+        "threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+    }
+
+
+def _records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def table() -> str:
+    """Markdown: each variant beside plain CE and random oversampling, paired by seed."""
+    import numpy as np
+    from scipy import stats
+
+    runs = _records(RESULTS)
+    ref = {
+        (r["method"], r["seed"]): r["metrics"]["balanced"]["acsa"]
+        for r in _records(RECIPE_RESULTS)
+        if r["mode"] == "compare"
+    }
+    lines = [
+        "| variant | seeds | balanced ACSA | Δ vs CE (p) | Δ vs random oversampling (p) "
+        "| fidelity | novelty | diversity | AE recon MSE |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in VARIANTS:
+        rs = [r for r in runs if r["variant"] == variant]
+        if not rs:
+            continue
+        acsa = np.array([r["metrics"]["balanced"]["acsa"] for r in rs])
+        cells = []
+        for other in ("none", "random-oversampling"):
+            pairs = [
+                (a, ref[(other, r["seed"])])
+                for a, r in zip(acsa, rs, strict=True)
+                if (other, r["seed"]) in ref
+            ]
+            if len(pairs) >= 2:
+                a, b = np.array(pairs).T
+                p = stats.ttest_rel(a, b).pvalue
+                cells.append(f"{np.mean(a - b):+.3f} (p={p:.2f}, n={len(pairs)})")
+            else:
+                cells.append("–")
+
+        def mean_diag(key, rs=rs):
+            vals = [row[key] for r in rs for row in (r["diagnostics"] or [])]
+            vals = [v for v in vals if v is not None and v == v]
+            return f"{np.mean(vals):.3f}" if vals else "–"
+
+        lines.append(
+            f"| {variant} | {len(rs)} | {acsa.mean():.3f} ± {acsa.std():.3f} | {cells[0]} "
+            f"| {cells[1]} | {mean_diag('fidelity')} | {mean_diag('novelty')} "
+            f"| {mean_diag('diversity')} | {mean_diag('reconstruction_mse')} |"
+        )
+    return "\n".join(lines)
+
+
+def class_table(variant: str = "deepsmote", seed: int = 0) -> str:
+    """Per-class diagnostics of one run."""
+    from deepbalance.samplers.diagnostics import format_diagnostics
+
+    for r in _records(RESULTS):
+        if r["variant"] == variant and r["seed"] == seed and r["diagnostics"]:
+            return format_diagnostics(r["diagnostics"])
+    return ""
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--seeds", type=int, nargs="+", default=[0])
+    run.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    run.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "deepbalance-ae"))
+    tab = sub.add_parser("table")
+    tab.add_argument("--classes", metavar="VARIANT", help="per-class diagnostics of seed 0")
+    one = sub.add_parser("one")
+    one.add_argument("variant")
+    one.add_argument("seed", type=int)
+    one.add_argument("cache_dir")
+    args = parser.parse_args(argv)
+    if args.command == "one":
+        print(json.dumps(run_one(args.variant, args.seed, args.cache_dir)))
+        return 0
+    if args.command == "table":
+        print(class_table(args.classes) if args.classes else table())
+        return 0
+    import subprocess
+
+    done = {(r["variant"], r["seed"]) for r in _records(RESULTS)}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:  # one process at a time: variants of a seed reuse its autoencoder
+        for variant in args.variants:
+            if (variant, seed) in done:
+                continue
+            cmd = [sys.executable, __file__, "one", variant, str(seed), args.cache_dir]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(f"FAILED {variant} {seed}: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            line = out.stdout.strip().splitlines()[-1]
+            with RESULTS.open("a") as f:
+                f.write(line + "\n")
+            print(line[:300], flush=True)
+    print(table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
