@@ -698,14 +698,18 @@ def run_diagnostics(toolkit: Toolkit, result, train, tests: dict, settings: dict
 def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8) -> bytes | None:
     """PNG bytes of real vs synthetic images of a sampler method's run, or None.
 
-    Latent samplers draw ``n_per_class`` new images per oversampled class with ``generate``
-    (cheap: the autoencoder is fitted). Other samplers resample ``train`` again with their
-    fixed ``random_state`` (as cheap as the run's own resampling) and show the synthetic rows.
+    The run's own synthetic rows (``result.synthetic_examples`` of ``run_method``) when it
+    kept them. Otherwise latent samplers draw ``n_per_class`` new images per oversampled class
+    with ``generate`` (cheap: the autoencoder is fitted), and other samplers resample ``train``
+    again with their fixed ``random_state`` and show the synthetic rows.
     """
     sampler = getattr(result, "sampler", None)
     if sampler is None or toolkit.image_grid is None:
         return None
-    if hasattr(sampler, "generate") and hasattr(sampler, "latent_"):
+    examples = getattr(result, "synthetic_examples", None)
+    if examples is not None:
+        synthetic, synthetic_labels = examples
+    elif hasattr(sampler, "generate") and hasattr(sampler, "latent_"):
         images, labels = [], []
         for label, n in getattr(sampler, "sampling_strategy_", {}).items():
             if n > 0:
