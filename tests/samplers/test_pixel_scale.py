@@ -201,3 +201,14 @@ def test_available_memory_reads_the_machine_or_the_override(monkeypatch):
 
 def test_format_bytes():
     assert format_bytes(1536) == "1.5 KiB" and format_bytes(3) == "3 B"
+
+
+def test_a_memory_map_is_read_in_place(ref, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, ref["X8"])
+    mapped = np.load(path, mmap_mode="r")
+    a, ya = PixelSMOTE(random_state=0).fit_resample(mapped, ref["y"])
+    b, yb = PixelSMOTE(random_state=0).fit_resample(ref["X8"], ref["y"])
+    assert type(a) is np.ndarray and a.flags.writeable
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ya, yb)

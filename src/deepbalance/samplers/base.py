@@ -6,7 +6,14 @@ rows first, unchanged, followed by synthetic rows. Subclasses implement one
 method, :meth:`BaseImageSampler._generate`, on float images (in [0, 1] for latent
 samplers, in the caller's own range for pixel samplers) with integer-encoded
 labels; everything else (layouts, dtypes, label mapping, ``sampling_strategy``
-forms, ``k_neighbors`` checks) lives here.
+forms, ``k_neighbors`` checks, the memory estimate) lives here.
+
+Memory: ``fit_resample`` validates ``X`` in bounded chunks without copying it (a
+memory map stays on disk), estimates what the call will need
+(:meth:`BaseImageSampler._memory_estimate`) and refuses it before starting when that
+exceeds the memory available (:mod:`deepbalance.samplers.memory`), then allocates the
+returned array once and fills it in place, chunk by chunk when ``_generate`` returns
+:class:`LazyRows`.
 """
 
 from __future__ import annotations
@@ -735,8 +742,12 @@ class BaseImageSampler(BaseOverSampler):
 
         Returns
         -------
-        X_syn : float ndarray (M, C, H, W), in the units of ``X``
+        X_syn : float ndarray (M, C, H, W) in the units of ``X``, or :class:`LazyRows`
+            that make them a chunk at a time (written straight into the output)
         y_syn : int ndarray (M,), encoded labels
         provenance : Provenance with indices into ``X``
+
+        Samplers with ``_lazy_rows = True`` get ``X`` as :class:`PixelRows` (rows converted
+        on demand) instead of one float array.
         """
         raise NotImplementedError

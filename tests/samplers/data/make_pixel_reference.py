@@ -3,9 +3,12 @@
 
 Run from the repository root: ``python tests/samplers/data/make_pixel_reference.py``.
 """
+
 import warnings
+
 import numpy as np
-from deepbalance.samplers import PixelSMOTE, PixelADASYN, RandomOversampler
+
+from deepbalance.samplers import PixelADASYN, PixelSMOTE, RandomOversampler
 
 rs = np.random.RandomState(7)
 counts = [40, 15, 9, 6]
@@ -20,7 +23,9 @@ cases = {
     "smote": lambda s: PixelSMOTE(random_state=s),
     "adasyn": lambda s: PixelADASYN(random_state=s),
     "random": lambda s: RandomOversampler(random_state=s),
-    "smote_k3": lambda s: PixelSMOTE(random_state=s, k_neighbors=3, sampling_strategy={1: 30, 2: 20}),
+    "smote_k3": lambda s: PixelSMOTE(
+        random_state=s, k_neighbors=3, sampling_strategy={1: 30, 2: 20}
+    ),
 }
 for name, make in cases.items():
     for xname in ("X8", "Xf", "Xf32"):
