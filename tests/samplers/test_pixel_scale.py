@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imblearn.over_sampling import SMOTE, BorderlineSMOTE
+from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 from sklearn.neighbors import NearestNeighbors
 
 from deepbalance.samplers import (
@@ -212,3 +212,29 @@ def test_a_memory_map_is_read_in_place(ref, tmp_path):
     assert type(a) is np.ndarray and a.flags.writeable
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ya, yb)
+
+
+@pytest.mark.parametrize("sampler", [SMOTE(), ADASYN(), RandomOverSampler()])
+def test_sample_rows_on_an_array_matches_sample(ref, sampler):
+    from deepbalance.samplers.strategies import ImblearnStrategy
+
+    Z, y = ref["Xf"], ref["y"]
+    n_new = {1: 25, 2: 31}
+    strategy = ImblearnStrategy(sampler)
+    Z_a, y_a, prov_a = strategy.sample(Z, y, n_new, k_neighbors=5, rng=4)
+    plan, y_b, prov_b = strategy.sample_rows(Z, y, n_new, k_neighbors=5, rng=4)
+    lazy = plan.lazy(strategy_base.PixelRows(Z, Z.dtype, None), chunk_values=50)
+    rows = np.concatenate([values for _, _, values in lazy.chunks()])
+    np.testing.assert_array_equal(rows, Z_a)
+    np.testing.assert_array_equal(y_b, y_a)
+    # sample() recovers ADASYN's pairs by a segment search, which may swap their roles
+    pairs_a = np.sort(np.c_[prov_a.base_index, prov_a.neighbor_index], axis=1)
+    pairs_b = np.sort(np.c_[prov_b.base_index, prov_b.neighbor_index], axis=1)
+    np.testing.assert_array_equal(pairs_b, pairs_a)
+
+
+def test_sample_rows_refuses_strategies_it_cannot_plan(ref):
+    from deepbalance.samplers.strategies import ImblearnStrategy
+
+    with pytest.raises(ValueError, match="cannot be planned; call sample"):
+        ImblearnStrategy(BorderlineSMOTE()).sample_rows(ref["Xf"], ref["y"], {1: 3})

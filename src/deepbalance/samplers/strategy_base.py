@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.neighbors import NearestNeighbors
 
 from .._checks import check_choice, check_random_state, seed_from
-from .base import BaseImageSampler, LazyRows, resolve_k_neighbors
+from .base import BaseImageSampler, LazyRows, PixelRows, resolve_k_neighbors
 from .provenance import Provenance
 
 SHORTFALL_CHOICES = ("smote", "warn", "raise")
@@ -205,8 +205,9 @@ class ImblearnStrategy(LatentStrategy):
 
         Parameters
         ----------
-        rows : PixelRows
-            Rows converted on demand (:class:`deepbalance.samplers.base.PixelRows`).
+        rows : PixelRows or array (n, d)
+            Rows converted on demand (:class:`deepbalance.samplers.base.PixelRows`), or
+            a plain float array.
         y, n_new, k_neighbors, rng
             As in :meth:`sample`.
 
@@ -222,6 +223,9 @@ class ImblearnStrategy(LatentStrategy):
                 f"strategy {self.name!r} ({type(self.sampler).__name__}) cannot be planned; "
                 "call sample() on the whole array instead"
             )
+        if not (hasattr(rows, "take") and hasattr(rows, "n_features")):
+            Z, _, _ = check_latent_inputs(rows, y, {})  # a plain 2-D array works too
+            rows = PixelRows(Z, Z.dtype, None)
         _, y, n_new = check_latent_inputs(np.zeros((len(y), 1)), y, n_new)
         if len(y) != len(rows):
             raise ValueError(f"y has {len(y)} labels but rows has {len(rows)}; pass one per row")
