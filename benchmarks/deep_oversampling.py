@@ -108,7 +108,7 @@ def table() -> str:
     import numpy as np
     from scipy import stats
 
-    runs = _records(RESULTS)
+    runs = list({(r["variant"], r["seed"]): r for r in reversed(_records(RESULTS))}.values())
     ref = {
         (r["method"], r["seed"]): r["metrics"]["balanced"]["acsa"]
         for r in _records(RECIPE_RESULTS)
@@ -183,11 +183,11 @@ def main(argv=None) -> int:
         return 0
     import subprocess
 
-    done = {(r["variant"], r["seed"]) for r in _records(RESULTS)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    for seed in args.seeds:  # one process at a time: variants of a seed reuse its autoencoder
+    for seed in args.seeds:  # in order: variants of a seed reuse its autoencoder
         for variant in args.variants:
-            if (variant, seed) in done:
+            # read again before every run, so several processes on other seeds can share a file
+            if (variant, seed) in {(r["variant"], r["seed"]) for r in _records(RESULTS)}:
                 continue
             cmd = [sys.executable, __file__, "one", variant, str(seed), args.cache_dir]
             out = subprocess.run(cmd, capture_output=True, text=True)

@@ -150,7 +150,7 @@ def table() -> str:
         groups: dict = {}
         for r in tune:
             groups.setdefault((r["method"], json.dumps(r["params"])), []).append(r)
-        for (method, params), rs in groups.items():
+        for (method, params), rs in sorted(groups.items()):
             val = np.mean([r["metrics"]["val"]["acsa"] for r in rs])
             test = np.mean([r["metrics"]["balanced"]["acsa"] for r in rs])
             lines.append(f"| {method} | {params} | {len(rs)} | {val:.3f} | {test:.3f} |")

@@ -4,6 +4,7 @@ from .base import BaseImageSampler, ImageLayout, check_images, check_labels
 from .calibration import WeightedCalibration, calibrated_moments
 from .grid import image_grid, sampler_grid
 from .latent import LatentOversampler
+from .memory import InsufficientMemoryError
 from .pixel import PixelADASYN, PixelOversampler, PixelSMOTE, RandomOversampler
 from .presets import (
     BetaVAESMOTE,
@@ -24,6 +25,7 @@ from .strategies import (
 )
 
 __all__ = [
+    "InsufficientMemoryError",
     "SAMPLERS",
     "BetaVAESMOTE",
     "DeepADASYN",
