@@ -5,6 +5,7 @@ Usage::
 
     python benchmarks/deep_oversampling.py run --seeds 0 1 2 3 4
     python benchmarks/deep_oversampling.py table
+    python benchmarks/deep_oversampling.py grids        # the real-vs-synthetic pictures in docs/
 
 Every variant is a registered method (with overrides) run by ``run_method`` exactly as
 ``benchmarks/recipe.py compare`` runs its methods: profile ``deepsmote-mnist`` (seed = run
@@ -161,6 +162,39 @@ def class_table(variant: str = "deepsmote", seed: int = 0) -> str:
     return ""
 
 
+def grids(cache_dir: str, seed: int = 0) -> None:
+    """docs/deepsmote_fmnist_grid.png and docs/deepsmote_residual_fmnist_grid.png: real vs
+    synthetic images of DeepSMOTE without and with ``residual=True``, from the autoencoder the
+    runs of ``seed`` trained (loaded from ``cache_dir``; trained again if absent)."""
+    from deepbalance import load_dataset, make_imbalanced
+    from deepbalance._checks import check_random_state, seed_from
+    from deepbalance.samplers import DeepSMOTE, image_grid
+
+    train = make_imbalanced(
+        load_dataset("fashion-mnist", split="train"), "deepsmote-mnist", seed=seed
+    )
+    rng = check_random_state(seed)
+    seed_from(rng)  # run_method's validation-split seed, then its sampler seed
+    sampler_seed = seed_from(rng)
+    docs = Path(__file__).parents[1] / "docs"
+    for residual, name, title in [
+        (False, "deepsmote_fmnist_grid.png", "DeepSMOTE as published: real (left) vs decoded"),
+        (True, "deepsmote_residual_fmnist_grid.png", "DeepSMOTE, residual=True: real vs synthetic"),
+    ]:
+        sampler = DeepSMOTE(random_state=sampler_seed, cache_dir=cache_dir, residual=residual)
+        X, y = sampler.fit_resample(train.images, train.labels)
+        mask = sampler.synthetic_mask_
+        image_grid(
+            train.images,
+            train.labels,
+            X[mask],
+            y[mask],
+            docs / name,
+            class_names=list(train.class_names),
+            title=title,
+        )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +204,8 @@ def main(argv=None) -> int:
     run.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "deepbalance-ae"))
     tab = sub.add_parser("table")
     tab.add_argument("--classes", metavar="VARIANT", help="per-class diagnostics of seed 0")
+    grid = sub.add_parser("grids", help="draw the real-vs-synthetic grids of docs/")
+    grid.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "deepbalance-ae"))
     one = sub.add_parser("one")
     one.add_argument("variant")
     one.add_argument("seed", type=int)
@@ -177,6 +213,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "one":
         print(json.dumps(run_one(args.variant, args.seed, args.cache_dir)))
+        return 0
+    if args.command == "grids":
+        grids(args.cache_dir)
         return 0
     if args.command == "table":
         print(class_table(args.classes) if args.classes else table())
