@@ -362,7 +362,7 @@ class Spec:
         methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
         harmless = {"seeds", "methods"}
         if self.overrides.get("budget") == "protocol":
-            harmless |= {"budget", "train"}  # the paper's own recipe is no reduction
+            harmless |= {"budget", "train", "method_params"}  # the paper's own recipe
         if set(self.overrides) - harmless:
             return True
         return not (
