@@ -52,8 +52,9 @@ class LatentOversampler(BaseImageSampler):
     dim_h : int, default=16
         Width of the first convolution (widths double per stage up to 8·dim_h).
         DeepSMOTE used 64. On Fashion-MNIST-LT one epoch costs about 6 / 14 / 43 CPU-seconds
-        at dim_h = 16 / 32 / 64 (batches of 128; 100 at 64) and the held-out error after the same number
-        of epochs is nearly the same at 16 and 32 (docs/benchmarks.md, "Autoencoders").
+        at dim_h = 16 / 32 / 64 (batches of 128; 100 at 64) and the held-out error after the
+        same number of epochs is nearly the same at 16 and 32 (docs/benchmarks.md,
+        "Autoencoders").
     epochs : int, default=20
         Training epochs (DeepSMOTE used 200 on a GPU; see :class:`DeepSMOTEOfficial`).
     batch_size : int, default=64
