@@ -382,3 +382,14 @@ train = { classifier = "resnet18", optimizer = "adam", lr = 0.001, schedule = "c
     bad = text.replace('schedule = "constant"', 'schedule = "warm"')
     with pytest.raises(SpecError, match="schedule"):
         loads_spec(bad, file="x.toml")
+
+
+def test_deepsmote_imbalanced_test_keeps_the_specs_training_ratios():
+    ratios = {
+        name: [t.profile for t in load_spec(name).test_sets if t.policy == "deepsmote-imbalanced"]
+        for name in ("deepsmote-fmnist", "deepsmote-cifar10", "deepsmote-svhn")
+    }
+    assert [p.params for p in ratios["deepsmote-fmnist"]] == [{"train": "deepsmote-mnist"}]
+    assert [p.params for p in ratios["deepsmote-cifar10"]] == [{"train": "deepsmote-cifar"}]
+    assert [p.params for p in ratios["deepsmote-svhn"]] == [{"train": "deepsmote-cifar"}]
+    assert {p.name for ps in ratios.values() for p in ps} == {"deepsmote-imbalanced-test"}

@@ -224,7 +224,8 @@ class TestSetSpec:
 
     ``policy``: ``"official"`` (the split as is), ``"balanced"`` (``per_class`` images of every
     class, default the smallest class count), ``"deepsmote-imbalanced"`` (counts of the profile
-    ``deepsmote-imbalanced-test``) or ``"profile"`` (any profile, e.g. to keep the classes of
+    ``deepsmote-imbalanced-test`` with ``train=`` the spec's training profile, when that is a
+    plain profile name) or ``"profile"`` (any profile, e.g. to keep the classes of
     a ``cle-*`` training profile). Drawn with ``seed``, the same for every run.
 
     ``"cv"`` is DeepSMOTE's evaluation (002 §4, 5-fold cross-validation): the run's
@@ -896,6 +897,14 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
     if not sets:
         raise r.fail(("test_sets",), sets, "give at least one [[test_sets]] table")
     test_sets = tuple(_test_set(r, s, ("test_sets", i)) for i, s in enumerate(sets))
+    if profile is not None and not profile.params:
+        # DeepSMOTE's imbalanced test set keeps the spec's own training ratios (CIFAR-10 and
+        # SVHN train on other counts than MNIST): deepsmote-imbalanced-test(train=<profile>)
+        derived = ProfileSpec(DEEPSMOTE_TEST_PROFILE, {"train": profile.name})
+        test_sets = tuple(
+            dataclasses.replace(t, profile=derived) if t.policy == "deepsmote-imbalanced" else t
+            for t in test_sets
+        )
     _unique(r, [t.name for t in test_sets], "test_sets", "name")
     cv = [i for i, t in enumerate(test_sets) if t.policy == "cv"]
     if len(cv) > 1:
