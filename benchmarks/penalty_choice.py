@@ -32,6 +32,7 @@ from deepbalance.data.profiles import make_imbalanced
 from deepbalance.nets.autoencoders import decode_latents, encode_images
 from deepbalance.samplers.presets import DeepSMOTE
 from deepbalance.training import TrainConfig, Trainer
+from former_recipe import FORMER_RECIPE
 
 
 def _recon_mse(sampler, X01: np.ndarray) -> float:
@@ -46,15 +47,7 @@ def _classify(train: ImageSet, test: ImageSet, args, seed: int) -> float:
         epochs=args.clf_epochs,
         eval_every=args.clf_epochs,
         device=args.device,
-        # the recipe these results were measured with (before the tuned default recipe)
-        batch_size=128,
-        lr=1e-3,
-        optimizer="adam",
-        schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        augment="none",
-        epoch_rows="all",
+        **FORMER_RECIPE,  # the recipe these results were measured with
     )
     result = Trainer(config, seed=seed, progress=False).fit(train, {"test": test})
     return float(result.final["test"]["acsa"])

@@ -38,6 +38,7 @@ from deepbalance._checks import atomic_write_text
 from deepbalance.data.imageset import ImageSet
 from deepbalance.methods import run_method
 from deepbalance.training import Callback, TrainConfig, Trainer
+from former_recipe import FORMER_RECIPE
 
 
 class EpochTimer(Callback):
@@ -77,13 +78,7 @@ def time_small_cnn(train: ImageSet, n_images: int, epochs: int) -> float:
     config = TrainConfig(  # the recipe of the recorded results
         classifier="small-cnn",
         epochs=epochs,
-        lr=1e-3,
-        optimizer="adam",
-        schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        augment="none",
-        epoch_rows="all",
+        **FORMER_RECIPE,
     )
     Trainer(config, progress=False, callbacks=[timer]).fit(data)
     return float(np.mean(timer.seconds))
@@ -98,13 +93,7 @@ def time_cle_smote(train: ImageSet, test: ImageSet, epochs: int):
         classifier="cle-cnn",
         epochs=epochs,
         eval_every=epochs,
-        lr=1e-3,
-        optimizer="adam",
-        schedule="constant",
-        weight_decay=0.0,
-        label_smoothing=0.0,
-        augment="none",
-        epoch_rows="all",
+        **FORMER_RECIPE,
     )
     started = time.perf_counter()
     result = run_method(
