@@ -167,15 +167,13 @@ def grids(cache_dir: str, seed: int = 0) -> None:
     synthetic images of DeepSMOTE without and with ``residual=True``, from the autoencoder the
     runs of ``seed`` trained (loaded from ``cache_dir``; trained again if absent)."""
     from deepbalance import load_dataset, make_imbalanced
-    from deepbalance._checks import check_random_state, seed_from
+    from deepbalance.methods import run_seeds
     from deepbalance.samplers import DeepSMOTE, image_grid
 
     train = make_imbalanced(
         load_dataset("fashion-mnist", split="train"), "deepsmote-mnist", seed=seed
     )
-    rng = check_random_state(seed)
-    seed_from(rng)  # run_method's validation-split seed, then its sampler seed
-    sampler_seed = seed_from(rng)
+    sampler_seed = run_seeds(seed)[1]  # the sampler seed run_method used
     docs = Path(__file__).parents[1] / "docs"
     for residual, name, title in [
         (False, "deepsmote_fmnist_grid.png", "DeepSMOTE as published: real (left) vs decoded"),

@@ -309,6 +309,15 @@ def _examples(X, y, mask, per_class: int):
     return np.asarray(X)[keep], np.asarray(y)[keep]
 
 
+def run_seeds(seed) -> tuple[int, int, int]:
+    """The seeds :func:`run_method` draws from a run's ``seed``: for the validation split, the
+    sampler and the training (the same for every method, so methods differ only in what they
+    do). Code that must rebuild a run's validation split or sampler uses these."""
+    rng = check_random_state(seed)
+    split_seed, sampler_seed, train_seed = (seed_from(rng) for _ in range(3))
+    return split_seed, sampler_seed, train_seed
+
+
 def run_method(
     method: str | Method,
     train: ImageSet,
@@ -359,8 +368,7 @@ def run_method(
     if not isinstance(diagnose, bool):
         raise TypeError(f"diagnose={diagnose!r} must be True or False")
     examples_per_class = check_int(examples_per_class, "examples_per_class", min_value=0)
-    rng = check_random_state(seed)
-    split_seed, sampler_seed, train_seed = (seed_from(rng) for _ in range(3))
+    split_seed, sampler_seed, train_seed = run_seeds(seed)
     eval_sets = dict(eval_sets)
     if config.val_fraction > 0:
         if "val" in eval_sets:

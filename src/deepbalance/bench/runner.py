@@ -627,10 +627,10 @@ def _sampler_input(train, settings: dict, seed: int):
     fraction = float(settings.get("val_fraction") or 0.0)
     if fraction <= 0:
         return train, None
-    from .._checks import check_random_state, seed_from
+    from ..methods import run_seeds
     from ..training.data import split_validation
 
-    return split_validation(train, fraction, seed=seed_from(check_random_state(seed)))
+    return split_validation(train, fraction, seed=run_seeds(seed)[0])
 
 
 def run_diagnostics(toolkit: Toolkit, result, train, tests: dict, settings: dict, seed: int):
