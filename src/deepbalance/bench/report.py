@@ -91,12 +91,10 @@ WIDE = 100_000
 # data
 
 
-@dataclass
-class Cell:
-    """One method × metric × test set: the per-seed values and their summary."""
+class SeedSummary:
+    """``n``, ``mean`` and sample ``std`` (0 for one value) of a ``values`` sequence."""
 
     values: list[float]
-    keys: list[tuple]  # (seed, variant) of each value, for pairing
 
     @property
     def n(self) -> int:
@@ -109,6 +107,14 @@ class Cell:
     @property
     def std(self) -> float:
         return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
+
+
+@dataclass
+class Cell(SeedSummary):
+    """One method × metric × test set: the per-seed values and their summary."""
+
+    values: list[float]
+    keys: list[tuple]  # (seed, variant) of each value, for pairing
 
     @property
     def var(self) -> float:

@@ -27,6 +27,7 @@ from .._checks import atomic_write_text
 from .report import (
     WILCOXON_MIN_PAIRS,
     Protocol,
+    SeedSummary,
     _Doc,
     _protocol_section,
     load_protocols,
@@ -50,25 +51,13 @@ SIMPLE = "random-oversampling"
 
 
 @dataclass(frozen=True)
-class MethodScore:
+class MethodScore(SeedSummary):
     """One method's metric on a test set over seeds."""
 
     method_id: str
     label: str
     values: tuple[float, ...]
     seeds: tuple[int, ...]
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.values)) if self.values else float("nan")
-
-    @property
-    def std(self) -> float:
-        return float(np.std(self.values, ddof=1)) if self.n > 1 else 0.0
 
     def text(self) -> str:
         if self.n == 1:
