@@ -151,6 +151,29 @@ def test_cache_dir_reuses_the_autoencoder(tiny_images, tmp_path, monkeypatch):
         )
 
 
+def test_a_changed_architecture_is_a_different_cache_key(tiny_images, monkeypatch):
+    from deepbalance.samplers import autoencoder_cache
+    from deepbalance.samplers.autoencoder_cache import cache_key
+
+    X, y = tiny_images
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    config, settings = sampler.autoencoder_config(X.shape[1:]), sampler.train_settings()
+    X01 = X.astype(np.float32) / 255
+    before = cache_key(config, settings, 0, X01, y)
+    state = torch.random.get_rng_state()
+    assert cache_key(config, settings, 0, X01, y) == before  # stable, and the RNG untouched
+    assert torch.equal(torch.random.get_rng_state(), state)
+    original = autoencoder_cache.build_autoencoder
+
+    def wider_decoder(cfg):  # the same config, but the code builds another network
+        model = original(cfg)
+        model.extra = torch.nn.Linear(1, 1)
+        return model
+
+    monkeypatch.setattr(autoencoder_cache, "build_autoencoder", wider_decoder)
+    assert cache_key(config, settings, 0, X01, y) != before
+
+
 def test_damaged_cache_entry_is_retrained(tiny_images, tmp_path):
     X, y = tiny_images
     DeepSMOTE(random_state=0, k_neighbors=3, cache_dir=tmp_path, **TINY).fit_resample(X, y)

@@ -312,3 +312,57 @@ def test_random_crop_flip_moves_whole_images():
         assert any(torch.equal(out[i], c) for c in crops)
     again = random_crop_flip(x, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)
+
+
+def _memmapped(images, tmp_path, name):
+    path = tmp_path / f"{name}.npy"
+    np.save(path, images)
+    return np.load(path, mmap_mode="r")  # read-only, as the image cache hands it out
+
+
+def test_memmapped_sets_stream_batches_with_the_same_numbers(digits, tmp_path):
+    train, test = digits
+    mapped = ImageSet(_memmapped(train.images, tmp_path, "train"), train.labels, train.class_names)
+    mapped_test = ImageSet(_memmapped(test.images, tmp_path, "test"), test.labels, test.class_names)
+    assert not mapped.images.flags.writeable
+    config = TrainConfig(classifier="cle-cnn", epochs=2, batch_size=16, augment="shift")
+    recipe = Recipe(pretrain=True, pretrain_epochs=1, cap="class-cosine")  # reads class means
+    synthetic = np.arange(len(train)) % 5 == 0
+    in_memory = fit(train, {"test": test}, config, recipe=recipe, synthetic_mask=synthetic)
+    streamed = fit(mapped, {"test": mapped_test}, config, recipe=recipe, synthetic_mask=synthetic)
+    assert streamed.history == in_memory.history and streamed.losses == in_memory.losses
+    # the same model; only the arrays' strides differ, which moves float rounding (~1e-8)
+    np.testing.assert_allclose(
+        streamed.predict_proba(mapped_test.images), in_memory.predict_proba(test.images), atol=1e-6
+    )
+
+
+def test_a_memmapped_training_set_is_never_copied_whole(digits, tmp_path):
+    import tracemalloc
+
+    train, test = digits
+    # 64 x 64 images, 51 MB: far above what one fit allocates besides the images
+    images = np.kron(np.repeat(train.images, 256, axis=0), np.ones((8, 8), dtype=np.uint8))
+    labels = np.repeat(train.labels, 256)
+    mapped = ImageSet(_memmapped(images, tmp_path, "big"), labels, train.class_names)
+    config = FAST.replace(epochs=1, batch_size=256)
+    fit(train, None, config)  # first imports allocate too: do them before tracing
+    tracemalloc.start()
+    fit(mapped, None, config, synthetic_mask=np.arange(len(labels)) % 3 == 0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # numpy's allocations are traced: a copy of the set (or of its real rows) would show here
+    assert peak < images.nbytes / 4, (peak, images.nbytes)
+
+
+def test_image_rows_gather_in_the_asked_order(tmp_path):
+    from deepbalance.training.data import ImageRows
+
+    images = np.arange(6 * 4, dtype=np.uint8).reshape(6, 1, 2, 2)
+    for source in (images, _memmapped(images, tmp_path, "rows")):
+        rows = ImageRows(source)
+        assert rows.streamed == (source is not images) and len(rows) == 6
+        for index in (torch.tensor([4, 0, 5, 0]), np.array([3, 1]), slice(1, 4)):
+            np.testing.assert_array_equal(rows[index].numpy(), images[index])
+        mask = torch.tensor([True, False, True, False, False, True])
+        np.testing.assert_array_equal(rows[mask].numpy(), images[mask.numpy()])

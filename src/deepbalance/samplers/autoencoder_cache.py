@@ -1,8 +1,10 @@
 """A cache of trained autoencoders, without pickle.
 
 The autoencoder cache (``cache_dir`` of a latent sampler) holds one safetensors
-file per trained autoencoder, named by a hash of the autoencoder config, training
-settings, seed and training data; its JSON metadata carries the config and history.
+file per trained autoencoder, named by a hash of the autoencoder config, its architecture
+(the modules the config builds, so a changed network never loads stale weights), the library
+version, training settings, seed and training data; its JSON metadata carries the config and
+history.
 Files are written to a temporary name and renamed, so a reader never sees half an
 entry; an unreadable entry is ignored (and retrained) with a warning.
 """
@@ -15,10 +17,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from .._checks import atomic_path
+from .._version import __version__
 from ..nets.autoencoder_training import TrainSettings
 from ..nets.autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder
 
@@ -37,6 +41,8 @@ def cache_key(
         "format": CACHE_FORMAT,
         "version": CACHE_VERSION,
         "config": config.to_dict(),
+        "architecture": architecture(config),
+        "deepbalance": __version__,
         "settings": settings.to_dict(),
         "seed": int(seed),
         "shape": list(X01.shape),
@@ -45,6 +51,14 @@ def cache_key(
     h.update(np.ascontiguousarray(X01, dtype=np.float32).tobytes())
     h.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
     return h.hexdigest()
+
+
+def architecture(config: AutoencoderConfig) -> str:
+    """The modules ``config`` builds, with every parameter's name and shape, as text."""
+    with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the RNG as is
+        model = build_autoencoder(config)
+    shapes = ", ".join(f"{k}: {list(v.shape)}" for k, v in model.state_dict().items())
+    return f"{model}\n{shapes}"
 
 
 def _cache_file(cache_dir, key: str) -> Path:

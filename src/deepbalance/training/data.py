@@ -18,19 +18,82 @@ from .._checks import check_float
 from ..data.imageset import ImageSet
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation of uint8 ``(N, C, H, W)`` images in [0, 1]."""
+def channel_stats(
+    images: np.ndarray, rows: np.ndarray | None = None, chunk_values: int = 2**19
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of uint8 ``(N, C, H, W)`` images in [0, 1].
+
+    ``rows`` (indices) restricts the statistics to those images. Images are read about
+    ``chunk_values`` pixel values at a time, so a memory-mapped set is never copied whole and
+    the float copy stays a few MB whatever the image size.
+    """
     n_channels = images.shape[1]
     total = np.zeros(n_channels)
     total_sq = np.zeros(n_channels)
-    for start in range(0, len(images), chunk):  # chunks keep the float64 copy small
-        block = images[start : start + chunk].astype(np.float64) / 255.0
+    n = len(images) if rows is None else len(rows)
+    chunk = max(1, chunk_values // max(1, int(np.prod(images.shape[1:]))))
+    for start in range(0, n, chunk):
+        part = (
+            images[start : start + chunk]
+            if rows is None
+            else images[np.asarray(rows[start : start + chunk])]
+        )
+        block = part.astype(np.float64)
+        block /= 255.0
         total += block.sum(axis=(0, 2, 3))
-        total_sq += np.square(block).sum(axis=(0, 2, 3))
-    count = len(images) * images.shape[2] * images.shape[3]
+        total_sq += np.square(block, out=block).sum(axis=(0, 2, 3))
+    count = n * images.shape[2] * images.shape[3]
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
     return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)
+
+
+class ImageRows:
+    """uint8 images ``(N, C, H, W)`` that batches are gathered from, as tensors on ``device``.
+
+    An array in memory becomes one tensor sharing its memory (moved to ``device`` once when
+    ``resident``); a read-only array — a memory-mapped image cache
+    (:mod:`deepbalance.data.image_cache`) — is never copied whole: each batch reads just its
+    rows, in file order, so a training set larger than memory streams from disk.
+
+    Parameters
+    ----------
+    images : ndarray of uint8, shape (N, C, H, W)
+    device : torch.device
+        Where the gathered batches go.
+    resident : bool, default True
+        Keep an in-memory set on ``device`` (False: on the host, moved per batch).
+    """
+
+    def __init__(self, images: np.ndarray, device=None, *, resident: bool = True):
+        self.device = torch.device("cpu") if device is None else torch.device(device)
+        self.streamed = not images.flags.writeable
+        self.shape = images.shape
+        if self.streamed:
+            self._array, self._tensor = images, None
+        else:
+            tensor = torch.from_numpy(images)
+            self._array, self._tensor = None, tensor.to(self.device) if resident else tensor
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> torch.Tensor:
+        """The images at ``rows`` (a slice, or an index or boolean tensor/array) on ``device``."""
+        if not self.streamed:
+            if isinstance(rows, torch.Tensor):
+                rows = rows.to(self._tensor.device)
+            return self._tensor[rows].to(self.device)
+        if isinstance(rows, slice):
+            block = np.array(self._array[rows])  # this batch only
+        else:
+            rows = rows.cpu().numpy() if isinstance(rows, torch.Tensor) else np.asarray(rows)
+            if rows.dtype == bool:
+                rows = np.flatnonzero(rows)
+            order = np.argsort(rows, kind="stable")  # read the file front to back
+            block = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
+            block[order] = self._array[rows[order]]
+        return torch.from_numpy(block).to(self.device)
 
 
 def default_shift(image_shape) -> int:

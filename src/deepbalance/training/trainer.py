@@ -35,7 +35,7 @@ from ..nets.device import resolve_device
 from .augment import resolve_augment
 from .callbacks import Callback, RichProgress, TrainState
 from .config import TrainConfig
-from .data import InputPipeline, RowStream, channel_stats, split_validation
+from .data import ImageRows, InputPipeline, RowStream, channel_stats, split_validation
 from .recipe import Recipe
 from .triplet import TripletSampler, triplet_loss
 
@@ -96,7 +96,8 @@ class TrainResult:
             )
         device = next(self.model.parameters()).device
         pipeline = InputPipeline(self.mean, self.std, device=device)
-        return predict_proba(self.model, _as_tensor(images), pipeline, batch_size)
+        rows = ImageRows(images, device, resident=False)
+        return predict_proba(self.model, rows, pipeline, batch_size)
 
     def predict(self, images, *, batch_size: int = 1024) -> np.ndarray:
         """Predicted class indices for uint8 images ``(N, C, H, W)``."""
@@ -104,21 +105,23 @@ class TrainResult:
 
 
 @torch.no_grad()
-def _forward(fn, model, images: torch.Tensor, pipeline, batch_size: int) -> torch.Tensor:
+def _forward(fn, model, images: ImageRows, pipeline, batch_size: int, rows=None) -> torch.Tensor:
+    """``fn`` of the images (or of those at index tensor ``rows``), ``batch_size`` at a time."""
     was_training = model.training
     model.eval()
     device = pipeline.mean.device
+    n = len(images) if rows is None else len(rows)
+    parts = []
     try:
-        parts = [
-            fn(pipeline(images[i : i + batch_size].to(device)))
-            for i in range(0, len(images), batch_size)
-        ]
+        for i in range(0, n, batch_size):
+            batch = slice(i, i + batch_size) if rows is None else rows[i : i + batch_size]
+            parts.append(fn(pipeline(images[batch].to(device))))
     finally:
         model.train(was_training)
     return torch.cat(parts)
 
 
-def predict_proba(model, images: torch.Tensor, pipeline, batch_size: int) -> np.ndarray:
+def predict_proba(model, images: ImageRows, pipeline, batch_size: int) -> np.ndarray:
     """Softmax probabilities of ``model`` for uint8 ``images``, in evaluation mode."""
     logits = _forward(model, model, images, pipeline, batch_size)
     return torch.softmax(logits.double(), dim=1).cpu().numpy()
@@ -140,8 +143,9 @@ class EpochContext:
         """Embeddings (evaluation mode, no gradient) and labels of every real training row."""
         if self._cache is None:
             real = ~self._synthetic
+            rows = torch.nonzero(real.cpu()).squeeze(1)
             emb = _forward(
-                self._model.embed, self._model, self._images[real], self._pipeline, self._batch_size
+                self._model.embed, self._model, self._images, self._pipeline, self._batch_size, rows
             )
             self._cache = (emb, self._labels[real].to(emb.device))
         return self._cache
@@ -358,7 +362,9 @@ class Trainer:
                     "deepbalance.nets.create_classifier"
                 )
             model.to(device)
-            mean, std = channel_stats(train.images[~synthetic])
+            mean, std = channel_stats(
+                train.images, None if not synthetic.any() else np.flatnonzero(~synthetic)
+            )
             pipeline = InputPipeline(mean, std, augment=augment, shift=config.shift, device=device)
             loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device)
             state = TrainState("train", 0, config.epochs, model, objective)
@@ -427,11 +433,6 @@ class Trainer:
         return train, np.zeros(len(train), dtype=bool), {**eval_sets, "val": val}
 
 
-def _as_tensor(images: np.ndarray) -> torch.Tensor:
-    """A tensor sharing ``images``' memory, or a copy of read-only arrays (cached memmaps)."""
-    return torch.from_numpy(images if images.flags.writeable else np.array(images))
-
-
 class _Loop:
     """State of one ``fit`` call: tensors on the device, generators, history."""
 
@@ -440,12 +441,15 @@ class _Loop:
         self.model, self.pipeline, self.device = model, pipeline, device
         self.class_names = train.class_names
         self.n_classes = train.n_classes
-        self.images = _as_tensor(train.images).to(device)
+        self.images = ImageRows(train.images, device)  # read-only caches stream per batch
         self.labels_np = train.labels
         self.labels = torch.from_numpy(train.labels).to(device)
         self.synthetic_np = synthetic
         self.synthetic = torch.from_numpy(synthetic).to(device)
-        self.eval_sets = {name: (_as_tensor(s.images), s.labels) for name, s in eval_sets.items()}
+        self.eval_sets = {
+            name: (ImageRows(s.images, device, resident=False), s.labels)
+            for name, s in eval_sets.items()
+        }
         self.abnormality = {
             name: abnormality_targets(s, self.n_classes) for name, s in eval_sets.items()
         }
@@ -496,9 +500,7 @@ class _Loop:
             self._callbacks("on_epoch_end")
 
     def _inputs(self, rows: torch.Tensor) -> torch.Tensor:
-        return self.pipeline(
-            self.images[rows.to(self.device)], train=True, generator=self.generator
-        )
+        return self.pipeline(self.images[rows], train=True, generator=self.generator)
 
     def pretrain(self, settings) -> None:
         """Triplet stage: anchors from ``settings.anchors``, real positives and negatives."""
