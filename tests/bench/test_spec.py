@@ -110,6 +110,49 @@ def test_bad_values_name_key_value_and_line(fake, tmp_path, old, new, key, needl
     assert words in message
 
 
+@pytest.mark.parametrize(
+    "old, new, key, value, needle, words",
+    [
+        ("epochs = 4", 'epochs = "4"', "train.epochs", "4", 'epochs = "4"', "must be an integer"),
+        (
+            "epochs = 4",
+            "epochs = 4\nbatch_size = true",
+            "train.batch_size",
+            True,
+            "batch_size = true",
+            "must be an integer",
+        ),
+        (
+            'policy = "balanced"',
+            'policy = "balanced"\nper_clas = 3',
+            "test_sets[0].per_clas",
+            3,
+            "per_clas = 3",
+            "unknown key 'per_clas'; allowed: name, policy, profile, per_class, seed, folds",
+        ),
+        (
+            'policy = "official"',
+            'policy = "cv"\nfolds = 1',
+            "test_sets[1].folds",
+            1,
+            "folds = 1",
+            "must be an integer >= 2",
+        ),
+    ],
+)
+def test_wrong_types_and_keys_name_key_value_and_line(
+    fake, tmp_path, old, new, key, value, needle, words
+):
+    path = tmp_path / "bad.toml"
+    text = _with(fake, old, new)
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    error = info.value
+    assert (error.key, error.value, error.line) == (key, value, _line_of(text, needle))
+    assert str(error).startswith(f"{path}:{error.line}: {key} = {value!r}: {words}")
+
+
 def test_duplicate_method_id_points_at_the_second_entry(fake):
     text = fake.SPEC_TOML + '\n[[methods]]\nname = "fake-smote"\n'
     with pytest.raises(SpecError, match="repeats") as info:

@@ -1,4 +1,4 @@
-"""Experiment specs: TOML files validated into frozen dataclasses.
+"""Experiment specs: TOML files validated (by pydantic) into frozen dataclasses.
 
 A spec names everything a benchmark run needs: the dataset, the imbalance profile, the test
 sets, the training recipe, the methods, the seeds, what to report and the paper's numbers to
@@ -84,16 +84,33 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
-import math
 import numbers
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic import dataclasses as pydantic_dataclasses
+from pydantic_core import PydanticCustomError
 
 try:
     import tomllib
@@ -175,16 +192,6 @@ QUICK_BUDGET: dict[str, Any] = {"seeds": 1, "epochs": 2, "subset": 0.25}
 #: "protocol": the paper's own training protocol from ``[budgets.protocol]`` (e.g. ResNet-18,
 #: meant for a GPU), not a reduction.
 BUDGETS = ("quick", "full", "protocol")
-#: Keys a ``[budgets.<name>]`` table may set.
-BUDGET_KEYS = (
-    "seeds",
-    "epochs",
-    "subset",
-    "classifier",
-    "classifier_params",
-    "method_params",
-    "train",
-)
 
 
 class SpecError(ValueError):
@@ -196,29 +203,104 @@ class SpecError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# dataclasses
+# the tables of a spec: frozen dataclasses that pydantic validates
 
 
-@dataclass(frozen=True)
+def _invalid(problem: str, at: str | None = None) -> PydanticCustomError:
+    """A validation error in our own words; ``at`` names the key of the table it is about (for
+    rules across keys)."""
+    return PydanticCustomError("spec", problem, {"at": at} if at else None)
+
+
+def _check(test, problem: str, *, before: bool = False) -> AfterValidator | BeforeValidator:
+    """An ``Annotated`` rule: a value that fails ``test`` is an error saying ``problem``
+    (``before``: tested before pydantic's own validation)."""
+
+    def check(value):
+        if not test(value):
+            raise _invalid(problem)
+        return value
+
+    return BeforeValidator(check) if before else AfterValidator(check)
+
+
+def _given(what: str) -> AfterValidator:
+    return _check(bool, f"give at least one {what}")
+
+
+# Booleans are not integers and strings are not numbers (Strict); arrays become tuples.
+_Text = Annotated[str, _check(str.strip, "must be a non-empty string")]
+_Count = Annotated[int, Strict(), Field(ge=1)]
+_Seed = Annotated[int, Strict(), Field(ge=0)]
+_Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+_Fraction = Annotated[
+    float,
+    Strict(),
+    _check(lambda f: 0 < f <= 1, "a fraction must be in (0, 1]; give an integer for a count"),
+]
+_Subset = Annotated[
+    Annotated[_Count, Tag("count")] | Annotated[_Fraction, Tag("fraction")],
+    Discriminator(lambda v: "count" if type(v) is int else "fraction"),
+]
+_EpochRows = Annotated[
+    Annotated[Literal[EPOCH_ROWS], Tag("name")] | Annotated[_Count, Tag("count")],
+    Discriminator(lambda v: "name" if isinstance(v, str) else "count"),
+]
+_Folds = Annotated[
+    int,
+    _check(
+        lambda k: type(k) is int and k >= 2,
+        "must be an integer >= 2 (k-fold cross-validation needs two folds); "
+        "DeepSMOTE uses folds = 5",
+        before=True,
+    ),
+]
+_Augment = Annotated[
+    Literal[AUGMENTATIONS],
+    _check(
+        lambda a: not isinstance(a, bool),
+        f"name the augmentation: {', '.join(map(repr, AUGMENTATIONS))}",
+        before=True,
+    ),
+]
+_TrainKey = Annotated[
+    str,
+    _check(
+        lambda key: key in TRAIN_DEFAULTS,
+        f"unknown training setting; allowed: {', '.join(TRAIN_DEFAULTS)}",
+    ),
+]
+_Metrics = Annotated[tuple[Literal[SCALAR_METRICS], ...], _given("metric")]
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_table = pydantic_dataclasses.dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+
+
+@_table
 class ProfileSpec:
-    """An imbalance profile by registry name, with its parameters."""
+    """An imbalance profile by registry name, with its parameters (in a spec: a table
+    ``{ name = ..., params = ... }`` or just the name)."""
 
-    name: str
+    name: _Text
     params: dict = field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _name_only(cls, value):
+        return {"name": value} if isinstance(value, str) else value
 
-@dataclass(frozen=True)
+
+@_table
 class DataSpec:
     """The dataset a spec trains on (the ``train`` split unless ``split`` says otherwise)."""
 
-    dataset: str
-    data_dir: str | None = None
+    dataset: _Text
+    data_dir: _Text | None = None
     options: dict = field(default_factory=dict)
-    split: str = "train"
-    test_split: str = "test"
+    split: _Text = "train"
+    test_split: _Text = "test"
 
 
-@dataclass(frozen=True)
+@_table
 class TestSetSpec:
     """One test set: how it is drawn from the dataset's test split.
 
@@ -235,55 +317,95 @@ class TestSetSpec:
     on the spec's other test sets). A spec has at most one such test set.
     """
 
-    name: str
-    policy: str = "official"
+    name: _Text
+    policy: Literal[TEST_POLICIES] = "official"
     profile: ProfileSpec | None = None
-    per_class: int | None = None
-    seed: int = 0
-    folds: int | None = None
+    per_class: _Count | None = None
+    seed: _Seed = 0
+    folds: _Folds | None = None
+
+    def __post_init__(self):  # the policy's defaults
+        if self.policy == "cv" and self.folds is None:
+            object.__setattr__(self, "folds", DEFAULT_FOLDS)
+        if self.policy == "deepsmote-imbalanced" and self.profile is None:
+            object.__setattr__(self, "profile", ProfileSpec(DEEPSMOTE_TEST_PROFILE))
+
+    @model_validator(mode="after")
+    def _keys_of_the_policy(self):
+        if self.policy == "profile" and self.profile is None:
+            raise _invalid("needs a profile = { name = ..., params = ... }", at="policy")
+        needs = {"profile": "profile", "per_class": "balanced", "folds": "cv"}
+        if self.policy == "deepsmote-imbalanced" and self.profile.name == DEEPSMOTE_TEST_PROFILE:
+            del needs["profile"]  # its own (parse_spec passes it the training profile)
+        for key, policy in needs.items():
+            if getattr(self, key) is not None and self.policy != policy:
+                raise _invalid(f'needs policy = "{policy}"', at=key)
+        return self
 
 
-@dataclass(frozen=True)
+@_table
 class TrainSpec:
     """The training recipe (turned into a ``TrainConfig`` at run time)."""
 
-    classifier: str = TRAIN_DEFAULTS["classifier"]
+    classifier: _Text = TRAIN_DEFAULTS["classifier"]
     classifier_params: dict = field(default_factory=dict)
-    epochs: int = TRAIN_DEFAULTS["epochs"]
-    epoch_rows: str | int = TRAIN_DEFAULTS["epoch_rows"]
-    eval_every: int = TRAIN_DEFAULTS["eval_every"]
-    batch_size: int = TRAIN_DEFAULTS["batch_size"]
-    lr: float = TRAIN_DEFAULTS["lr"]
-    optimizer: str = TRAIN_DEFAULTS["optimizer"]
-    schedule: str = TRAIN_DEFAULTS["schedule"]
-    weight_decay: float = TRAIN_DEFAULTS["weight_decay"]
-    momentum: float = TRAIN_DEFAULTS["momentum"]
-    nesterov: bool = TRAIN_DEFAULTS["nesterov"]
-    label_smoothing: float = TRAIN_DEFAULTS["label_smoothing"]
-    augment: str = TRAIN_DEFAULTS["augment"]
-    shift: int | None = TRAIN_DEFAULTS["shift"]
-    val_fraction: float = TRAIN_DEFAULTS["val_fraction"]
+    epochs: _Count = TRAIN_DEFAULTS["epochs"]
+    epoch_rows: _EpochRows = TRAIN_DEFAULTS["epoch_rows"]
+    eval_every: _Count = TRAIN_DEFAULTS["eval_every"]
+    batch_size: _Count = TRAIN_DEFAULTS["batch_size"]
+    lr: Annotated[_Number, Field(gt=0)] = TRAIN_DEFAULTS["lr"]
+    optimizer: Literal[OPTIMIZERS] = TRAIN_DEFAULTS["optimizer"]
+    schedule: Literal[SCHEDULES] = TRAIN_DEFAULTS["schedule"]
+    weight_decay: Annotated[_Number, Field(ge=0)] = TRAIN_DEFAULTS["weight_decay"]
+    momentum: Annotated[_Number, Field(ge=0)] = TRAIN_DEFAULTS["momentum"]
+    nesterov: Annotated[bool, Strict()] = TRAIN_DEFAULTS["nesterov"]
+    label_smoothing: Annotated[_Number, _check(lambda x: 0 <= x < 1, "must be in [0, 1)")] = (
+        TRAIN_DEFAULTS["label_smoothing"]
+    )
+    augment: _Augment = TRAIN_DEFAULTS["augment"]
+    shift: _Count | None = TRAIN_DEFAULTS["shift"]
+    val_fraction: Annotated[_Number, _check(lambda x: 0 <= x <= 0.5, "must be in [0, 0.5]")] = (
+        TRAIN_DEFAULTS["val_fraction"]
+    )
     #: metric whose maximum over the evaluations defines the "best" numbers
-    best_metric: str = TRAIN_DEFAULTS["best_metric"]
+    best_metric: Literal[SCALAR_METRICS] = TRAIN_DEFAULTS["best_metric"]
+
+    @field_validator("eval_every")
+    @classmethod
+    def _within_epochs(cls, every, info):
+        if every > info.data.get("epochs", every):
+            raise _invalid("must be <= train.epochs")
+        return every
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
+@_table
 class MethodSpec:
     """One row of the results table: a registered method with parameters.
 
     ``id`` is unique within the spec (default: the method name) and keys the stored runs and
-    the paper's numbers; ``label`` is what tables print; ``profile`` replaces the spec's
-    training profile for this method only (e.g. the "no class imbalance" upper bound).
+    the paper's numbers; ``label`` is what tables print (default: the id); ``profile`` replaces
+    the spec's training profile for this method only (e.g. the "no class imbalance" upper
+    bound). In a spec a method may be just its name.
     """
 
-    id: str
-    name: str
+    id: _Text
+    name: _Text
     params: dict = field(default_factory=dict)
     profile: ProfileSpec | None = None
     label: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, value):
+        if isinstance(value, str):
+            value = {"name": value}
+        if isinstance(value, Mapping):
+            value = {"id": value.get("name"), **value}
+            value = {"label": value["id"], **value}
+        return value
 
     @property
     def hash(self) -> str:
@@ -293,17 +415,17 @@ class MethodSpec:
         )
 
 
-@dataclass(frozen=True)
+@_table
 class VariantSpec:
     """A variant of the protocol (e.g. a framework permutation): each method × seed runs once
     per variant, with these dataset options, profile parameters and training settings merged in.
     ``group`` (e.g. the framework) only tells the report which variants to average together.
     """
 
-    name: str
+    name: _Text
     dataset_options: dict = field(default_factory=dict)
     profile_params: dict = field(default_factory=dict)
-    train: dict = field(default_factory=dict)
+    train: dict[_TrainKey, Any] = field(default_factory=dict)
     group: str = ""
 
     @property
@@ -312,7 +434,7 @@ class VariantSpec:
         return stable_hash({k: v for k, v in _plain(self).items() if k != "group"})
 
 
-@dataclass(frozen=True)
+@_table
 class Source:
     """Where the protocol comes from (paper and table)."""
 
@@ -512,7 +634,7 @@ def _common_prefix(a: tuple, b: tuple) -> int:
 
 
 class _Reader:
-    """Walks a parsed TOML document, raising :class:`SpecError` with file, key and line."""
+    """Raises :class:`SpecError` naming the file, key, value and line of a spec's text."""
 
     def __init__(self, text: str, file: str):
         self.text, self.file = text, file
@@ -521,69 +643,99 @@ class _Reader:
         key = _key_name(path)
         line = find_line(self.text, path) if path else None
         where = f"{self.file}:{line}" if line else self.file
-        shown = _show(value)
         return SpecError(
-            f"{where}: {key} = {shown}: {problem}",
+            f"{where}: {key} = {_show(value)}: {problem}",
             file=self.file,
             key=key,
             value=value,
             line=line,
         )
 
-    def table(self, doc, path: tuple, allowed: Sequence[str], required: Sequence[str] = ()):
-        if not isinstance(doc, Mapping):
-            raise self.fail(path, doc, "must be a table, e.g. [" + _key_name(path) + "]")
-        unknown = [k for k in doc if k not in allowed]
-        if unknown:
-            key = unknown[0]
-            raise self.fail(
-                (*path, key), doc[key], f"unknown key {key!r}; allowed: {', '.join(allowed)}"
-            )
-        for key in required:
-            if key not in doc:
-                raise self.fail(path, dict(doc), f"missing required key {key!r}")
-        return doc
+    def validate(self, kind, value, path: tuple = ()):
+        """``value`` (found at ``path``) validated as ``kind``: a table's class or a
+        TypeAdapter."""
+        adapter = kind if isinstance(kind, TypeAdapter) else _adapter(kind)
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            raise self.error(exc, kind, value, path) from None
 
-    def string(self, value, path, *, choices: Sequence[str] | None = None, empty=False) -> str:
-        if not isinstance(value, str) or (not empty and not value.strip()):
-            raise self.fail(path, value, "must be a non-empty string")
-        if choices is not None and value not in choices:
-            raise self.fail(path, value, f"choose one of {', '.join(map(repr, choices))}")
-        return value
+    def error(self, exc: ValidationError, kind, value, path: tuple) -> SpecError:
+        """Pydantic's first error as a SpecError (in the order of :func:`_locate`'s rank)."""
+        (keys, node, _), error = min(
+            ((_locate(e, value), e) for e in exc.errors(include_url=False)),
+            key=lambda pair: pair[0][2],
+        )
+        keys, ctx = [*path, *keys], error.get("ctx") or {}
+        kind_of = error["type"]
+        if kind_of in ("unexpected_keyword_argument", "extra_forbidden"):
+            allowed = ", ".join(_keys_at(kind, keys[len(path) : -1]))
+            problem = f"unknown key {keys[-1]!r}; allowed: {allowed}"
+        elif kind_of == "missing":
+            problem = f"missing required key {error['loc'][-1]!r}"
+        elif kind_of == "literal_error":
+            problem = "choose one of " + ctx["expected"].replace(" or ", ", ")
+        elif kind_of in _BOUNDS:
+            bound, op = _BOUNDS[kind_of]
+            problem = f"must be {op} {ctx[bound]:g}"
+        else:
+            problem = _PROBLEMS.get(kind_of, error["msg"])
+        return self.fail(keys, node, problem)
 
-    def integer(self, value, path, *, min_value: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, value, "must be an integer")
-        if min_value is not None and value < min_value:
-            raise self.fail(path, value, f"must be >= {min_value}")
-        return value
 
-    def number(self, value, path, *, min_value: float | None = None, positive=False) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise self.fail(path, value, "must be a number")
-        value = float(value)
-        if not math.isfinite(value):
-            raise self.fail(path, value, "must be finite")
-        if positive and value <= 0:
-            raise self.fail(path, value, "must be > 0")
-        if min_value is not None and value < min_value:
-            raise self.fail(path, value, f"must be >= {min_value}")
-        return value
+def _locate(error: dict, value) -> tuple[list, Any, int]:
+    """Where in ``value`` an error is: the keys written there (not pydantic's union tags or
+    "[key]"), the value at them, and the error's rank: unknown keys first, then bad values
+    written in the spec, missing keys, the rest (e.g. a default taken from a bad key)."""
+    ctx = error.get("ctx") or {}
+    keys, node, written = [], value, True
+    for part in (*error["loc"], ctx["at"]) if ctx.get("at") else error["loc"]:
+        if (
+            isinstance(node, Mapping)
+            and part in node
+            or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+        ):
+            keys.append(part)
+            node = node[part]
+        elif isinstance(node, Mapping):
+            written = False
+    rank = {"unexpected_keyword_argument": 0, "extra_forbidden": 0, "missing": 2}
+    return keys, node, rank.get(error["type"], 1 if written else 3)
 
-    def boolean(self, value, path) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(path, value, "must be true or false")
-        return value
 
-    def params(self, value, path) -> dict:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, value, "must be a table of parameters, e.g. { beta = 2 }")
-        return dict(value)
+_adapter = functools.cache(TypeAdapter)
+_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">")}
+_PROBLEMS = {
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "finite_number": "must be finite",
+    "bool_type": "must be true or false",
+    "string_type": "must be a non-empty string",
+    "dict_type": "must be a table of parameters, e.g. { beta = 2 }",
+    "dataclass_type": "must be a table",
+    "tuple_type": "must be an array, e.g. [0, 1, 2]",
+}
+_SUBSET = TypeAdapter(_Subset)
+_NOTE = TypeAdapter(_Text)
+_PAPER_NUMBER = TypeAdapter(
+    Annotated[
+        float,
+        Strict(),
+        _check(
+            lambda x: 0 <= x <= 1, "paper numbers are on the 0..1 scale (e.g. 84.88 % is 0.8488)"
+        ),
+    ]
+)
 
-    def array(self, value, path) -> list:
-        if not isinstance(value, list):
-            raise self.fail(path, value, "must be an array, e.g. [0, 1, 2]")
-        return value
+
+def _keys_at(table: type, path: Sequence) -> list[str]:
+    """The keys of the table at ``path`` inside the dataclass ``table``."""
+    for part in path:
+        hints = typing.get_type_hints(table)
+        if part in hints:  # a field (else an index or a key of a mapping)
+            hint = hints[part]
+            table = next(t for t in (hint, *typing.get_args(hint)) if dataclasses.is_dataclass(t))
+    return [f.name for f in dataclasses.fields(table)]
 
 
 def _key_name(path: Sequence) -> str:
@@ -598,261 +750,44 @@ def _show(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _profile(r: _Reader, value, path) -> ProfileSpec:
-    if isinstance(value, str):
-        return ProfileSpec(r.string(value, path), {})
-    r.table(value, path, ("name", "params"), ("name",))
-    name = r.string(value["name"], (*path, "name"))
-    return ProfileSpec(name, r.params(value.get("params", {}), (*path, "params")))
+@_table
+class _Budget:
+    """A ``[budgets.<name>]`` table: what ``--budget <name>`` changes."""
+
+    seeds: _Count | None = None
+    epochs: _Count | None = None
+    subset: _Subset | None = None
+    classifier: _Text | None = None
+    classifier_params: dict | None = None
+    method_params: dict[str, dict] | None = None
+    train: TrainSpec | None = None
 
 
-def _subset(r: _Reader, value, path) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise r.fail(path, value, "must be a fraction in (0, 1] or a count >= 1")
-    if isinstance(value, int):
-        return r.integer(value, path, min_value=1)
-    value = float(value)
-    if not 0.0 < value <= 1.0:
-        raise r.fail(path, value, "a fraction must be in (0, 1]; give an integer for a count")
-    return value
+@_table
+class _Document:
+    """The top-level keys of a spec file (assembled into a :class:`Spec` by parse_spec)."""
 
-
-def _seeds(r: _Reader, value, path) -> tuple[int, ...]:
-    seeds = r.array(value, path)
-    if not seeds:
-        raise r.fail(path, value, "give at least one seed, e.g. seeds = [0]")
-    out = tuple(r.integer(s, (*path, i), min_value=0) for i, s in enumerate(seeds))
-    if len(set(out)) != len(out):
-        raise r.fail(path, value, "seeds must not repeat")
-    return out
-
-
-def _train(r: _Reader, doc, path, base: dict | None = None) -> TrainSpec:
-    r.table(doc, path, tuple(TRAIN_DEFAULTS))
-    values = dict(TRAIN_DEFAULTS if base is None else base)
-    for key, value in doc.items():
-        p = (*path, key)
-        if key in ("classifier",):
-            values[key] = r.string(value, p)
-        elif key == "optimizer":
-            values[key] = r.string(value, p, choices=OPTIMIZERS)
-        elif key == "schedule":
-            values[key] = r.string(value, p, choices=SCHEDULES)
-        elif key == "augment":
-            if isinstance(value, bool):
-                raise r.fail(
-                    p, value, f"name the augmentation: {', '.join(map(repr, AUGMENTATIONS))}"
-                )
-            values[key] = r.string(value, p, choices=AUGMENTATIONS)
-        elif key == "epoch_rows":
-            if isinstance(value, str):
-                values[key] = r.string(value, p, choices=EPOCH_ROWS)
-            else:
-                values[key] = r.integer(value, p, min_value=1)
-        elif key == "shift":
-            values[key] = r.integer(value, p, min_value=1)
-        elif key == "nesterov":
-            values[key] = r.boolean(value, p)
-        elif key == "label_smoothing":
-            values[key] = r.number(value, p, min_value=0.0)
-            if values[key] >= 1:
-                raise r.fail(p, value, "must be in [0, 1)")
-        elif key in ("epochs", "eval_every", "batch_size"):
-            values[key] = r.integer(value, p, min_value=1)
-        elif key == "lr":
-            values[key] = r.number(value, p, positive=True)
-        elif key in ("weight_decay", "momentum"):
-            values[key] = r.number(value, p, min_value=0.0)
-        elif key == "val_fraction":
-            values[key] = r.number(value, p, min_value=0.0)
-            if values[key] > 0.5:
-                raise r.fail(p, value, "must be in [0, 0.5]")
-        elif key == "classifier_params":
-            values[key] = r.params(value, p)
-        elif key == "best_metric":
-            values[key] = r.string(value, p, choices=SCALAR_METRICS)
-    if values["eval_every"] > values["epochs"]:
-        raise r.fail((*path, "eval_every"), values["eval_every"], "must be <= train.epochs")
-    return TrainSpec(**values)
-
-
-def _test_set(r: _Reader, doc, path) -> TestSetSpec:
-    r.table(doc, path, ("name", "policy", "profile", "per_class", "seed", "folds"), ("name",))
-    name = r.string(doc["name"], (*path, "name"))
-    policy = r.string(doc.get("policy", "official"), (*path, "policy"), choices=TEST_POLICIES)
-    profile = None
-    if "profile" in doc:
-        if policy != "profile":
-            raise r.fail((*path, "profile"), doc["profile"], 'needs policy = "profile"')
-        profile = _profile(r, doc["profile"], (*path, "profile"))
-    elif policy == "profile":
-        raise r.fail((*path, "policy"), policy, "needs a profile = { name = ..., params = ... }")
-    if policy == "deepsmote-imbalanced":
-        profile = ProfileSpec(DEEPSMOTE_TEST_PROFILE, {})
-    per_class = None
-    if "per_class" in doc:
-        if policy != "balanced":
-            raise r.fail((*path, "per_class"), doc["per_class"], 'needs policy = "balanced"')
-        per_class = r.integer(doc["per_class"], (*path, "per_class"), min_value=1)
-    seed = r.integer(doc.get("seed", 0), (*path, "seed"), min_value=0)
-    folds = None
-    if "folds" in doc:
-        if policy != "cv":
-            raise r.fail((*path, "folds"), doc["folds"], 'needs policy = "cv"')
-        value = doc["folds"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise r.fail(
-                (*path, "folds"),
-                value,
-                "must be an integer >= 2 (k-fold cross-validation needs two folds); "
-                "DeepSMOTE uses folds = 5",
-            )
-        folds = value
-    elif policy == "cv":
-        folds = DEFAULT_FOLDS
-    return TestSetSpec(name, policy, profile, per_class, seed, folds)
-
-
-def _method(r: _Reader, doc, path) -> MethodSpec:
-    if isinstance(doc, str):
-        name = r.string(doc, path)
-        return MethodSpec(name, name, {}, None, name)
-    r.table(doc, path, ("name", "id", "label", "params", "profile"), ("name",))
-    name = r.string(doc["name"], (*path, "name"))
-    method_id = r.string(doc.get("id", name), (*path, "id"))
-    label = r.string(doc.get("label", method_id), (*path, "label"))
-    params = r.params(doc.get("params", {}), (*path, "params"))
-    profile = _profile(r, doc["profile"], (*path, "profile")) if "profile" in doc else None
-    return MethodSpec(method_id, name, params, profile, label)
-
-
-def _variant(r: _Reader, doc, path) -> VariantSpec:
-    r.table(doc, path, ("name", "group", "dataset_options", "profile_params", "train"), ("name",))
-    name = r.string(doc["name"], (*path, "name"))
-    group = r.string(doc.get("group", ""), (*path, "group"), empty=True)
-    options = r.params(doc.get("dataset_options", {}), (*path, "dataset_options"))
-    params = r.params(doc.get("profile_params", {}), (*path, "profile_params"))
-    train = r.params(doc.get("train", {}), (*path, "train"))
-    if train:  # validate the merged recipe now, so a bad variant fails before any run
-        bad = [k for k in train if k not in TRAIN_DEFAULTS]
-        if bad:
-            raise r.fail((*path, "train", bad[0]), train[bad[0]], "unknown training setting")
-    return VariantSpec(name, options, params, train, group)
-
-
-def _generated_variants(r: _Reader, value, path, profile: ProfileSpec | None) -> list:
-    """The ``[[variants]]`` tables that ``variants_from`` names (bench.variants)."""
-    from .variants import VARIANT_GENERATORS
-
-    generator = _profile(r, value, path)  # the same shape: a name, or { name, params }
-    if generator.name not in VARIANT_GENERATORS:
-        known = ", ".join(VARIANT_GENERATORS.names())
-        raise r.fail(path, generator.name, f"unknown variant generator; known: {known}")
-    try:
-        return list(VARIANT_GENERATORS.get(generator.name)(profile, **generator.params))
-    except (TypeError, ValueError) as exc:
-        raise r.fail(path, value, str(exc)) from None
-
-
-def _paper(r: _Reader, doc, path, test_sets, methods, metrics) -> tuple[dict, str]:
-    """``[paper.<test set>.<method id>] metric = value``: every name must exist in the spec."""
-    if not isinstance(doc, Mapping):
-        raise r.fail(path, doc, "must be a table [paper.<test set>.<method id>]")
-    note = ""
-    out: dict = {}
-    for set_name, by_method in doc.items():
-        p = (*path, set_name)
-        if set_name == "note":
-            note = r.string(by_method, p)
-            continue
-        if set_name not in test_sets:
-            raise r.fail(p, by_method, f"not a test set of this spec ({', '.join(test_sets)})")
-        if not isinstance(by_method, Mapping):
-            raise r.fail(p, by_method, "must be a table of method ids")
-        for method_id, by_metric in by_method.items():
-            q = (*p, method_id)
-            if method_id not in methods:
-                raise r.fail(q, by_metric, f"not a method id of this spec ({', '.join(methods)})")
-            if not isinstance(by_metric, Mapping):
-                raise r.fail(q, by_metric, "must be a table { metric = value }")
-            for metric, value in by_metric.items():
-                m = (*q, metric)
-                r.string(metric, m, choices=SCALAR_METRICS)
-                if metric not in metrics:
-                    raise r.fail(
-                        m,
-                        value,
-                        f"{metric!r} is not a metric this spec reports ({', '.join(metrics)}); "
-                        "add it to metrics or drop the number",
-                    )
-                number = r.number(value, m, min_value=0.0)
-                if number > 1.0:
-                    raise r.fail(
-                        m,
-                        value,
-                        "paper numbers are on the 0..1 scale (e.g. 84.88 % is 0.8488)",
-                    )
-                out.setdefault(set_name, {}).setdefault(method_id, {})[metric] = number
-    return out, note
-
-
-def _budgets(r: _Reader, doc, path, method_ids: Sequence[str]) -> dict:
-    if not isinstance(doc, Mapping):
-        raise r.fail(path, doc, "must be a table [budgets.quick]")
-    out = {}
-    for budget, values in doc.items():
-        p = (*path, budget)
-        r.string(budget, p, choices=BUDGETS)
-        r.table(values, p, BUDGET_KEYS)
-        checked = {}
-        if "train" in values:
-            q = (*p, "train")
-            _train(r, r.params(values["train"], q), q)  # validates every key and value
-            checked["train"] = dict(values["train"])
-        if "method_params" in values:
-            q = (*p, "method_params")
-            by_method = r.params(values["method_params"], q)
-            for method_id, params in by_method.items():
-                if method_id not in method_ids:
-                    raise r.fail(
-                        (*q, method_id), params, f"not a method id ({', '.join(method_ids)})"
-                    )
-                r.params(params, (*q, method_id))
-            checked["method_params"] = {k: dict(v) for k, v in by_method.items()}
-        if "classifier" in values:
-            checked["classifier"] = r.string(values["classifier"], (*p, "classifier"))
-        if "classifier_params" in values:
-            checked["classifier_params"] = r.params(
-                values["classifier_params"], (*p, "classifier_params")
-            )
-        if "seeds" in values:
-            checked["seeds"] = r.integer(values["seeds"], (*p, "seeds"), min_value=1)
-        if "epochs" in values:
-            checked["epochs"] = r.integer(values["epochs"], (*p, "epochs"), min_value=1)
-        if "subset" in values:
-            checked["subset"] = _subset(r, values["subset"], (*p, "subset"))
-        out[budget] = checked
-    return out
-
-
-_TOP = (
-    "name",
-    "description",
-    "seeds",
-    "metrics",
-    "selection",
-    "subset",
-    "source",
-    "data",
-    "profile",
-    "test_sets",
-    "train",
-    "methods",
-    "variants",
-    "variants_from",
-    "paper",
-    "budgets",
-)
+    name: Annotated[str, _check(_NAME.fullmatch, "use letters, digits, '-', '_' or '.' only")]
+    data: DataSpec
+    test_sets: Annotated[tuple[TestSetSpec, ...], _given("[[test_sets]] table")]
+    methods: Annotated[tuple[MethodSpec, ...], _given("[[methods]] table")]
+    seeds: Annotated[
+        tuple[_Seed, ...],
+        _given("seed, e.g. seeds = [0]"),
+        _check(lambda seeds: len(set(seeds)) == len(seeds), "seeds must not repeat"),
+    ]
+    description: str = ""
+    metrics: _Metrics = ("acsa", "gm", "macro_f1")
+    selection: Literal[SELECTIONS] = "final"
+    subset: _Subset | None = None
+    source: Source = field(default_factory=Source)
+    profile: ProfileSpec | None = None
+    train: TrainSpec = field(default_factory=TrainSpec)
+    variants: tuple[VariantSpec, ...] = ()
+    #: the same shape as a profile: a generator's name, or { name, params }
+    variants_from: ProfileSpec | None = None
+    paper: dict = field(default_factory=dict)
+    budgets: dict[Literal[BUDGETS], _Budget] = field(default_factory=dict)
 
 
 def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
@@ -873,36 +808,16 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         Naming the file, the key, the bad value and the line.
     """
     r = _Reader(text, file)
-    r.table(doc, (), _TOP, ("name", "data", "test_sets", "methods", "seeds"))
-    name = r.string(doc["name"], ("name",))
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
-        raise r.fail(("name",), name, "use letters, digits, '-', '_' or '.' only")
-
-    data_doc = r.table(
-        doc["data"],
-        ("data",),
-        ("dataset", "data_dir", "options", "split", "test_split"),
-        ("dataset",),
-    )
-    data = DataSpec(
-        r.string(data_doc["dataset"], ("data", "dataset")),
-        r.string(data_doc["data_dir"], ("data", "data_dir")) if "data_dir" in data_doc else None,
-        r.params(data_doc.get("options", {}), ("data", "options")),
-        r.string(data_doc.get("split", "train"), ("data", "split")),
-        r.string(data_doc.get("test_split", "test"), ("data", "test_split")),
-    )
-    profile = _profile(r, doc["profile"], ("profile",)) if "profile" in doc else None
-
-    sets = r.array(doc["test_sets"], ("test_sets",))
-    if not sets:
-        raise r.fail(("test_sets",), sets, "give at least one [[test_sets]] table")
-    test_sets = tuple(_test_set(r, s, ("test_sets", i)) for i, s in enumerate(sets))
-    if profile is not None and not profile.params:
+    d = r.validate(_Document, dict(doc) if isinstance(doc, Mapping) else doc)
+    test_sets = d.test_sets
+    if d.profile is not None and not d.profile.params:
         # DeepSMOTE's imbalanced test set keeps the spec's own training ratios (CIFAR-10 and
         # SVHN train on other counts than MNIST): deepsmote-imbalanced-test(train=<profile>)
-        derived = ProfileSpec(DEEPSMOTE_TEST_PROFILE, {"train": profile.name})
+        derived = ProfileSpec(DEEPSMOTE_TEST_PROFILE, {"train": d.profile.name})
         test_sets = tuple(
-            dataclasses.replace(t, profile=derived) if t.policy == "deepsmote-imbalanced" else t
+            dataclasses.replace(t, profile=derived)
+            if t.policy == "deepsmote-imbalanced" and not t.profile.params
+            else t
             for t in test_sets
         )
     _unique(r, [t.name for t in test_sets], "test_sets", "name")
@@ -911,57 +826,34 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         raise r.fail(
             ("test_sets", cv[1], "policy"), "cv", "a spec takes one cross-validation test set"
         )
-
-    methods_doc = r.array(doc["methods"], ("methods",))
-    if not methods_doc:
-        raise r.fail(("methods",), methods_doc, "give at least one [[methods]] table")
-    methods = tuple(_method(r, m, ("methods", i)) for i, m in enumerate(methods_doc))
-    _unique(r, [m.id for m in methods], "methods", "id")
-
-    written = r.array(doc.get("variants", []), ("variants",))
-    variants = tuple(_variant(r, v, ("variants", i)) for i, v in enumerate(written))
-    if "variants_from" in doc:
-        path = ("variants_from",)
-        generated = _generated_variants(r, doc["variants_from"], path, profile)
-        variants = tuple(_variant(r, v, path) for v in generated) + variants
+    method_ids = [m.id for m in d.methods]
+    _unique(r, method_ids, "methods", "id")
+    variants = d.variants
+    if d.variants_from is not None:
+        generated = _generated_variants(r, d.variants_from, doc["variants_from"], d.profile)
+        variants = tuple(r.validate(VariantSpec, v, ("variants_from",)) for v in generated)
+        variants += d.variants
     _unique(r, [v.name for v in variants], "variants", "name")
-
-    metrics = r.array(doc.get("metrics", ["acsa", "gm", "macro_f1"]), ("metrics",))
-    if not metrics:
-        raise r.fail(("metrics",), metrics, "give at least one metric")
-    metrics = tuple(
-        r.string(m, ("metrics", i), choices=SCALAR_METRICS) for i, m in enumerate(metrics)
-    )
-    source_doc = r.table(doc.get("source", {}), ("source",), ("paper", "table", "url", "note"))
-    source = Source(**{k: r.string(v, ("source", k), empty=True) for k, v in source_doc.items()})
-    paper, paper_note = _paper(
-        r,
-        doc.get("paper", {}),
-        ("paper",),
-        [t.name for t in test_sets],
-        [m.id for m in methods],
-        metrics,
-    )
-    seeds = _seeds(r, doc["seeds"], ("seeds",))
+    paper, paper_note = _paper(r, d.paper, [t.name for t in test_sets], method_ids, d.metrics)
     return Spec(
-        name=name,
-        data=data,
+        name=d.name,
+        data=d.data,
         test_sets=test_sets,
-        methods=methods,
-        seeds=seeds,
-        profile=profile,
-        train=_train(r, doc.get("train", {}), ("train",)),
-        metrics=metrics,
-        selection=r.string(doc.get("selection", "final"), ("selection",), choices=SELECTIONS),
+        methods=d.methods,
+        seeds=d.seeds,
+        profile=d.profile,
+        train=d.train,
+        metrics=d.metrics,
+        selection=d.selection,
         variants=variants,
         paper=paper,
         paper_note=paper_note,
-        source=source,
-        description=r.string(doc.get("description", ""), ("description",), empty=True),
-        subset=_subset(r, doc["subset"], ("subset",)) if "subset" in doc else None,
-        budgets=_budgets(r, doc.get("budgets", {}), ("budgets",), [m.id for m in methods]),
-        full_seeds=seeds,
-        full_methods=tuple(m.id for m in methods),
+        source=d.source,
+        description=d.description,
+        subset=d.subset,
+        budgets=_budgets(r, doc.get("budgets", {}), d.budgets, method_ids),
+        full_seeds=d.seeds,
+        full_methods=tuple(method_ids),
         path=file,
     )
 
@@ -972,6 +864,68 @@ def _unique(r: _Reader, values: list[str], table: str, key: str) -> None:
         if value in seen:
             raise r.fail((table, i, key), value, f"repeats; each [[{table}]] needs its own {key}")
         seen.add(value)
+
+
+def _generated_variants(r: _Reader, generator: ProfileSpec, value, profile) -> list:
+    """The ``[[variants]]`` tables that ``variants_from`` names (bench.variants)."""
+    from .variants import VARIANT_GENERATORS
+
+    if generator.name not in VARIANT_GENERATORS:
+        known = ", ".join(VARIANT_GENERATORS.names())
+        problem = f"unknown variant generator; known: {known}"
+        raise r.fail(("variants_from",), generator.name, problem)
+    try:
+        return list(VARIANT_GENERATORS.get(generator.name)(profile, **generator.params))
+    except (TypeError, ValueError) as exc:
+        raise r.fail(("variants_from",), value, str(exc)) from None
+
+
+def _paper(r: _Reader, doc: dict, test_sets, methods, metrics) -> tuple[dict, str]:
+    """``[paper.<test set>.<method id>] metric = value``: every name must exist in the spec."""
+    note = ""
+    out: dict = {}
+    for set_name, by_method in doc.items():
+        p = ("paper", set_name)
+        if set_name == "note":
+            note = r.validate(_NOTE, by_method, p)
+            continue
+        if set_name not in test_sets:
+            raise r.fail(p, by_method, f"not a test set of this spec ({', '.join(test_sets)})")
+        if not isinstance(by_method, Mapping):
+            raise r.fail(p, by_method, "must be a table of method ids")
+        for method_id, by_metric in by_method.items():
+            q = (*p, method_id)
+            if method_id not in methods:
+                raise r.fail(q, by_metric, f"not a method id of this spec ({', '.join(methods)})")
+            if not isinstance(by_metric, Mapping):
+                raise r.fail(q, by_metric, "must be a table { metric = value }")
+            for metric, value in by_metric.items():
+                if metric not in SCALAR_METRICS:
+                    choices = ", ".join(map(repr, SCALAR_METRICS))
+                    raise r.fail((*q, metric), metric, f"choose one of {choices}")
+                if metric not in metrics:
+                    raise r.fail(
+                        (*q, metric),
+                        value,
+                        f"{metric!r} is not a metric this spec reports ({', '.join(metrics)}); "
+                        "add it to metrics or drop the number",
+                    )
+                number = r.validate(_PAPER_NUMBER, value, (*q, metric))
+                out.setdefault(set_name, {}).setdefault(method_id, {})[metric] = number
+    return out, note
+
+
+def _budgets(r: _Reader, doc: Mapping, budgets: dict, method_ids: Sequence[str]) -> dict:
+    """``{budget: {key: value}}`` of the keys each ``[budgets.<name>]`` table sets."""
+    out = {}
+    for name, budget in budgets.items():
+        for method_id, params in (budget.method_params or {}).items():
+            if method_id not in method_ids:
+                path = ("budgets", name, "method_params", method_id)
+                raise r.fail(path, params, f"not a method id ({', '.join(method_ids)})")
+        written = doc[name]  # a train table keeps only its own keys
+        out[name] = {k: dict(v) if k == "train" else getattr(budget, k) for k, v in written.items()}
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1101,10 +1055,11 @@ def apply_overrides(
             overrides["seeds"] = list(chosen)
     train = spec.train
     if preset.get("train"):
-        merged = dataclasses.replace(train, **preset["train"])
+        settings = {"epochs": train.epochs, "eval_every": train.eval_every, **preset["train"]}
+        settings["eval_every"] = min(settings["eval_every"], settings["epochs"])
+        merged = dataclasses.replace(train, **settings)
         if merged != train:
-            train = dataclasses.replace(merged, eval_every=min(merged.eval_every, merged.epochs))
-            changes["train"] = train
+            train = changes["train"] = merged
             overrides["train"] = dict(preset["train"])
         if budget == "protocol":
             overrides["budget"] = "protocol"
@@ -1125,11 +1080,10 @@ def apply_overrides(
             changes["train"] = train
             overrides["classifier"] = f"{classifier} {params}" if params else classifier
     if subset is not None:
-        r = _Reader("", spec.path or "<overrides>")
         try:
-            value = _subset(r, subset, ("subset",))
-        except SpecError as exc:
-            raise ValueError(f"subset={subset!r}: a fraction in (0, 1] or a count >= 1") from exc
+            value = _SUBSET.validate_python(subset)
+        except ValidationError:
+            raise ValueError(f"subset={subset!r}: a fraction in (0, 1] or a count >= 1") from None
         if value != spec.subset and value != 1.0:
             changes["subset"] = value
             overrides["subset"] = value
