@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ._checks import check_choice, check_float
 from .data.imageset import ImageSet
 from .methods import Method, run_method
-from .training import TrainConfig
+from .training import TrainConfig  # noqa: TC001 (documented type)
 
 __all__ = ["DEFAULT_SEARCH_FRACTION", "LRSearch", "check_lr_grid", "search_learning_rate"]
 
@@ -96,6 +96,7 @@ def search_learning_rate(
     fraction: float | None = None,
     cache_dir=None,
     progress: bool = False,
+    run=None,
 ) -> LRSearch:
     """Train ``method`` once per learning rate in ``grid`` and keep the best on validation.
 
@@ -120,6 +121,9 @@ def search_learning_rate(
         :data:`DEFAULT_SEARCH_FRACTION`.
     cache_dir, progress
         As in :func:`deepbalance.methods.run_method`.
+    run : callable, optional
+        What trains a candidate (default :func:`deepbalance.methods.run_method`; the benchmark
+        runner passes its own).
 
     Returns
     -------
@@ -127,7 +131,8 @@ def search_learning_rate(
     """
     started = time.perf_counter()
     rates = check_lr_grid(grid, "grid")
-    if not isinstance(config, TrainConfig):
+    run = run_method if run is None else run
+    if not hasattr(config, "replace") or not hasattr(config, "best_metric"):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     selection = check_choice(selection, "selection", ("best", "final"))
     metric = config.best_metric if metric is None else metric
@@ -138,7 +143,7 @@ def search_learning_rate(
         raise ValueError("fraction=0 leaves nothing to score the rates on; pass e.g. 0.15")
     scores: dict[float, float] = {}
     for lr in rates:
-        result = run_method(
+        result = run(
             method,
             train,
             {},

@@ -49,3 +49,51 @@ def test_quickstart_end_to_end(tmp_path, one_thread):
     markdown = written[0].read_text()
     assert "quickstart" in markdown and "DeepSMOTE" in markdown and "CLE-SMOTE" in markdown
     assert "REDUCED" not in markdown
+
+
+def test_a_spec_with_a_learning_rate_search_trains_on_the_rate_best_on_validation(
+    tmp_path, one_thread
+):
+    from deepbalance.bench import loads_spec
+
+    spec = loads_spec(
+        """
+name = "lr-search"
+seeds = [0]
+selection = "best"
+lr_search = [1e-6, 0.05]
+[data]
+dataset = "digits"
+[profile]
+name = "counts"
+params = { counts = { "0" = 60, "1" = 40, "2" = 20 } }
+[[test_sets]]
+name = "test"
+[train]
+classifier = "mlp"
+classifier_params = { hidden = [32, 16] }
+epochs = 4
+eval_every = 2
+optimizer = "adam"
+schedule = "constant"
+augment = "none"
+[[methods]]
+name = "none"
+[[methods]]
+name = "random-oversampling"
+""",
+        file="lr-search.toml",
+    )
+    store_path = tmp_path / "results.sqlite"
+    summary = run_spec(spec, store=store_path, progress=False)
+    assert summary.failed == [] and summary.ran == 2
+    with Store(store_path) as store:
+        runs = list(store.runs("lr-search"))
+    for run in runs:
+        search = run.data["lr_search"]
+        assert search["chosen"] == 0.05 and [lr for lr, _ in search["scores"]] == [1e-6, 0.05]
+        assert search["fraction"] == 0.15 and search["metric"] == "acsa"
+        assert run.timings["lr_search"] > 0
+        assert run.final["test"]["acsa"] > 0.6  # trained with 0.05, not with 1e-6
+    markdown = write_report(store_path, tmp_path / "report")[0].read_text()
+    assert "Learning rate searched per run over" in markdown and "0.05 ×1" in markdown

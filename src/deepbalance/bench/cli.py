@@ -182,6 +182,13 @@ def bench_show(args) -> int:
     if paper_train:
         recipe = ", ".join(f"{k}={v}" for k, v in paper_train.items())
         console.print(Text(f"paper's recipe (--budget protocol): {recipe}"))
+    if spec.lr_search:
+        rates = ", ".join(f"{lr:g}" for lr in spec.lr_search)
+        console.print(Text(f"learning rate searched per run on a validation split: {rates}"))
+    paper_search = spec.budgets.get("protocol", {}).get("lr_search")
+    if paper_search:
+        rates = ", ".join(f"{lr:g}" for lr in paper_search)
+        console.print(Text(f"learning-rate search under --budget protocol: {rates}"))
     return EXIT_OK
 
 

@@ -28,6 +28,7 @@ import html
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -595,6 +596,35 @@ def diagnostics_table(protocol: Protocol, method_id: str):
     return header, rows, text
 
 
+def lr_search_table(protocol: Protocol):
+    """``(header, rows)`` of the learning rates each method's runs chose on validation
+    (``lr_search`` in the spec, :mod:`deepbalance.tuning`), or None without a search."""
+    searched = [run for run in protocol.runs if run.data.get("lr_search")]
+    if not searched:
+        return None
+    grid = [lr for lr, _ in searched[0].data["lr_search"]["scores"]]
+    metric = searched[0].data["lr_search"]["metric"]
+    header = ["Method", "chosen lr (runs)", *[f"val {metric} @ {lr:g}" for lr in grid]]
+    rows = []
+    for method_id, label in protocol.methods():
+        runs = [run for run in searched if run.method_id == method_id]
+        if not runs:
+            continue
+        chosen = Counter(run.data["lr_search"]["chosen"] for run in runs)
+        scores = {lr: [] for lr in grid}
+        for run in runs:
+            for lr, score in run.data["lr_search"]["scores"]:
+                scores.setdefault(lr, []).append(score)
+        rows.append(
+            [
+                label,
+                ", ".join(f"{lr:g} ×{n}" for lr, n in sorted(chosen.items())),
+                *[_fmt(float(np.nanmean(scores[lr])) if scores[lr] else None) for lr in grid],
+            ]
+        )
+    return header, rows
+
+
 def group_table(protocol: Protocol, test_set: str, metric: str):
     """Header and rows: per method, the mean ± std over each variant group's runs and all."""
     groups = protocol.variant_groups()
@@ -876,6 +906,14 @@ def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -
             "var = variance (n − 1 denominator)",
         ]
     )
+    searched = lr_search_table(protocol)
+    if searched is not None:
+        doc.para(
+            f"Learning rate searched per run over {_list(spec.get('lr_search') or [])} on a "
+            "validation split carved from the training rows (never a test set); the chosen "
+            "rate trained the run reported below. Validation scores are means over runs:"
+        )
+        doc.table(*searched)
     if spec.get("paper_note"):
         doc.para(f"Paper's numbers: {spec['paper_note']}")
     base = f"{_slug(protocol.name)}-{protocol.hash[:8]}"

@@ -538,6 +538,23 @@ def execute_run(task: RunTask) -> RunRecord:
     config = toolkit.train_config(**settings)
     method = toolkit.get_method(point.method.name, **point.method.params)
     Path(task.cache_dir).mkdir(parents=True, exist_ok=True)
+    lr_search = None
+    if spec.lr_search:
+        from ..tuning import search_learning_rate
+
+        lr_search = search_learning_rate(
+            method,
+            train,
+            config=config,
+            seed=point.seed,
+            grid=spec.lr_search,
+            metric=spec.train.best_metric,
+            selection=spec.selection,
+            cache_dir=task.cache_dir,
+            progress=task.progress,
+            run=toolkit.run_method,
+        )
+        config = config.replace(lr=lr_search.chosen)
     result = toolkit.run_method(
         method,
         train,
@@ -568,6 +585,9 @@ def execute_run(task: RunTask) -> RunRecord:
     env = environment(device)
     timings = {k: float(v) for k, v in dict(result.timings).items()}
     timings["wall"] = wall
+    if lr_search is not None:
+        timings["lr_search"] = lr_search.seconds
+        notes["lr_search"] = lr_search.as_dict()
     return RunRecord(
         spec_name=spec.name,
         spec_hash=spec.hash,

@@ -21,6 +21,8 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     selection = "final"                  # or "best": the best of the evaluations (the report
                                          # also shows final and validation-selected numbers)
     subset = 0.5                         # keep a fraction (or a count) of the training images
+    # lr_search = [0.1, 0.01, 0.001]     # per method, keep the rate best on a validation split
+                                         # of the training rows (deepbalance.tuning)
     # variants_from = "cxr-frameworks"   # generate [[variants]]: a name (or { name, params })
                                          # in deepbalance.bench.variants.VARIANT_GENERATORS
 
@@ -73,12 +75,14 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     acsa = 0.81
 
     [budgets.quick]                      # what --budget quick runs: seeds, epochs, subset,
-    seeds = 1                            # classifier, classifier_params, method_params
+    seeds = 1                            # classifier, classifier_params, method_params,
+                                         # train, lr_search
     epochs = 2
     # method_params = { beta-vae-2 = { sampler_params = { epochs = 1 } } }  # by method id
 
     [budgets.protocol]                   # --budget protocol: the paper's own recipe (GPU)
     train = { classifier = "resnet18", optimizer = "adam", lr = 0.001, epochs = 30 }
+    lr_search = [0.01, 0.001]            # budgets may set the learning-rate search too
 """
 
 from __future__ import annotations
@@ -269,6 +273,10 @@ _TrainKey = Annotated[
         lambda key: key in TRAIN_DEFAULTS,
         f"unknown training setting; allowed: {', '.join(TRAIN_DEFAULTS)}",
     ),
+]
+_Rates = Annotated[
+    tuple[Annotated[_Number, Field(gt=0)], ...],
+    _check(lambda rates: len(set(rates)) == len(rates), "repeats a rate; list each once"),
 ]
 _Metrics = Annotated[tuple[Literal[SCALAR_METRICS], ...], _given("metric")]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -467,6 +475,9 @@ class Spec:
     subset: float | int | None = None
     #: ``{budget: {override: value}}`` from the ``[budgets]`` table.
     budgets: dict = field(default_factory=dict)
+    #: Learning rates searched per run on a validation split (:mod:`deepbalance.tuning`);
+    #: empty: the recipe's ``lr``.
+    lr_search: tuple[float, ...] = ()
     #: The overrides that made this spec from its file; non-empty means REDUCED.
     overrides: dict = field(default_factory=dict)
     #: The seeds and method ids of the spec as written (before overrides).
@@ -485,7 +496,7 @@ class Spec:
         methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
         harmless = {"seeds", "methods"}
         if self.overrides.get("budget") == "protocol":
-            harmless |= {"budget", "train", "method_params"}  # the paper's own recipe
+            harmless |= {"budget", "train", "method_params", "lr_search"}  # the paper's recipe
         if set(self.overrides) - harmless:
             return True
         return not (
@@ -506,6 +517,8 @@ class Spec:
             ],
             "train": _plain(self.train),
             "subset": self.subset,
+            # left out when empty, so specs without a search keep their hash
+            **({"lr_search": list(self.lr_search)} if self.lr_search else {}),
         }
 
     @property
@@ -761,6 +774,7 @@ class _Budget:
     classifier_params: dict | None = None
     method_params: dict[str, dict] | None = None
     train: TrainSpec | None = None
+    lr_search: _Rates | None = None
 
 
 @_table
@@ -788,6 +802,7 @@ class _Document:
     variants_from: ProfileSpec | None = None
     paper: dict = field(default_factory=dict)
     budgets: dict[Literal[BUDGETS], _Budget] = field(default_factory=dict)
+    lr_search: _Rates = ()
 
 
 def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
@@ -851,6 +866,7 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         source=d.source,
         description=d.description,
         subset=d.subset,
+        lr_search=d.lr_search,
         budgets=_budgets(r, doc.get("budgets", {}), d.budgets, method_ids),
         full_seeds=d.seeds,
         full_methods=tuple(method_ids),
@@ -1012,9 +1028,9 @@ def apply_overrides(
         Method ids (or registry names) to keep, in the spec's order.
     budget : {"quick", "full", "protocol"}, optional
         ``"quick"``: the spec's ``[budgets.quick]`` (seeds, epochs, subset, classifier,
-        classifier_params, method_params, train; by default 1 seed, 2 epochs, a quarter of the
-        training data); explicit overrides win. ``"full"``: the spec as written (or its
-        ``[budgets.full]``). ``"protocol"``: the spec's ``[budgets.protocol]``, the paper's
+        classifier_params, method_params, train, lr_search; by default 1 seed, 2 epochs, a
+        quarter of the training data); explicit overrides win. ``"full"``: the spec as written
+        (or its ``[budgets.full]``). ``"protocol"``: the spec's ``[budgets.protocol]``, the paper's
         own training recipe (its ``train`` table replaces those settings; not REDUCED).
         ``method_params`` (``{method id: params}``) is merged into those
         methods' parameters.
@@ -1087,6 +1103,9 @@ def apply_overrides(
         if value != spec.subset and value != 1.0:
             changes["subset"] = value
             overrides["subset"] = value
+    if "lr_search" in preset and tuple(preset["lr_search"]) != spec.lr_search:
+        changes["lr_search"] = tuple(preset["lr_search"])
+        overrides["lr_search"] = list(preset["lr_search"])
     if preset.get("method_params"):
         updated = tuple(
             dataclasses.replace(m, params={**m.params, **preset["method_params"][m.id]})
@@ -1114,6 +1133,8 @@ def apply_overrides(
         if kept != current:
             changes["methods"] = kept
             overrides["methods"] = [m.id for m in kept]
+    if budget == "protocol" and overrides:
+        overrides["budget"] = "protocol"
     if not changes and not overrides:
         return spec
     return dataclasses.replace(spec, **changes, overrides={**spec.overrides, **overrides})
