@@ -275,3 +275,26 @@ def test_fit_resample_on_cuda(tiny_images, tmp_path):
     sampler.save(tmp_path / "s")
     loaded = BetaVAESMOTE.load(tmp_path / "s", device="cuda")
     assert loaded.generate(3, 1).shape == (3, 1, 8, 8)
+
+
+def test_uint8_images_reach_the_autoencoder_without_a_float_copy(tiny_images, tmp_path):
+    import tracemalloc
+
+    X, y = tiny_images
+    DeepSMOTE(random_state=0, k_neighbors=3, **TINY).fit_resample(X, y)  # imports first
+    # 48 x 48 uint8 images in a read-only memory map, as the image cache hands them out
+    big = np.kron(np.repeat(X, 40, axis=0), np.ones((6, 6), dtype=np.uint8))
+    labels = np.repeat(y, 40)
+    np.save(tmp_path / "big.npy", big)
+    mapped = np.load(tmp_path / "big.npy", mmap_mode="r")
+    float_copy = big.size * 4
+    quick = {**TINY, "epochs": 1, "batch_size": 64}
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **quick)
+    tracemalloc.start()
+    X_out, _ = sampler.fit_resample(mapped, labels)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # the returned uint8 array is most of the peak; a float32 copy of the input is 4x the input
+    assert peak < X_out.nbytes + float_copy / 2, (peak, X_out.nbytes, float_copy)
+    same, _ = DeepSMOTE(random_state=0, k_neighbors=3, **quick).fit_resample(big, labels)
+    assert np.array_equal(X_out, same)

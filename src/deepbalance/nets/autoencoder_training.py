@@ -40,7 +40,14 @@ from torch.nn import functional as F
 
 from .._batching import batch_sizes
 from .._checks import check_choice, check_float, check_int
-from .autoencoders import AutoencoderConfig, ConvAutoencoder, build_autoencoder, to_model_range
+from .autoencoders import (
+    UNIT_SCALES,
+    AutoencoderConfig,
+    ConvAutoencoder,
+    build_autoencoder,
+    to_model_range,
+    unit_batch,
+)
 
 PENALTIES = ("deepsmote", "permute", None)
 #: "constant": Adam at ``lr`` throughout (DeepSMOTE's script); "onecycle": warm up to ``lr``
@@ -163,15 +170,15 @@ def derangement(n: int, generator: torch.Generator | None = None) -> torch.Tenso
     return partner
 
 
-def _reconstruction_mse(model: ConvAutoencoder, X01: torch.Tensor, batch_size: int, device):
+def _reconstruction_mse(model: ConvAutoencoder, X01: np.ndarray, batch_size: int, device):
     model.eval()
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(X01), batch_size):
-            x = to_model_range(X01[i : i + batch_size].to(device))
+            x = to_model_range(unit_batch(X01, slice(i, i + batch_size), device))
             total += F.mse_loss(model(x), x, reduction="sum").item()
     model.train()
-    return total / float(X01[0].numel() * len(X01))
+    return total / float(X01[0].size * len(X01))
 
 
 def train_autoencoder(
@@ -190,7 +197,10 @@ def train_autoencoder(
     Parameters
     ----------
     config : AutoencoderConfig
-    X01 : float32 ndarray (N, C, H, W) in [0, 1]
+    X01 : ndarray (N, C, H, W)
+        Float in [0, 1], or uint8 / uint16 converted a batch at a time
+        (:func:`~deepbalance.nets.autoencoders.unit_rows`), so a large uint8 set (or a memory
+        map of one) is never copied as floats.
     y : int ndarray (N,)
         Encoded class labels (used by the penalties' single-class batches).
     settings : TrainSettings
@@ -219,7 +229,9 @@ def train_autoencoder(
     """
     if not isinstance(settings, TrainSettings):
         raise TypeError(f"settings must be TrainSettings, got {type(settings).__name__}")
-    X01 = np.ascontiguousarray(X01, dtype=np.float32)
+    X01 = np.asarray(X01)
+    if X01.dtype not in UNIT_SCALES and not np.issubdtype(X01.dtype, np.floating):
+        raise TypeError(f"X has dtype {X01.dtype}; pass uint8, uint16 or float images in [0, 1]")
     y = np.asarray(y)
     if X01.ndim != 4 or tuple(X01.shape[1:]) != config.image_shape:
         raise ValueError(
@@ -235,10 +247,9 @@ def train_autoencoder(
     train_rows, val_rows = _split(len(X01), settings.validation_fraction, rng)
     if len(train_rows) < 2:
         raise ValueError(f"the autoencoder needs at least 2 training images, got {len(train_rows)}")
-    X_all = torch.from_numpy(X01)
     # no copy of the training images when nothing is held out (they can be large)
-    X_train = X_all if len(val_rows) == 0 else X_all[train_rows]
-    X_val = X_all[val_rows]
+    X_train = X01 if len(val_rows) == 0 else X01[train_rows]
+    X_val = X01[val_rows]
     y_train = y[train_rows]
     class_rows = [np.flatnonzero(y_train == c) for c in np.unique(y_train)]
     class_rows = [r for r in class_rows if len(r) >= 2]
@@ -310,12 +321,12 @@ def _fit(
             start = time.perf_counter()
             sums = {"loss": 0.0, "recon": 0.0, "regularizer": 0.0, "penalty": 0.0}
             for step, rows in enumerate(_batches(len(X_train), settings.batch_size, rng)):
-                x = to_model_range(X_train[rows].to(device))
+                x = to_model_range(unit_batch(X_train, rows, device))
                 loss, parts = model.training_loss(x, generator)
                 pen = x.new_zeros(())
                 if penalty is not None:
                     picked = _class_batch(class_rows, rng, settings.penalty_batch)
-                    xc = to_model_range(X_train[picked].to(device))
+                    xc = to_model_range(unit_batch(X_train, picked, device))
                     if penalty == "deepsmote":
                         pen = deepsmote_penalty(model, xc)
                     else:

@@ -439,18 +439,40 @@ def _device_of(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def encode_images(model: ConvAutoencoder, X01: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-    """Latent codes (float32, shape ``(N, latent_dim)``) of float images in ``[0, 1]``."""
+    """Latent codes (float32, shape ``(N, latent_dim)``) of images: float in ``[0, 1]``, or
+    uint8 / uint16 (scaled a batch at a time, see :func:`unit_rows`)."""
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     device = _device_of(model)
     model.eval()
-    X = torch.from_numpy(np.ascontiguousarray(X01, dtype=np.float32))
     out = [
-        model.encode(to_model_range(X[i : i + batch_size].to(device))).cpu()
-        for i in range(0, len(X), batch_size)
+        model.encode(to_model_range(unit_batch(X01, slice(i, i + batch_size), device))).cpu()
+        for i in range(0, len(X01), batch_size)
     ]
     if not out:
         return np.zeros((0, model.config.latent_dim), np.float32)
     return torch.cat(out).numpy()
+
+
+#: Integer pixel types and the value that maps to 1.0 (as the samplers' input contract).
+UNIT_SCALES = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
+
+
+def unit_rows(X: np.ndarray, rows) -> np.ndarray:
+    """``X[rows]`` as float32 in ``[0, 1]``: uint8 / 255, uint16 / 65535, floats as given.
+
+    Converting a batch at a time gives exactly the values of converting the whole array
+    first, so uint8 sets (and memory maps of them) never need a float copy.
+    """
+    part = np.asarray(X[rows])
+    scale = UNIT_SCALES.get(part.dtype)
+    if scale is not None:
+        return part / np.float32(scale)
+    return np.ascontiguousarray(part, dtype=np.float32)
+
+
+def unit_batch(X: np.ndarray, rows, device) -> torch.Tensor:
+    """:func:`unit_rows` as a tensor on ``device``."""
+    return torch.from_numpy(unit_rows(X, rows)).to(device)
 
 
 @torch.no_grad()

@@ -35,7 +35,8 @@ __all__ = ["CACHE_FORMAT", "cache_key", "load_cached_autoencoder", "store_cached
 def cache_key(
     config: AutoencoderConfig, settings: TrainSettings, seed: int, X01: np.ndarray, y
 ) -> str:
-    """Hex SHA-256 naming an autoencoder trained with these settings on this data."""
+    """Hex SHA-256 naming an autoencoder trained with these settings on this data (``X01``
+    as the sampler got it: uint8, uint16 or float, hashed a chunk at a time)."""
     h = hashlib.sha256()
     spec = {
         "format": CACHE_FORMAT,
@@ -46,9 +47,12 @@ def cache_key(
         "settings": settings.to_dict(),
         "seed": int(seed),
         "shape": list(X01.shape),
+        "dtype": str(np.asarray(X01[:0]).dtype),
     }
     h.update(json.dumps(spec, sort_keys=True).encode())
-    h.update(np.ascontiguousarray(X01, dtype=np.float32).tobytes())
+    step = max(1, (1 << 24) // max(1, int(np.prod(X01.shape[1:]))))  # bounded temporaries
+    for start in range(0, len(X01), step):
+        h.update(np.ascontiguousarray(X01[start : start + step]).tobytes())
     h.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
     return h.hexdigest()
 

@@ -19,6 +19,7 @@ from ..nets.autoencoders import (
     autoencoder_parameter_count,
     decode_latents,
     encode_images,
+    unit_rows,
 )
 from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
@@ -262,7 +263,6 @@ class LatentOversampler(BaseImageSampler):
         acts = autoencoder_activation_count(config)
         batch = max(1, min(int(self.batch_size), len(X)))
         return {
-            "float32 copy of X": len(X) * X.n_features * 4,
             # weights, gradients and Adam's two moments; activations kept for the backward
             # pass of a training batch (twice for the penalty's extra pass)
             "autoencoder training": 4 * n_params * 4 + 2 * 3 * batch * acts * 4,
@@ -270,7 +270,12 @@ class LatentOversampler(BaseImageSampler):
             "decoding batch": 2 * DECODE_BATCH * (acts + X.n_features) * 4,
         }
 
+    #: ``_generate`` gets the caller's array (uint8 stays uint8; rows become floats a batch
+    #: at a time), so large sets are never copied as floats
+    _lazy_rows = True
+
     def _generate(self, X, y, n_new, *, k_neighbors, rng):
+        X = X.raw  # PixelRows: the caller's (N, C, H, W) values, checked to be in [0, 1]
         if not isinstance(self.residual, bool):
             raise TypeError(f"residual={self.residual!r} must be True or False")
         config = self.autoencoder_config(X.shape[1:])
@@ -396,7 +401,8 @@ def _decoded_rows(model, Z_new: np.ndarray, *, residual=None) -> LazyRows:
                 has = base[start:stop] >= 0
                 if has.any():
                     rows = base[start:stop][has]
-                    detail = X[rows] - decode_latents(model, Z[rows], batch_size=DECODE_BATCH)
+                    decoded = decode_latents(model, Z[rows], batch_size=DECODE_BATCH)
+                    detail = unit_rows(X, rows) - decoded
                     images[has] = np.clip(images[has] + detail, 0.0, 1.0)
             yield start, stop, images
 
