@@ -113,6 +113,31 @@ def test_an_interrupted_run_leaves_no_output(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["balanced", "imgs"]
 
 
+def test_work_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    imgs = make_folder(tmp_path / "imgs")
+    # a process that has exited: its pid is free (not reused this quickly)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    abandoned = tmp_path / ".balanced.k1ll3d.tmp"
+    (abandoned / "class0").mkdir(parents=True)
+    (abandoned / ".owner-pid").write_text(f"{dead}\n")
+    running = tmp_path / ".balanced.l1ve.tmp"  # another run, still going
+    running.mkdir()
+    (running / ".owner-pid").write_text(f"{os.getpid()}\n")
+    foreign = tmp_path / ".balanced.notes.tmp"  # not a work folder of ours: no owner file
+    foreign.mkdir()
+    result = resample_folder(imgs, tmp_path / "balanced", method="random-oversampling")
+    assert not abandoned.exists() and running.is_dir() and foreign.is_dir()
+    assert not (result.out / ".owner-pid").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["imgs", "balanced", running.name, foreign.name]
+    )
+
+
 def test_bad_arguments(tmp_path):
     imgs = make_folder(tmp_path / "imgs", counts=(10, 3))
     with pytest.raises(

@@ -21,12 +21,13 @@ registered method's sampler on the training images, and writes ``out``:
 
 Nothing is half-written: the folder is built in a temporary folder beside ``out`` and renamed
 into place at the end; an interrupted run removes it (a killed process can leave a hidden
-``.<out>.*.tmp`` folder, never a partial ``out``).
+``.<out>.*.tmp`` folder, never a partial ``out``, and the next run into ``out`` deletes it).
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import math
@@ -96,6 +97,34 @@ def _check_out(out, source: Path, overwrite: bool) -> Path:
     if path.exists() and not path.is_dir():
         raise ValueError(f"out={str(out)!r} is a file; pass a folder path")
     return path
+
+
+#: In a work folder beside ``out``: the id of the process building it.
+OWNER_FILE = ".owner-pid"
+
+
+def _remove_abandoned(out_path: Path) -> None:
+    """Delete the ``.<out>.*.tmp`` / ``.old`` work folders of processes that were killed
+    (their owner process no longer runs); folders of a live process are left alone."""
+    for folder in out_path.parent.glob(f".{glob.escape(out_path.name)}.*"):
+        if not folder.is_dir() or folder.suffix not in (".tmp", ".old"):
+            continue
+        try:
+            pid = int((folder / OWNER_FILE).read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            continue  # not one of ours, or still being created: leave it
+        if not _process_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _place(src: Path, dst: Path, link: bool) -> bool:
@@ -238,7 +267,9 @@ def resample_folder(
         syn_paths.append(name)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(out_path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
+    (tmp / OWNER_FILE).write_text(f"{os.getpid()}\n", encoding="utf-8")
     linked = 0
     try:
         for i, rel in real_paths.items():
@@ -276,10 +307,12 @@ def resample_folder(
                 + "\n",
                 encoding="utf-8",
             )
+        (tmp / OWNER_FILE).unlink()
         if out_path.exists():
             old = Path(
                 tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".old", dir=out_path.parent)
             )
+            (old / OWNER_FILE).write_text(f"{os.getpid()}\n", encoding="utf-8")
             os.replace(out_path, old / "previous")
             os.replace(tmp, out_path)
             shutil.rmtree(old, ignore_errors=True)
