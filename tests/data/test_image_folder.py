@@ -134,3 +134,16 @@ def test_grayscale_files_give_one_channel_unless_a_mode_is_asked(tmp_path):
     # one colour file in any split makes every split RGB, so the splits agree
     save(tmp_path / "test" / "a" / "4.png", 4, mode="RGB")
     assert load_dataset("image-folder", data_dir=tmp_path).images.shape[1] == 3
+
+
+def test_sixteen_bit_files_are_scaled_not_clipped(tmp_path):
+    for label, value in (("dark", 5000), ("bright", 60000)):
+        (tmp_path / label).mkdir()
+        Image.fromarray(np.full((4, 4), value, dtype=np.uint16)).save(tmp_path / label / "x.png")
+    data = load_dataset("image-folder", data_dir=tmp_path)
+    assert data.images.shape == (2, 1, 4, 4)
+    means = {data.class_names[c]: data.images[data.labels == c].mean() for c in range(2)}
+    # Pillow's plain conversion would clip both to 255
+    assert means == {"dark": round(5000 / 257), "bright": round(60000 / 257)}
+    rgb = load_dataset("image-folder", data_dir=tmp_path, mode="RGB")
+    assert rgb.images[rgb.labels == data.class_names.index("bright")].mean() == round(60000 / 257)

@@ -86,6 +86,22 @@ def _caller_stacklevel() -> int:
     return level
 
 
+#: Pillow's 16- and 32-bit integer grayscale modes, scaled to 8 bits by :func:`eight_bit`.
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def eight_bit(img: Image.Image) -> Image.Image:
+    """A 16-bit grayscale image scaled to 8 bits (``round(value / 257)``); others unchanged.
+
+    Pillow's own conversion to ``"L"`` clips every value above 255 to white, which turns a
+    16-bit radiograph or microscope image into a blank one.
+    """
+    if img.mode not in SIXTEEN_BIT:
+        return img
+    values = np.asarray(img, dtype=np.float64)
+    return Image.fromarray(np.clip(values / 257.0, 0, 255).round().astype(np.uint8))
+
+
 def decode_image(
     path: str | Path, size: tuple[int, int] | None, mode: str, crop: str | None = None
 ) -> np.ndarray:
@@ -105,7 +121,7 @@ def decode_image(
         if size is not None and img.format == "JPEG":
             # lets the JPEG decoder downscale by 1/2..1/8 while decoding: much faster
             img.draft(mode, (size[1], size[0]))
-        img = img.convert(mode)
+        img = eight_bit(img).convert(mode)
     if size is not None:
         h, w = size
         if crop == "center":

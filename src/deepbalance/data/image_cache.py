@@ -27,11 +27,10 @@ import numpy as np
 from PIL import Image
 
 from .._checks import atomic_path, atomic_write_text, check_int
-from .decode import check_on_error, check_size
+from .decode import SIXTEEN_BIT, check_on_error, check_size, eight_bit
 from .locations import cache_root
 
 CACHE_VERSION = 1
-_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _BATCH = 256
 
 
@@ -53,9 +52,8 @@ def read_image(path: str | os.PathLike, size: tuple[int, int]) -> tuple[np.ndarr
         if img.format == "JPEG":
             img.draft("L", (w, h))  # decode at a reduced scale: much faster for big JPEGs
         img.load()
-        if mode in _SIXTEEN_BIT:
-            arr = np.asarray(img, dtype=np.float64)
-            gray = Image.fromarray(np.clip(arr / 257.0, 0, 255).round().astype(np.uint8))
+        if mode in SIXTEEN_BIT:
+            gray = eight_bit(img)
         elif img.mode != "L":
             gray = img.convert("L")
         else:
