@@ -671,7 +671,10 @@ def subcondition_table(protocol: Protocol, test_set: str):
 
 
 @dataclass
-class _Doc:
+class ReportDocument:
+    """A report being written: headings, paragraphs, tables, images and bullet lists, rendered
+    as Markdown (:meth:`markdown`) or one self-contained HTML page (:meth:`html`)."""
+
     blocks: list = field(default_factory=list)
     files: list = field(default_factory=list)  # the figures written for it
 
@@ -875,7 +878,9 @@ def _environment_lines(protocol: Protocol) -> list[str]:
     return lines
 
 
-def _protocol_section(doc: _Doc, protocol: Protocol, out: Path, figures: Path) -> None:
+def protocol_section(doc: ReportDocument, protocol: Protocol, out: Path, figures: Path) -> None:
+    """Append one protocol's section (tables, figures, sample grids, machine) to ``doc``;
+    figures are written under ``figures`` and linked relative to ``out``."""
     spec = protocol.spec
     doc.heading(2, f"{protocol.name} (spec hash {protocol.hash})")
     notes = protocol.reduced_notes()
@@ -1036,7 +1041,7 @@ def write_report(
         raise ValueError(f"out={str(out)!r} is a file; pass a folder path for the report")
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    doc = _Doc()
+    doc = ReportDocument()
     doc.heading(1, "deepbalance benchmark report")
     store_path = store.path if isinstance(store, Store) else Path(store)
     if not protocols:
@@ -1044,7 +1049,7 @@ def write_report(
     else:
         doc.para(f"Results store: `{store_path}`; {sum(len(p.runs) for p in protocols)} runs.")
     for protocol in protocols:
-        _protocol_section(doc, protocol, out, figures)
+        protocol_section(doc, protocol, out, figures)
     written = [out / "report.md"]
     atomic_write_text(written[0], doc.markdown())
     if html_output:

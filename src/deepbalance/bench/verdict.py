@@ -27,10 +27,10 @@ from .._checks import atomic_write_text
 from .report import (
     WILCOXON_MIN_PAIRS,
     Protocol,
+    ReportDocument,
     SeedSummary,
-    _Doc,
-    _protocol_section,
     load_protocols,
+    protocol_section,
 )
 from .store import Store
 
@@ -377,7 +377,7 @@ def write_compare_report(
     out = Path(out)
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    doc = _Doc()
+    doc = ReportDocument()
     title = f"Which method for {protocol.spec.get('description') or protocol.name}?"
     doc.heading(1, title)
     doc.heading(2, "Recommendation")
@@ -409,7 +409,7 @@ def write_compare_report(
         for method_id, table in tables:
             doc.para(f"**{labels[method_id]}** (rows: true class, columns: predicted class):")
             doc.table(*table)
-    _protocol_section(doc, protocol, out, figures)
+    protocol_section(doc, protocol, out, figures)
     written = [out / "report.md"]
     atomic_write_text(written[0], doc.markdown())
     if html_output:
