@@ -257,3 +257,9 @@ params = { strength = 2.0 }
 [paper.balanced.fake-none]
 acsa = 0.5
 """
+
+
+def slow_square(x):
+    """A task for executor tests: waits a moment, then returns ``x * x``."""
+    time.sleep(0.2)
+    return x * x

@@ -47,3 +47,34 @@ def test_ray_runs_the_grid_and_the_driver_writes_the_store(spec, toolkit, tmp_pa
         pids = {r.environment.get("pid") for r in runs}
     assert os.getpid() not in pids  # computed in Ray workers, stored here
     assert ray.is_initialized()  # the executor leaves alone a Ray instance it did not start
+
+
+def test_ray_takes_the_next_task_only_when_a_slot_is_free(local_ray):
+    import fake_backend
+
+    pulled = []
+
+    def tasks():  # run_spec claims each run in the store as it is pulled from here
+        for i in range(5):
+            pulled.append(i)
+            yield i
+
+    outcomes = RayExecutor().map(fake_backend.slow_square, tasks())
+    first = next(outcomes)
+    assert len(pulled) == 1  # one CPU: one run in flight, the rest unclaimed for others
+    results = [first, *outcomes]
+    assert sorted(result for _, result, _ in results) == [0, 1, 4, 9, 16] and pulled == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert all(error is None for _, _, error in results)
+    two = RayExecutor(max_in_flight=2).map(fake_backend.slow_square, iter(tasks()))
+    pulled.clear()
+    next(two)
+    assert len(pulled) == 2
+    list(two)
+    with pytest.raises(ValueError, match="max_in_flight"):
+        RayExecutor(max_in_flight=0)

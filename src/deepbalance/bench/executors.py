@@ -159,16 +159,30 @@ class RayExecutor(Executor):
         CPUs each run reserves.
     num_gpus : float, default 0
         GPUs each run reserves (set it when ``--device cuda``).
+    max_in_flight : int, optional
+        Runs submitted at once; the next is taken (and claimed in the store) only when one
+        finishes, so several drivers on one store split the grid. Default: as many as the
+        cluster's CPUs (and GPUs) hold at ``num_cpus`` (``num_gpus``) each.
     """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, num_cpus: float = 1, num_gpus: float = 0):
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: float = 1,
+        num_gpus: float = 0,
+        max_in_flight: int | None = None,
+    ):
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address={address!r} must be a Ray address string or None")
+        if max_in_flight is not None:
+            max_in_flight = check_int(max_in_flight, "max_in_flight", min_value=1)
         self.address = address
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
+        self.max_in_flight = max_in_flight
         self._started = False
 
     def describe(self) -> str:
@@ -181,10 +195,28 @@ class RayExecutor(Executor):
             self._started = True
         return ray
 
+    def _slots(self, ray) -> int:
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        resources = ray.cluster_resources()
+        slots = [int(resources.get("CPU", 1) // self.num_cpus)] if self.num_cpus else []
+        if self.num_gpus:
+            slots.append(int(resources.get("GPU", 0) // self.num_gpus))
+        return max(1, min(slots, default=1))
+
     def map(self, fn: Callable, tasks: Sequence) -> Iterator[Outcome]:
         ray = self._connect()
         remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)(fn)
-        pending = {remote.remote(task): task for task in tasks}
+        waiting = iter(tasks)
+        pending: dict = {}
+
+        def submit_next() -> None:
+            for task in waiting:
+                pending[remote.remote(task)] = task
+                return
+
+        for _ in range(self._slots(ray)):
+            submit_next()
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -195,6 +227,7 @@ class RayExecutor(Executor):
                     except Exception as exc:
                         cause = getattr(exc, "cause", None)
                         yield task, None, cause if isinstance(cause, BaseException) else exc
+                    submit_next()
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
