@@ -15,7 +15,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._checks import check_choice, check_float
 from .data.imageset import ImageSet
@@ -45,6 +45,8 @@ class LRSearch:
         Share of the training rows held out for validation.
     seconds : float
         Wall time of the whole search.
+    results : dict of float to RunResult
+        Every candidate's run (trained on the rows outside the validation split).
     """
 
     chosen: float
@@ -53,6 +55,7 @@ class LRSearch:
     selection: str
     fraction: float
     seconds: float
+    results: dict = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         """Plain JSON data (the scores as ``[[lr, score], ...]``)."""
@@ -94,6 +97,7 @@ def search_learning_rate(
     metric: str | None = None,
     selection: str = "best",
     fraction: float | None = None,
+    eval_sets=None,
     cache_dir=None,
     progress: bool = False,
     run=None,
@@ -119,6 +123,9 @@ def search_learning_rate(
     fraction : float, optional
         Validation share; default ``config.val_fraction`` when it is > 0, else
         :data:`DEFAULT_SEARCH_FRACTION`.
+    eval_sets : dict of str to ImageSet, optional
+        Further splits every candidate is evaluated on (never used to choose), so that when
+        the reported run uses the same validation split, the chosen candidate's run is it.
     cache_dir, progress
         As in :func:`deepbalance.methods.run_method`.
     run : callable, optional
@@ -142,16 +149,16 @@ def search_learning_rate(
     if fraction == 0:
         raise ValueError("fraction=0 leaves nothing to score the rates on; pass e.g. 0.15")
     scores: dict[float, float] = {}
+    results = {}
     for lr in rates:
-        result = run(
+        result = results[lr] = run(
             method,
             train,
-            {},
+            dict(eval_sets or {}),
             config=config.replace(lr=lr, val_fraction=fraction),
             seed=seed,
             cache_dir=cache_dir,
             progress=progress,
-            examples_per_class=0,
         )
         numbers_on_val = (result.best if selection == "best" else result.final).get("val", {})
         if metric not in numbers_on_val:
@@ -169,4 +176,5 @@ def search_learning_rate(
             stacklevel=2,
         )
     chosen = max(ranked, key=lambda lr: scores[lr]) if ranked else rates[0]
-    return LRSearch(chosen, scores, metric, selection, fraction, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return LRSearch(chosen, scores, metric, selection, fraction, seconds, results)

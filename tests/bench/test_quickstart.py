@@ -97,3 +97,52 @@ name = "random-oversampling"
         assert run.final["test"]["acsa"] > 0.6  # trained with 0.05, not with 1e-6
     markdown = write_report(store_path, tmp_path / "report")[0].read_text()
     assert "Learning rate searched per run over" in markdown and "0.05 ×1" in markdown
+
+
+def test_with_its_own_validation_split_the_chosen_candidate_is_the_reported_run(
+    tmp_path, one_thread
+):
+    from deepbalance.bench import loads_spec
+    from deepbalance.bench.runner import Toolkit
+    from deepbalance.methods import run_method
+
+    calls = []
+
+    def counting_run_method(*args, **kwargs):
+        calls.append(kwargs["config"].lr)
+        return run_method(*args, **kwargs)
+
+    spec = loads_spec(
+        """
+name = "lr-search-val"
+seeds = [0]
+lr_search = [1e-6, 0.05]
+[data]
+dataset = "digits"
+[profile]
+name = "counts"
+params = { counts = { "0" = 60, "1" = 40, "2" = 20 } }
+[[test_sets]]
+name = "test"
+[train]
+classifier = "mlp"
+classifier_params = { hidden = [32, 16] }
+epochs = 2
+eval_every = 1
+optimizer = "adam"
+schedule = "constant"
+augment = "none"
+val_fraction = 0.2
+[[methods]]
+name = "none"
+""",
+        file="lr-search-val.toml",
+    )
+    store_path = tmp_path / "results.sqlite"
+    toolkit = Toolkit(run_method=counting_run_method)
+    summary = run_spec(spec, store=store_path, toolkit=toolkit, progress=False)
+    assert summary.failed == [] and calls == [1e-6, 0.05]  # no third training
+    with Store(store_path) as store:
+        (run,) = store.runs("lr-search-val")
+    assert run.data["lr_search"]["chosen"] == 0.05 and run.data["lr_search"]["fraction"] == 0.2
+    assert {h["split"] for h in run.history} == {"test", "val"}

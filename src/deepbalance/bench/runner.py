@@ -538,10 +538,13 @@ def execute_run(task: RunTask) -> RunRecord:
     config = toolkit.train_config(**settings)
     method = toolkit.get_method(point.method.name, **point.method.params)
     Path(task.cache_dir).mkdir(parents=True, exist_ok=True)
-    lr_search = None
+    lr_search = result = None
     if spec.lr_search:
         from ..tuning import search_learning_rate
 
+        # with the recipe's own validation split, a candidate's run is the run to report
+        # (same split, seed and rate): evaluate the test sets in it, and keep it
+        own_split = config.val_fraction > 0
         lr_search = search_learning_rate(
             method,
             train,
@@ -550,20 +553,24 @@ def execute_run(task: RunTask) -> RunRecord:
             grid=spec.lr_search,
             metric=spec.train.best_metric,
             selection=spec.selection,
+            eval_sets=tests if own_split else None,
             cache_dir=task.cache_dir,
             progress=task.progress,
             run=toolkit.run_method,
         )
         config = config.replace(lr=lr_search.chosen)
-    result = toolkit.run_method(
-        method,
-        train,
-        tests,
-        config=config,
-        seed=point.seed,
-        cache_dir=task.cache_dir,
-        progress=task.progress,
-    )
+        if own_split:
+            result = lr_search.results[lr_search.chosen]
+    if result is None:
+        result = toolkit.run_method(
+            method,
+            train,
+            tests,
+            config=config,
+            seed=point.seed,
+            cache_dir=task.cache_dir,
+            progress=task.progress,
+        )
     wall = time.perf_counter() - clock
     artifacts, notes = {}, {}
     try:
