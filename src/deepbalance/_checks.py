@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state as sklearn_check_random_state
 
+#: Integer pixel dtypes and the value that maps to 1.0 (the samplers' and autoencoders' contract).
+INTEGER_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
 
 def check_int(
     value, name: str, *, min_value: int | None = None, max_value: int | None = None

@@ -39,9 +39,8 @@ import torch
 from torch.nn import functional as F
 
 from .._batching import batch_sizes
-from .._checks import check_choice, check_float, check_int
+from .._checks import INTEGER_SCALES, check_choice, check_float, check_int
 from .autoencoders import (
-    UNIT_SCALES,
     AutoencoderConfig,
     ConvAutoencoder,
     build_autoencoder,
@@ -230,7 +229,7 @@ def train_autoencoder(
     if not isinstance(settings, TrainSettings):
         raise TypeError(f"settings must be TrainSettings, got {type(settings).__name__}")
     X01 = np.asarray(X01)
-    if X01.dtype not in UNIT_SCALES and not np.issubdtype(X01.dtype, np.floating):
+    if X01.dtype not in INTEGER_SCALES and not np.issubdtype(X01.dtype, np.floating):
         raise TypeError(f"X has dtype {X01.dtype}; pass uint8, uint16 or float images in [0, 1]")
     y = np.asarray(y)
     if X01.ndim != 4 or tuple(X01.shape[1:]) != config.image_shape:

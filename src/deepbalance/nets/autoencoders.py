@@ -76,7 +76,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._checks import check_choice, check_float, check_int
+from .._checks import INTEGER_SCALES, check_choice, check_float, check_int
 
 VARIANTS = ("plain", "denoising", "sparse", "vae")
 #: stages of images up to 143 px (the official script's four for 28×28)
@@ -453,10 +453,6 @@ def encode_images(model: ConvAutoencoder, X01: np.ndarray, *, batch_size: int = 
     return torch.cat(out).numpy()
 
 
-#: Integer pixel types and the value that maps to 1.0 (as the samplers' input contract).
-UNIT_SCALES = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
-
-
 def unit_rows(X: np.ndarray, rows) -> np.ndarray:
     """``X[rows]`` as float32 in ``[0, 1]``: uint8 / 255, uint16 / 65535, floats as given.
 
@@ -464,7 +460,7 @@ def unit_rows(X: np.ndarray, rows) -> np.ndarray:
     first, so uint8 sets (and memory maps of them) never need a float copy.
     """
     part = np.asarray(X[rows])
-    scale = UNIT_SCALES.get(part.dtype)
+    scale = INTEGER_SCALES.get(part.dtype)
     if scale is not None:
         return part / np.float32(scale)
     return np.ascontiguousarray(part, dtype=np.float32)

@@ -29,15 +29,11 @@ from imblearn.utils import check_target_type as imblearn_check_target_type
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import type_of_target
 
-from .._checks import check_random_state
+from .._checks import INTEGER_SCALES, check_random_state
 from .memory import check_memory
 from .provenance import Provenance
 
 STRATEGY_NAMES = ("auto", "minority", "not minority", "not majority", "all")
-
-
-#: integer pixel dtypes and the value that maps to 1.0
-INTEGER_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
 @dataclass(frozen=True)

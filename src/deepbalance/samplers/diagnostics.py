@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_int, check_random_state
+from .._checks import INTEGER_SCALES, check_int, check_random_state
 
 #: columns of each row of :func:`synthetic_diagnostics`, in order
 COLUMNS = (
@@ -48,10 +48,8 @@ def _as_unit_rows(X, name: str) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim < 2:
         raise ValueError(f"{name} has shape {X.shape}; pass images (N, C, H, W) or rows (N, D)")
-    if X.dtype == np.uint8:
-        rows = X.reshape(len(X), -1).astype(np.float32) / 255.0
-    elif X.dtype == np.uint16:
-        rows = X.reshape(len(X), -1).astype(np.float32) / 65535.0
+    if X.dtype in INTEGER_SCALES:
+        rows = X.reshape(len(X), -1).astype(np.float32) / INTEGER_SCALES[X.dtype]
     elif np.issubdtype(X.dtype, np.floating):
         rows = X.reshape(len(X), -1).astype(np.float32)
         if rows.size and (not np.isfinite(rows).all() or rows.min() < 0 or rows.max() > 1):
