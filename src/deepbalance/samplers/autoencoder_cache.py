@@ -59,7 +59,7 @@ def cache_key(
 
 def architecture(config: AutoencoderConfig) -> str:
     """The modules ``config`` builds, with every parameter's name and shape, as text."""
-    with torch.random.fork_rng(devices=[]):  # building initialises weights: keep the RNG as is
+    with torch.device("meta"):  # shapes only: no weights allocated, no random numbers drawn
         model = build_autoencoder(config)
     shapes = ", ".join(f"{k}: {list(v.shape)}" for k, v in model.state_dict().items())
     return f"{model}\n{shapes}"
