@@ -51,39 +51,42 @@ def test_quickstart_end_to_end(tmp_path, one_thread):
     assert "REDUCED" not in markdown
 
 
-def test_a_spec_with_a_learning_rate_search_trains_on_the_rate_best_on_validation(
-    tmp_path, one_thread
-):
-    from deepbalance.bench import loads_spec
-
-    spec = loads_spec(
-        """
-name = "lr-search"
+#: a tiny digits spec with a learning-rate search; {name}, {top}, {train} and {methods} to fill in
+LR_SEARCH_SPEC = """
+name = "{name}"
 seeds = [0]
-selection = "best"
+{top}
 lr_search = [1e-6, 0.05]
 [data]
 dataset = "digits"
 [profile]
 name = "counts"
-params = { counts = { "0" = 60, "1" = 40, "2" = 20 } }
+params = {{ counts = {{ "0" = 60, "1" = 40, "2" = 20 }} }}
 [[test_sets]]
 name = "test"
 [train]
 classifier = "mlp"
-classifier_params = { hidden = [32, 16] }
-epochs = 4
-eval_every = 2
+classifier_params = {{ hidden = [32, 16] }}
 optimizer = "adam"
 schedule = "constant"
 augment = "none"
-[[methods]]
-name = "none"
-[[methods]]
-name = "random-oversampling"
-""",
-        file="lr-search.toml",
+{train}
+{methods}
+"""
+
+
+def test_a_spec_with_a_learning_rate_search_trains_on_the_rate_best_on_validation(
+    tmp_path, one_thread
+):
+    from deepbalance.bench import loads_spec
+
+    text = LR_SEARCH_SPEC.format(
+        name="lr-search",
+        top='selection = "best"',
+        train="epochs = 4\neval_every = 2",
+        methods='[[methods]]\nname = "none"\n[[methods]]\nname = "random-oversampling"',
     )
+    spec = loads_spec(text, file="lr-search.toml")
     store_path = tmp_path / "results.sqlite"
     summary = run_spec(spec, store=store_path, progress=False)
     assert summary.failed == [] and summary.ran == 2
@@ -112,32 +115,13 @@ def test_with_its_own_validation_split_the_chosen_candidate_is_the_reported_run(
         calls.append(kwargs["config"].lr)
         return run_method(*args, **kwargs)
 
-    spec = loads_spec(
-        """
-name = "lr-search-val"
-seeds = [0]
-lr_search = [1e-6, 0.05]
-[data]
-dataset = "digits"
-[profile]
-name = "counts"
-params = { counts = { "0" = 60, "1" = 40, "2" = 20 } }
-[[test_sets]]
-name = "test"
-[train]
-classifier = "mlp"
-classifier_params = { hidden = [32, 16] }
-epochs = 2
-eval_every = 1
-optimizer = "adam"
-schedule = "constant"
-augment = "none"
-val_fraction = 0.2
-[[methods]]
-name = "none"
-""",
-        file="lr-search-val.toml",
+    text = LR_SEARCH_SPEC.format(
+        name="lr-search-val",
+        top="",
+        train="epochs = 2\neval_every = 1\nval_fraction = 0.2",
+        methods='[[methods]]\nname = "none"',
     )
+    spec = loads_spec(text, file="lr-search-val.toml")
     store_path = tmp_path / "results.sqlite"
     toolkit = Toolkit(run_method=counting_run_method)
     summary = run_spec(spec, store=store_path, toolkit=toolkit, progress=False)

@@ -70,6 +70,16 @@ def test_malformed_toml_names_file_and_line(fake, tmp_path):
     assert info.value.line == line
 
 
+def _load_error(fake, tmp_path, old, new):
+    """``(path, text, SpecError)`` of loading the fake spec with ``old`` replaced by ``new``."""
+    path = tmp_path / "bad.toml"
+    text = _with(fake, old, new)
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    return path, text, info.value
+
+
 @pytest.mark.parametrize(
     "old, new, key, needle, words",
     [
@@ -97,12 +107,7 @@ def test_malformed_toml_names_file_and_line(fake, tmp_path):
     ],
 )
 def test_bad_values_name_key_value_and_line(fake, tmp_path, old, new, key, needle, words):
-    path = tmp_path / "bad.toml"
-    text = _with(fake, old, new)
-    path.write_text(text)
-    with pytest.raises(SpecError) as info:
-        load_spec(path)
-    error = info.value
+    path, text, error = _load_error(fake, tmp_path, old, new)
     assert error.key == key
     assert error.line == _line_of(text, needle)
     message = str(error)
@@ -143,12 +148,7 @@ def test_bad_values_name_key_value_and_line(fake, tmp_path, old, new, key, needl
 def test_wrong_types_and_keys_name_key_value_and_line(
     fake, tmp_path, old, new, key, value, needle, words
 ):
-    path = tmp_path / "bad.toml"
-    text = _with(fake, old, new)
-    path.write_text(text)
-    with pytest.raises(SpecError) as info:
-        load_spec(path)
-    error = info.value
+    path, text, error = _load_error(fake, tmp_path, old, new)
     assert (error.key, error.value, error.line) == (key, value, _line_of(text, needle))
     assert str(error).startswith(f"{path}:{error.line}: {key} = {value!r}: {words}")
 
