@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/autoencoder_curves.py --recipes fast16-b64-p64 previous official --threads 2
     python benchmarks/autoencoder_curves.py --plot docs/autoencoder_curves.png
+    python benchmarks/autoencoder_curves.py --autoencoder denoising --recipes previous --threads 1
 
 Data: Fashion-MNIST-LT (``deepsmote-mnist`` profile, 9,000 images, seed 0); after every epoch
 the reconstruction MSE (in [0, 1] pixel units) of 2,000 test images is recorded with the
@@ -21,6 +22,11 @@ no early stopping so the whole curve is seen):
 - ``slow16``: width 16, Adam 2e-4 (DeepSMOTE's rate), 30 epochs.
 - ``fast16-b64-p64``: ``fast16-b64`` with penalty batches of 64 (the main batch's size, as the
   official script uses 100 for both).
+
+``--autoencoder denoising|sparse|vae`` trains the regularised autoencoders of the dissertation
+(003) with the same recipes instead of the plain one (their presets share the plain one's
+defaults, penalty included); their lines carry ``"autoencoder"`` and their recipe names end
+in ``[denoising]`` etc.
 
 Each recipe appends one JSON line per epoch to ``benchmarks/results/autoencoder_curves.jsonl``
 and the script prints a markdown summary. Wall seconds depend on other load; CPU seconds less.
@@ -62,8 +68,10 @@ RECIPES = {
 }
 
 
-def plot(path: str) -> None:
-    """Held-out MSE against training CPU seconds, one line per recipe, from the JSON lines."""
+def plot(path: str, autoencoders=("plain",)) -> None:
+    """Held-out MSE against training CPU seconds, one line per recipe, from the JSON lines
+    of the given autoencoders (lines written before ``"autoencoder"`` was recorded are
+    the plain one's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,15 +80,22 @@ def plot(path: str) -> None:
     from deepbalance._checks import atomic_path
 
     rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("autoencoder", "plain") in autoencoders]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in dict.fromkeys(r["recipe"] for r in rows):
-        pts = sorted((r["train_cpu_s"], r["heldout_mse"]) for r in rows if r["recipe"] == name)
-        ax.plot(*zip(*pts, strict=True), marker=".", label=name)
-    ax.axhline(0.0123, color="grey", linestyle=":", label="0.0123 (former default, 30 epochs)")
-    ax.set(xlabel="training CPU seconds (2 threads)", ylabel="held-out MSE, [0, 1] pixels")
+        mine = [r for r in rows if r["recipe"] == name]
+        pts = sorted((r["train_cpu_s"], r["heldout_mse"]) for r in mine)
+        threads = sorted({r["threads"] for r in mine})
+        label = f"{name} ({'/'.join(map(str, threads))} thr.)"
+        ax.plot(*zip(*pts, strict=True), marker=".", label=label)
+    ax.axhline(
+        0.0123, color="grey", linestyle=":", label="0.0123 (plain autoencoder, former default)"
+    )
+    ax.set(xlabel="training CPU seconds", ylabel="held-out MSE, [0, 1] pixels")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    ax.set_title("DeepSMOTE autoencoder on Fashion-MNIST-LT")
+    kinds = ", ".join(autoencoders)
+    ax.set_title(f"Autoencoders ({kinds}) on Fashion-MNIST-LT")
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -93,10 +108,20 @@ def main(argv=None) -> int:
     parser.add_argument("--official-epochs", type=int, default=8)
     parser.add_argument("--previous-epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--autoencoder", default="plain", choices=["plain", "denoising", "sparse", "vae"]
+    )
     parser.add_argument("--plot", metavar="PNG", help="only draw the recorded curves to PNG")
+    parser.add_argument(
+        "--plot-autoencoders",
+        nargs="+",
+        default=["plain"],
+        choices=["plain", "denoising", "sparse", "vae"],
+        help="whose curves --plot draws (default: the plain one's)",
+    )
     args = parser.parse_args(argv)
     if args.plot:
-        plot(args.plot)
+        plot(args.plot, tuple(args.plot_autoencoders))
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,7 +137,9 @@ def main(argv=None) -> int:
         epochs = {"official": args.official_epochs, "previous": args.previous_epochs}.get(
             name, epochs
         )
-        config = AutoencoderConfig((1, 28, 28), "plain", **arch)
+        config = AutoencoderConfig((1, 28, 28), args.autoencoder, **arch)
+        if args.autoencoder != "plain":
+            name = f"{name}[{args.autoencoder}]"
         settings = TrainSettings(
             epochs=epochs, patience=None, penalty="deepsmote", **{"batch_size": 128, **opt}
         )
@@ -127,6 +154,7 @@ def main(argv=None) -> int:
             state["cpu_eval"] += time.process_time() - c
             line = {
                 "recipe": name,
+                "autoencoder": args.autoencoder,
                 "epoch": entry["epoch"],
                 "train_wall_s": round(state["wall"], 1),
                 "train_cpu_s": round(time.process_time() - state["cpu0"] - state["cpu_eval"], 1),
