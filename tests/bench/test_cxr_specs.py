@@ -238,6 +238,43 @@ def test_proxy_grid_stores_the_abnormality_auroc_of_every_evaluation(tmp_path):
     assert counts["intraclass-single[Coat]"] == [24, 1, 1, 1, 20, 1]
 
 
+def test_a_partial_grid_is_named_in_the_banner_and_beside_its_cells(tmp_path):
+    import sqlite3
+
+    from deepbalance.bench.report import write_report
+
+    EXPECTED.clear()
+    spec = _tiny_spec(
+        "cxr-frameworks-fmnist",
+        [
+            ('variants_from = "cxr-frameworks"', FRAMEWORKS_ONLY),
+            ('dataset = "fashion-mnist"', 'dataset = "_tiny_fmnist"'),
+            ("unit = 4", "unit = 1"),
+            ("seeds = [0, 1, 2]", "seeds = [0]"),
+            (TRAIN, f"{TRAIN}\n{MLP}"),
+            ("epochs = 10", "epochs = 1"),
+            ("eval_every = 5", "eval_every = 1"),
+        ],
+    )
+    spec = apply_overrides(spec, methods=["none", "random-oversampling"])
+    path = tmp_path / "r.sqlite"
+    run_spec(spec, store=path, toolkit=_toolkit(_tiny_fmnist), progress=False)
+    with sqlite3.connect(path) as conn:  # as if the run had been interrupted before this one
+        conn.execute(
+            "DELETE FROM runs WHERE method_id = 'random-oversampling' AND variant = 'interclass'"
+        )
+    write_report(path, tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "random-oversampling: 4 of 5 runs (missing seed 0 interclass)" in markdown
+    table = markdown.split("AUROC normal/abnormal, mean ± std", 1)[1].split("\n\n", 2)[1]
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in table.splitlines()}
+    header = [c.strip() for c in rows.pop("Method")]
+    ros = dict(zip(header, (c.strip() for c in rows["Random oversampling"]), strict=True))
+    plain = dict(zip(header, (c.strip() for c in rows["No method (CE)"]), strict=True))
+    assert ros["interclass"] == "–" and ros["All"].endswith("(4 of 5 runs)")
+    assert "runs)" not in ros["intraclass-single"] and "runs)" not in plain["All"]
+
+
 FRAMEWORKS_ONLY = (
     'variants_from = { name = "cxr-frameworks", params = { frameworks = ["interclass", '
     '"intraclass-single"] } }'

@@ -242,6 +242,17 @@ class Protocol:
     def methods_present(self) -> list[str]:
         return sorted({r.method_id for r in self.runs})
 
+    def missing_runs(self) -> dict[str, list[tuple[int, str]]]:
+        """``{method id: [(seed, variant), ...]}``: the seed × variant (× fold) runs a method
+        lacks that another method of the protocol has (an interrupted or partial grid)."""
+        grid = {(r.seed, r.variant) for r in self.runs}
+        out = {}
+        for method_id in self.methods_present():
+            have = {(r.seed, r.variant) for r in self.runs if r.method_id == method_id}
+            if grid - have:
+                out[method_id] = sorted(grid - have)
+        return out
+
     def stage(self, run: RunRecord) -> dict:
         return run.best if self.selection == "best" else run.final
 
@@ -309,6 +320,12 @@ class Protocol:
             notes.append(
                 f"methods: {len(self.full_methods) - len(missing)} of {len(self.full_methods)} "
                 f"(missing {_list(missing)})"
+            )
+        grid = len({(r.seed, r.variant) for r in self.runs})
+        for method_id, pairs in self.missing_runs().items():
+            shown = [f"seed {seed}" + (f" {variant}" if variant else "") for seed, variant in pairs]
+            notes.append(
+                f"{method_id}: {grid - len(pairs)} of {grid} runs (missing {_list(shown)})"
             )
         return notes
 
@@ -630,10 +647,21 @@ def group_table(protocol: Protocol, test_set: str, metric: str):
     groups = protocol.variant_groups()
     header = ["Method", *groups, "All"]
     rows = []
+    table = []
     for method_id, label in protocol.methods():
         cells = [protocol.group_cell(method_id, test_set, metric, g) for g in groups]
         cells.append(protocol.group_cell(method_id, test_set, metric))
-        rows.append([label, *(format_cell(c) for c in cells)])
+        table.append((label, cells))
+    # a cell over fewer runs than its column's fullest averages other variants: say so
+    most = [max((cells[i].n for _, cells in table), default=0) for i in range(len(header) - 1)]
+    for label, cells in table:
+        texts = []
+        for cell, full in zip(cells, most, strict=True):
+            text = format_cell(cell)
+            if 0 < cell.n < full:
+                text += f" ({cell.n} of {full} runs)"
+            texts.append(text)
+        rows.append([label, *texts])
     return header, rows
 
 
