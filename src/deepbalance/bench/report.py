@@ -5,10 +5,12 @@ metric, the mean ± standard deviation and the variance over seeds (n − 1 deno
 paper's number beside ours where the spec has it, the selection protocol (final epoch or best
 of the evaluations), and whether the top method beats the runner-up: paired over seeds, the
 Wilcoxon signed-rank test (SciPy) with >= 5 pairs, else the paired t-test; "n/a" with one seed.
-A REDUCED banner lists the overrides (fewer seeds, epochs, data or methods than the spec).
+A REDUCED banner lists the overrides (fewer seeds, epochs, data or methods than the spec)
+and the seed × variant runs a method lacks that other methods have (an interrupted grid).
 
 With variants, a table per metric averages each method over the runs (seeds × variants) of
-each variant group (e.g. a framework's permutations) and over all of them, and the figures
+each variant group (e.g. a framework's permutations) and over all of them (a cell over fewer
+runs than its column's fullest says "(k of n runs)"), and the figures
 draw one series per method, averaged over seeds and variants. Where evaluations hold
 per-sub-condition AUROCs (``auroc_subconditions``), a table gives their means per method.
 
