@@ -209,7 +209,9 @@ def _tiny_spec(name, replacements):
     return loads_spec(text, file=f"<tiny {name}>")
 
 
-def test_proxy_grid_stores_the_abnormality_auroc_of_every_evaluation(tmp_path):
+def _tiny_proxy_spec(epochs: int, methods: list[str]):
+    """cxr-frameworks-fmnist on the tiny Fashion-MNIST stand-in: the inter-class and
+    intra-class-single frameworks (5 variants), one seed, an MLP, ``epochs`` epochs."""
     EXPECTED.clear()
     spec = _tiny_spec(
         "cxr-frameworks-fmnist",
@@ -219,11 +221,15 @@ def test_proxy_grid_stores_the_abnormality_auroc_of_every_evaluation(tmp_path):
             ("unit = 4", "unit = 1"),
             ("seeds = [0, 1, 2]", "seeds = [0]"),
             (TRAIN, f"{TRAIN}\n{MLP}"),
-            ("epochs = 10", "epochs = 2"),
+            ("epochs = 10", f"epochs = {epochs}"),
             ("eval_every = 5", "eval_every = 1"),
         ],
     )
-    spec = apply_overrides(spec, methods=["none"])
+    return apply_overrides(spec, methods=methods)
+
+
+def test_proxy_grid_stores_the_abnormality_auroc_of_every_evaluation(tmp_path):
+    spec = _tiny_proxy_spec(2, ["none"])
     summary = run_spec(
         spec, store=tmp_path / "r.sqlite", toolkit=_toolkit(_tiny_fmnist), progress=False
     )
@@ -241,22 +247,11 @@ def test_proxy_grid_stores_the_abnormality_auroc_of_every_evaluation(tmp_path):
 def test_a_partial_grid_is_named_in_the_banner_and_beside_its_cells(tmp_path):
     import sqlite3
 
+    from markdown_tables import table_rows
+
     from deepbalance.bench.report import write_report
 
-    EXPECTED.clear()
-    spec = _tiny_spec(
-        "cxr-frameworks-fmnist",
-        [
-            ('variants_from = "cxr-frameworks"', FRAMEWORKS_ONLY),
-            ('dataset = "fashion-mnist"', 'dataset = "_tiny_fmnist"'),
-            ("unit = 4", "unit = 1"),
-            ("seeds = [0, 1, 2]", "seeds = [0]"),
-            (TRAIN, f"{TRAIN}\n{MLP}"),
-            ("epochs = 10", "epochs = 1"),
-            ("eval_every = 5", "eval_every = 1"),
-        ],
-    )
-    spec = apply_overrides(spec, methods=["none", "random-oversampling"])
+    spec = _tiny_proxy_spec(1, ["none", "random-oversampling"])
     path = tmp_path / "r.sqlite"
     run_spec(spec, store=path, toolkit=_toolkit(_tiny_fmnist), progress=False)
     with sqlite3.connect(path) as conn:  # as if the run had been interrupted before this one
@@ -266,11 +261,9 @@ def test_a_partial_grid_is_named_in_the_banner_and_beside_its_cells(tmp_path):
     write_report(path, tmp_path / "out")
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "random-oversampling: 4 of 5 runs (missing seed 0 interclass)" in markdown
-    table = markdown.split("AUROC normal/abnormal, mean ± std", 1)[1].split("\n\n", 2)[1]
-    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in table.splitlines()}
-    header = [c.strip() for c in rows.pop("Method")]
-    ros = dict(zip(header, (c.strip() for c in rows["Random oversampling"]), strict=True))
-    plain = dict(zip(header, (c.strip() for c in rows["No method (CE)"]), strict=True))
+    rows = table_rows(markdown, "AUROC normal/abnormal, mean ± std")
+    ros = dict(zip(rows["Method"], rows["Random oversampling"], strict=True))
+    plain = dict(zip(rows["Method"], rows["No method (CE)"], strict=True))
     assert ros["interclass"] == "–" and ros["All"].endswith("(4 of 5 runs)")
     assert "runs)" not in ros["intraclass-single"] and "runs)" not in plain["All"]
 

@@ -5,6 +5,7 @@ import sqlite3
 import statistics
 
 import pytest
+from markdown_tables import table_rows as _table_rows
 from scipy import stats
 
 from deepbalance.bench.report import load_protocols, print_tables, significance, write_report
@@ -17,19 +18,6 @@ def store(spec, toolkit, tmp_path):
     path = tmp_path / "results.sqlite"
     run_spec(spec, store=path, toolkit=toolkit, progress=False)
     return path
-
-
-def _table_rows(markdown: str, heading: str) -> dict[str, list[str]]:
-    """The first table after ``heading`` as {first cell: cells}."""
-    lines = markdown.split(heading, 1)[1].splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
-    rows = {}
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        rows[cells[0]] = cells
-    return rows
 
 
 def _stored_values(path, method_id, split, metric, stage="final_json"):
