@@ -47,7 +47,7 @@ import torch
 from deepbalance.data import load_dataset
 from deepbalance.data.profiles import make_imbalanced
 from deepbalance.nets import AutoencoderConfig, TrainSettings, train_autoencoder
-from deepbalance.nets.autoencoders import decode_latents, encode_images
+from deepbalance.nets.autoencoders import VARIANTS, decode_latents, encode_images
 
 OUT = Path(__file__).parent / "results" / "autoencoder_curves.jsonl"
 
@@ -108,15 +108,13 @@ def main(argv=None) -> int:
     parser.add_argument("--official-epochs", type=int, default=8)
     parser.add_argument("--previous-epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument(
-        "--autoencoder", default="plain", choices=["plain", "denoising", "sparse", "vae"]
-    )
+    parser.add_argument("--autoencoder", default="plain", choices=VARIANTS)
     parser.add_argument("--plot", metavar="PNG", help="only draw the recorded curves to PNG")
     parser.add_argument(
         "--plot-autoencoders",
         nargs="+",
         default=["plain"],
-        choices=["plain", "denoising", "sparse", "vae"],
+        choices=VARIANTS,
         help="whose curves --plot draws (default: the plain one's)",
     )
     args = parser.parse_args(argv)
