@@ -46,6 +46,12 @@ VARIANTS = {
         "deepsmote-residual",
         {"logit_adjustment": "logit-adjustment", "tau": 0.75},
     ),
+    # half of every class's new rows are copies of its real images (random over-sampling)
+    "deepsmote+copies": ("deepsmote", {"sampler_params": {"copy_fraction": 0.5}}),
+    "deepsmote-residual+copies": (
+        "deepsmote-residual",
+        {"sampler_params": {"copy_fraction": 0.5}},
+    ),
 }
 
 

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import numpy as np
@@ -286,6 +287,56 @@ def test_each_penalty_trains(tiny_images, penalty):
     assert len(history) == 2 and not model.training
     assert all(np.isfinite(h["loss"]) for h in history)
     assert (history[-1]["penalty"] > 0) == (penalty is not None)
+
+
+@pytest.mark.parametrize("variant", ["plain", "denoising"])
+@pytest.mark.parametrize("penalty", ["deepsmote", "permute"])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_penalty_task_equals_one_model_doing_both_passes(variant, penalty, parallel):
+    torch.manual_seed(0)
+    model = build_autoencoder(AutoencoderConfig((1, 8, 8), variant, latent_dim=6, dim_h=4))
+    model.train()
+    reference = copy.deepcopy(model)
+    x, xc = torch.rand(10, 1, 8, 8) * 2 - 1, torch.rand(7, 1, 8, 8) * 2 - 1
+
+    def penalty_of(m, generator):
+        if penalty == "deepsmote":
+            return training.deepsmote_penalty(m, xc)
+        return training.permute_penalty(m, xc, generator)
+
+    # one model: the training loss, then the penalty, one backward through their sum
+    loss = reference.training_loss(x, torch.Generator().manual_seed(1))[0]
+    total_ref = loss + penalty_of(reference, torch.Generator().manual_seed(2))
+    total_ref.backward()
+
+    task = training._PenaltyTask(model, penalty, torch.Generator().manual_seed(2), parallel)
+    task.start(xc)
+    loss = model.training_loss(x, torch.Generator().manual_seed(1))[0]
+    loss.backward()
+    total = loss.detach() + task.finish()
+    task.close()
+    assert total.item() == pytest.approx(total_ref.item(), rel=1e-6)
+    for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-7), name
+    for (name, a), b in zip(model.named_buffers(), reference.buffers(), strict=True):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-5, atol=1e-7), name
+    # the replica shares the weights: a step on the model moves it too
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    for p, q in zip(model.parameters(), task.replica.parameters(), strict=True):
+        assert p.data_ptr() == q.data_ptr()
+
+
+def test_penalty_on_a_second_thread_gives_the_same_weights(tiny_images):
+    X01, y = _images01(tiny_images)
+    cfg = AutoencoderConfig((1, 8, 8), latent_dim=8, dim_h=4)
+    settings = TrainSettings(epochs=2, batch_size=16, penalty="deepsmote", patience=None)
+    one, h1 = train_autoencoder(cfg, X01, y, settings, seed=0)  # one thread: in turn
+    torch.set_num_threads(2)  # the penalty on a second thread, one thread per task
+    two, h2 = train_autoencoder(cfg, X01, y, settings, seed=0)
+    assert torch.get_num_threads() == 2  # restored after training
+    assert [h["loss"] for h in h1] == [h["loss"] for h in h2]
+    s1, s2 = one.state_dict(), two.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
 
 
 # ------------------------------------------------------------------ training loop

@@ -114,3 +114,40 @@ def test_residual_adds_back_the_base_images_detail(digits3):
         residual.generate(2, 1)
     with pytest.raises(TypeError, match="residual='yes' must be True or False"):
         DeepSMOTE(residual="yes", **kw).fit_resample(X, y)
+
+
+def test_copy_fraction_mixes_real_copies_into_the_decoded_rows(digits3):
+    X, y, _, _ = digits3
+    kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8}
+    decoded_only = DeepSMOTE(**kw)
+    X_d, _ = decoded_only.fit_resample(X, y)
+    mixed = DeepSMOTE(copy_fraction=0.5, **kw)
+    X_m, y_m = mixed.fit_resample(X, y)
+    prov = mixed.provenance_
+    copies = prov.strategy == "random"
+    # classes 1 and 2 ask for 55 and 68 rows: round(0.5 * n) copies each, the rest decoded
+    asked = {1: 55, 2: 68}
+    y_syn = y_m[mixed.synthetic_mask_]
+    for c, n in asked.items():
+        assert (y_syn == c).sum() == n
+        assert (copies & (y_syn == c)).sum() == round(0.5 * n)
+    syn = X_m[mixed.synthetic_mask_]
+    # copies are the real images themselves, of their own class; the rest are decodings
+    assert np.array_equal(syn[copies], X[prov.base_index[copies]])
+    assert (y[prov.base_index[copies]] == y_syn[copies]).all()
+    assert (prov.neighbor_index[copies] == -1).all() and (prov.strategy[~copies] == "smote").all()
+    # the autoencoder is the same one (copies draw from the generator after it is trained)
+    assert np.array_equal(mixed.latent_, decoded_only.latent_)
+    decoded = syn[~copies].reshape((~copies).sum(), -1)
+    bases = X[prov.base_index[~copies]].reshape(len(decoded), -1)
+    assert not (decoded == bases).all(axis=1).any()
+    all_copies = DeepSMOTE(copy_fraction=1.0, **kw)
+    X_c, _ = all_copies.fit_resample(X, y)
+    assert (all_copies.provenance_.strategy == "random").all()
+    assert np.array_equal(X_c[all_copies.synthetic_mask_], X[all_copies.provenance_.base_index])
+    assert len(X_d) == len(X_m) == len(X_c)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="copy_fraction"):
+            DeepSMOTE(copy_fraction=bad, **kw).fit_resample(X, y)
+    with pytest.raises(TypeError, match="copy_fraction='half' must be a number"):
+        DeepSMOTE(copy_fraction="half", **kw).fit_resample(X, y)

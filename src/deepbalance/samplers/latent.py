@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .._checks import check_int, check_random_state, seed_from
+from .._checks import check_float, check_int, check_random_state, seed_from
 from ..nets.autoencoder_training import TrainSettings, train_autoencoder
 from ..nets.autoencoders import (
     AutoencoderConfig,
@@ -25,6 +25,7 @@ from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
 from .base import BaseImageSampler, ImageLayout, LazyRows, _py
 from .persistence import load_sampler, register_saveable, save_sampler
+from .provenance import Provenance
 from .strategies import make_strategy
 
 #: codes decoded per forward pass when generating
@@ -110,6 +111,14 @@ class LatentOversampler(BaseImageSampler):
         decoder makes between the base's code and the new code (rows without a base image
         keep ``D(z_new)``). Not in DeepSMOTE or the dissertation, whose images are the plain
         decodings ``D(z_new)`` (the default); measured in docs/benchmarks.md.
+    copy_fraction : float in [0, 1], default=0.0
+        Share of each class's new rows that are copies of its real images drawn at random
+        with replacement (random over-sampling) instead of decoded codes: a class asked for
+        n rows gets ``round(copy_fraction * n)`` copies and the rest from ``strategy``. Not
+        in DeepSMOTE or the dissertation (0, the default, is their method); the mix of
+        DeepSMOTE with random over-sampling is measured in docs/benchmarks.md. Copies are
+        placed after the decoded rows, with provenance strategy "random". Only
+        ``fit_resample`` makes copies; :meth:`generate` always decodes.
     cache_dir : str, path or None, default=None
         Folder where trained autoencoders are kept, keyed by a hash of the
         autoencoder settings, the training images and labels and the seed; a later
@@ -162,6 +171,7 @@ class LatentOversampler(BaseImageSampler):
         beta=1.0,
         vae_scale="dissertation",
         residual=False,
+        copy_fraction=0.0,
         cache_dir=None,
         sampling_strategy="auto",
         random_state=None,
@@ -190,6 +200,7 @@ class LatentOversampler(BaseImageSampler):
         self.beta = beta
         self.vae_scale = vae_scale
         self.residual = residual
+        self.copy_fraction = copy_fraction
         self.cache_dir = cache_dir
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
@@ -254,7 +265,15 @@ class LatentOversampler(BaseImageSampler):
     fit_resample.__doc__ = BaseImageSampler.fit_resample.__doc__
 
     def _neighbor_classes(self, y, n_new):
-        return make_strategy(self._strategy_spec())._neighbor_classes(y, n_new)
+        decoded, _ = self._split_copies(n_new)
+        return make_strategy(self._strategy_spec())._neighbor_classes(y, decoded)
+
+    def _split_copies(self, n_new: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+        """``n_new`` split into rows the strategy makes and copies of real images."""
+        fraction = check_float(self.copy_fraction, "copy_fraction", min_value=0.0, max_value=1.0)
+        copies = {c: int(round(fraction * n)) for c, n in n_new.items()}
+        decoded = {c: n - copies[c] for c, n in n_new.items() if n > copies[c]}
+        return decoded, {c: n for c, n in copies.items() if n > 0}
 
     def _memory_estimate(self, X, layout, counts, n_new):
         config = self.autoencoder_config(X.shape[1:])
@@ -278,6 +297,7 @@ class LatentOversampler(BaseImageSampler):
         X = X.raw  # PixelRows: the caller's (N, C, H, W) values, checked to be in [0, 1]
         if not isinstance(self.residual, bool):
             raise TypeError(f"residual={self.residual!r} must be True or False")
+        n_decoded, n_copies = self._split_copies(n_new)
         config = self.autoencoder_config(X.shape[1:])
         settings = self.train_settings()
         device = resolve_device(self.device)
@@ -300,10 +320,12 @@ class LatentOversampler(BaseImageSampler):
             if self.cache_dir is not None:
                 store_cached_autoencoder(self.cache_dir, key, model, history)
         Z = encode_images(model, X, batch_size=DECODE_BATCH)
-        Z_new, y_new, prov = strategy.sample(Z, y, n_new, k_neighbors=k_neighbors, rng=rng)
+        Z_new, y_new, prov = strategy.sample(Z, y, n_decoded, k_neighbors=k_neighbors, rng=rng)
         # decoded (and written into the output) DECODE_BATCH rows at a time
         residual = (X, Z, prov.base_index) if self.residual else None
         X_new = _decoded_rows(model, Z_new, residual=residual)
+        if n_copies:
+            X_new, y_new, prov = _with_copies(X, y, n_copies, rng, (X_new, y_new, prov))
         self.autoencoder_ = model
         self.history_ = history
         self.autoencoder_from_cache_ = from_cache
@@ -381,6 +403,30 @@ class LatentOversampler(BaseImageSampler):
                 f"load it with {type(sampler).__name__}.load or LatentOversampler.load"
             )
         return sampler
+
+
+def _with_copies(X, y, n_copies: dict[int, int], rng, decoded):
+    """``decoded`` (rows, labels, provenance) followed by ``n_copies[c]`` real images of each
+    class ``c`` drawn with replacement, as random over-sampling draws them."""
+    rows_new, y_new, prov = decoded
+    picked = np.concatenate(
+        [rng.choice(np.flatnonzero(y == c), n, replace=True) for c, n in sorted(n_copies.items())]
+    )
+    y_copies = np.asarray(y, dtype=np.int64)[picked]
+    prov_copies = Provenance.build(y_copies, picked, strategy="random")
+    n_decoded = len(rows_new)
+
+    def chunks():
+        yield from rows_new.chunks()
+        for start in range(0, len(picked), DECODE_BATCH):
+            stop = min(len(picked), start + DECODE_BATCH)
+            yield n_decoded + start, n_decoded + stop, unit_rows(X, picked[start:stop])
+
+    return (
+        LazyRows(n_decoded + len(picked), chunks),
+        np.concatenate([y_new, y_copies]),
+        Provenance.concat([prov, prov_copies]),
+    )
 
 
 def _decoded_rows(model, Z_new: np.ndarray, *, residual=None) -> LazyRows:
