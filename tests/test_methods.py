@@ -68,6 +68,7 @@ def test_registry_holds_the_issue_methods():
         "deep-adasyn", "deep-denoising-calibration", "cle-smote", "cle-constant-cap",
         "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1", "deepsmote+cap",
         "deepsmote+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
+        "deepsmote-residual+copies",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 
@@ -104,6 +105,8 @@ def test_tuned_loss_baselines():
     assert get_method("balanced-softmax").recipe.tau == 1.0
     assert get_method("drw").recipe.drw_start == 0.5
     assert get_method("deepsmote-residual").sampler_params == {"residual": True}
+    mixed = get_method("deepsmote-residual+copies").sampler_params
+    assert mixed == {"residual": True, "copy_fraction": 0.5}
 
 
 @pytest.mark.parametrize(

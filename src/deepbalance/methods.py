@@ -221,6 +221,14 @@ _register(
     "DeepSMOTE, base image detail added back",
     residual=True,
 )
+_register(
+    "deepsmote-residual+copies",
+    "DeepSMOTE",
+    None,
+    "residual DeepSMOTE for half the new rows, copies of real images for the rest",
+    residual=True,
+    copy_fraction=0.5,
+)
 _register("deepsmote+cap+logit-adjustment", "DeepSMOTE", _CAP_LA, "DeepSMOTE + cap + logit adj.")
 
 

@@ -282,9 +282,10 @@ class LatentOversampler(BaseImageSampler):
         acts = autoencoder_activation_count(config)
         batch = max(1, min(int(self.batch_size), len(X)))
         return {
-            # weights, gradients and Adam's two moments; activations kept for the backward
-            # pass of a training batch (twice for the penalty's extra pass)
-            "autoencoder training": 4 * n_params * 4 + 2 * 3 * batch * acts * 4,
+            # weights, gradients, Adam's two moments and the penalty replica's gradients;
+            # activations kept for the backward pass of a training batch (twice for the
+            # penalty's extra pass)
+            "autoencoder training": 5 * n_params * 4 + 2 * 3 * batch * acts * 4,
             "latent codes": (len(X) + n_syn) * config.latent_dim * 4 * 3,
             "decoding batch": 2 * DECODE_BATCH * (acts + X.n_features) * 4,
         }
