@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     mse = float(np.mean((decode_latents(model, encode_images(model, held01)) - held01) ** 2))
     what = "DeepSMOTE(former defaults)" if args.former_default else "DeepSMOTE()"
     if args.epochs is not None:
-        what = what.replace(")", f", epochs={args.epochs})").replace("(,", "(")
+        what = what.replace(")", f", epochs={args.epochs})").replace("(, ", "(")
     line = {"what": f"{what}.fit_resample", "heldout_mse": round(mse, 5)}
     line["autoencoder_epochs"] = len(sampler.history_)
     print(json.dumps({**line, "wall_s": wall, "cpu_s": cpu, **common}), flush=True)
