@@ -59,9 +59,10 @@ def test_round_trip_keeps_weights_and_generates(fitted, tmp_path):
 def test_save_replaces_a_previous_save(fitted, tmp_path):
     path = tmp_path / "sampler"
     fitted.save(path)
-    fitted.set_params(k_neighbors=2)
+    fitted.set_params(k_neighbors=2, copy_fraction=0.25)
     fitted.save(path)
-    assert DeepSMOTE.load(path).k_neighbors == 2
+    loaded = DeepSMOTE.load(path)
+    assert loaded.k_neighbors == 2 and loaded.copy_fraction == 0.25
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sampler"]  # no temporaries left
 
 
