@@ -35,10 +35,11 @@ the penalty on a replica whose parameters share the model's storage but that has
 gradients and BatchNorm buffers. The gradients are summed and the replica's BatchNorm
 update is applied after the model's, as one model doing both passes in turn would. On a
 CPU with at least two torch threads the penalty runs on a second thread, each task with
-half the threads: this network's small convolutions keep two intra-op threads only about
-1.2× as busy as one, and two tasks run side by side keep both cores busy. The numbers are
-the same either way (the tasks never share a tensor they write), and the same on one
-thread.
+half the threads. On idle cores this is no faster than two intra-op threads (24.0 vs 24.3
+ms a step on 2 cores, ``benchmarks/autoencoder_step.py``); when other processes share the
+cores it is much faster (69 vs 404 ms), because each task keeps to its own thread instead
+of OpenMP threads waiting on each other. The numbers are the same either way (the tasks
+never share a tensor they write), and the same on one thread.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ class _PenaltyTask:
     """One step's penalty on :func:`penalty_replica`, run here or on a worker thread."""
 
     def __init__(self, model, penalty, generator, parallel: bool):
-        self.model, self.penalty, self.generator = model, penalty, generator
+        self.penalty, self.generator = penalty, generator
         self.replica = penalty_replica(model)
         self.replica.train()
         self.pairs = list(zip(_batchnorms(model), _batchnorms(self.replica), strict=True))
