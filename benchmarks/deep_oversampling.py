@@ -18,7 +18,9 @@ diversity of the synthetic images and the autoencoder's held-out reconstruction 
 (``deepbalance.samplers.diagnostics``), measured against the balanced test images.
 
 Each run appends one JSON line to ``benchmarks/results/deep_oversampling.jsonl`` (skipped
-when already there, so the script resumes).
+when already there, so the script resumes). Lines carry the autoencoder's
+``penalty_batchnorm``; lines without it were trained with ``"batch"`` (the official script's
+BatchNorm in the penalty pass, the default until 2026-12-02). The table keeps the two apart.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def run_one(variant: str, seed: int, cache_dir: str) -> dict:
     sampler = result.sampler
     return {
         "variant": variant,
+        "penalty_batchnorm": sampler.penalty_batchnorm,
         "method": method.to_dict(),
         "seed": seed,
         "metrics": {
@@ -110,24 +113,29 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _key(record: dict) -> tuple[str, int, str]:
+    """(variant, seed, penalty_batchnorm) of a result line."""
+    return record["variant"], record["seed"], record.get("penalty_batchnorm", "batch")
+
+
 def table() -> str:
     """Markdown: each variant beside plain CE and random oversampling, paired by seed."""
     import numpy as np
     from scipy import stats
 
-    runs = list({(r["variant"], r["seed"]): r for r in reversed(_records(RESULTS))}.values())
+    runs = list({_key(r): r for r in reversed(_records(RESULTS))}.values())
     ref = {
         (r["method"], r["seed"]): r["metrics"]["balanced"]["acsa"]
         for r in _records(RECIPE_RESULTS)
         if r["mode"] == "compare"
     }
     lines = [
-        "| variant | seeds | balanced ACSA | Δ vs CE (p) | Δ vs random oversampling (p) "
-        "| fidelity | novelty | diversity | AE recon MSE |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| variant | penalty BatchNorm | seeds | balanced ACSA | Δ vs CE (p) "
+        "| Δ vs random oversampling (p) | fidelity | novelty | diversity | AE recon MSE |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for variant in VARIANTS:
-        rs = [r for r in runs if r["variant"] == variant]
+    for variant, batchnorm in [(v, b) for b in ("batch", "running") for v in VARIANTS]:
+        rs = [r for r in runs if _key(r)[::2] == (variant, batchnorm)]
         if not rs:
             continue
         acsa = np.array([r["metrics"]["balanced"]["acsa"] for r in rs])
@@ -151,19 +159,19 @@ def table() -> str:
             return f"{np.mean(vals):.3f}" if vals else "–"
 
         lines.append(
-            f"| {variant} | {len(rs)} | {acsa.mean():.3f} ± {acsa.std():.3f} | {cells[0]} "
-            f"| {cells[1]} | {mean_diag('fidelity')} | {mean_diag('novelty')} "
+            f"| {variant} | {batchnorm} | {len(rs)} | {acsa.mean():.3f} ± {acsa.std():.3f} "
+            f"| {cells[0]} | {cells[1]} | {mean_diag('fidelity')} | {mean_diag('novelty')} "
             f"| {mean_diag('diversity')} | {mean_diag('reconstruction_mse')} |"
         )
     return "\n".join(lines)
 
 
-def class_table(variant: str = "deepsmote", seed: int = 0) -> str:
+def class_table(variant: str = "deepsmote", seed: int = 0, batchnorm: str = "running") -> str:
     """Per-class diagnostics of one run."""
     from deepbalance.samplers.diagnostics import format_diagnostics
 
     for r in _records(RESULTS):
-        if r["variant"] == variant and r["seed"] == seed and r["diagnostics"]:
+        if _key(r) == (variant, seed, batchnorm) and r["diagnostics"]:
             return format_diagnostics(r["diagnostics"])
     return ""
 
@@ -208,6 +216,9 @@ def main(argv=None) -> int:
     run.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "deepbalance-ae"))
     tab = sub.add_parser("table")
     tab.add_argument("--classes", metavar="VARIANT", help="per-class diagnostics of seed 0")
+    tab.add_argument(
+        "--batchnorm", default="running", choices=["running", "batch"], help="with --classes"
+    )
     grid = sub.add_parser("grids", help="draw the real-vs-synthetic grids of docs/")
     grid.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "deepbalance-ae"))
     one = sub.add_parser("one")
@@ -222,15 +233,18 @@ def main(argv=None) -> int:
         grids(args.cache_dir)
         return 0
     if args.command == "table":
-        print(class_table(args.classes) if args.classes else table())
+        print(class_table(args.classes, batchnorm=args.batchnorm) if args.classes else table())
         return 0
     import subprocess
 
+    from deepbalance.samplers import DeepSMOTE
+
+    batchnorm = DeepSMOTE().penalty_batchnorm  # what every variant's autoencoder uses now
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:  # in order: variants of a seed reuse its autoencoder
         for variant in args.variants:
             # read again before every run, so several processes on other seeds can share a file
-            if (variant, seed) in {(r["variant"], r["seed"]) for r in _records(RESULTS)}:
+            if (variant, seed, batchnorm) in {_key(r) for r in _records(RESULTS)}:
                 continue
             cmd = [sys.executable, __file__, "one", variant, str(seed), args.cache_dir]
             out = subprocess.run(cmd, capture_output=True, text=True)

@@ -289,10 +289,11 @@ def test_each_penalty_trains(tiny_images, penalty):
     assert (history[-1]["penalty"] > 0) == (penalty is not None)
 
 
+@pytest.mark.parametrize("batchnorm", training.PENALTY_BATCHNORMS)
 @pytest.mark.parametrize("variant", ["plain", "denoising"])
 @pytest.mark.parametrize("penalty", ["deepsmote", "permute"])
 @pytest.mark.parametrize("parallel", [False, True])
-def test_penalty_task_equals_one_model_doing_both_passes(variant, penalty, parallel):
+def test_penalty_task_equals_one_model_doing_both_passes(variant, penalty, parallel, batchnorm):
     torch.manual_seed(0)
     model = build_autoencoder(AutoencoderConfig((1, 8, 8), variant, latent_dim=6, dim_h=4))
     model.train()
@@ -304,12 +305,29 @@ def test_penalty_task_equals_one_model_doing_both_passes(variant, penalty, paral
             return training.deepsmote_penalty(m, xc)
         return training.permute_penalty(m, xc, generator)
 
-    # one model: the training loss, then the penalty, one backward through their sum
-    loss = reference.training_loss(x, torch.Generator().manual_seed(1))[0]
-    total_ref = loss + penalty_of(reference, torch.Generator().manual_seed(2))
-    total_ref.backward()
+    # one model doing both passes; with "running" the penalty batch goes through BatchNorm in
+    # eval mode with the running statistics of before the loss's batch moves them (the task
+    # copies them when it starts), so its backward runs before that batch's forward
+    if batchnorm == "running":
+        bns = training._batchnorms(reference)
+        for bn in bns:
+            bn.eval()
+        pen = penalty_of(reference, torch.Generator().manual_seed(2))
+        pen.backward()
+        for bn in bns:
+            bn.train()
+        loss = reference.training_loss(x, torch.Generator().manual_seed(1))[0]
+        loss.backward()
+        total_ref = loss.detach() + pen.detach()
+    else:
+        # the training loss, then the penalty, one backward through their sum
+        loss = reference.training_loss(x, torch.Generator().manual_seed(1))[0]
+        total_ref = loss + penalty_of(reference, torch.Generator().manual_seed(2))
+        total_ref.backward()
 
-    task = training._PenaltyTask(model, penalty, torch.Generator().manual_seed(2), parallel)
+    task = training._PenaltyTask(
+        model, penalty, torch.Generator().manual_seed(2), parallel, batchnorm
+    )
     task.start(xc)
     loss = model.training_loss(x, torch.Generator().manual_seed(1))[0]
     loss.backward()

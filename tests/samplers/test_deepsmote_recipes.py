@@ -10,12 +10,14 @@ def test_default_is_the_fast_recipe_and_the_official_one_is_kept_by_name():
     fast = DeepSMOTE().train_settings()
     assert (fast.epochs, fast.batch_size, fast.lr, fast.schedule) == (20, 64, 2e-3, "onecycle")
     assert fast.patience is None and fast.penalty == "deepsmote" and fast.penalty_batch == 64
+    assert fast.penalty_batchnorm == "running"
     assert DeepSMOTE().autoencoder_config((1, 28, 28)).dim_h == 16
     official = DeepSMOTEOfficial().train_settings()
     assert (official.epochs, official.batch_size, official.lr) == (200, 100, 2e-4)
     assert (official.schedule, official.patience, official.penalty_batch) == (
         "constant", None, 100,
     )  # fmt: skip
+    assert official.penalty_batchnorm == "batch"  # the script's single-class BatchNorm
     assert DeepSMOTEOfficial().autoencoder_config((1, 28, 28)).dim_h == 64
     assert DeepSMOTEOfficial().autoencoder_config((1, 28, 28)).latent_dim == 300
 
@@ -27,7 +29,13 @@ def test_penalty_batch_and_schedule_reach_the_training():
     # 8 batches of 4 per epoch: enough steps for the one-cycle schedule
     kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8, "batch_size": 4}
     losses = {}
-    for name, extra in [("p4", {"penalty_batch": 4}), ("p100", {}), ("constant", {})]:
+    runs = [
+        ("p4", {"penalty_batch": 4}),
+        ("p100", {}),
+        ("constant", {}),
+        ("batch-norm", {"penalty_batchnorm": "batch"}),
+    ]
+    for name, extra in runs:
         params = {**kw, **extra}
         if name == "constant":
             params["schedule"] = "constant"
@@ -35,7 +43,10 @@ def test_penalty_batch_and_schedule_reach_the_training():
         sampler.fit_resample(X, y)
         losses[name] = [h["loss"] for h in sampler.history_]
     assert losses["p4"] != losses["p100"] and losses["p100"] != losses["constant"]
+    assert losses["batch-norm"] != losses["p100"]
     with pytest.raises(ValueError, match="penalty_batch=1 is too small"):
         LatentOversampler(penalty_batch=1, **kw).fit_resample(X, y)
     with pytest.raises(ValueError, match="schedule='cosine' is not supported"):
         LatentOversampler(schedule="cosine", **kw).fit_resample(X, y)
+    with pytest.raises(ValueError, match="penalty_batchnorm='train'"):
+        LatentOversampler(penalty_batchnorm="train", **kw).fit_resample(X, y)

@@ -189,7 +189,9 @@ def test_damaged_cache_entry_is_retrained(tiny_images, tmp_path):
 def test_generate_after_fit(tiny_images):
     X, y = tiny_images
     labels = np.array(["zero", "one", "two"])[y]
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    # enough steps (60) for the decoder to tell codes apart: after TINY's 6 it decodes
+    # nearly one image for every code
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **{**TINY, "epochs": 10, "batch_size": 8})
     sampler.fit_resample(X[:, 0], labels)
     images = sampler.generate(4, "two")
     assert images.shape == (4, 8, 8) and images.dtype == np.uint8

@@ -91,7 +91,8 @@ DeepSMOTEOfficial = _preset(
     strategy="smote",
     doc="DeepSMOTE with its official script's autoencoder training (Dablain et al., 2022, "
     "§3 and the released code): width 64, Adam 2e-4 at a constant rate, batches of 100, "
-    "200 epochs, the DeepSMOTE penalty on 100 images of one class per step. About 43 "
+    "200 epochs, the DeepSMOTE penalty on 100 images of one class per step, normalised by "
+    "their own BatchNorm statistics. About 43 "
     "CPU-seconds per epoch on Fashion-MNIST-LT: meant for a GPU.",
     dim_h=64,
     epochs=200,
@@ -100,6 +101,7 @@ DeepSMOTEOfficial = _preset(
     schedule="constant",
     patience=None,
     penalty_batch=100,
+    penalty_batchnorm="batch",
 )
 DeepDenoisingSMOTE = _preset(
     "DeepDenoisingSMOTE",
