@@ -38,6 +38,7 @@ FORMER_DEFAULT = {
     "schedule": "constant",
     "patience": 5,
     "penalty_batch": 100,
+    "penalty_batchnorm": "batch",
 }
 
 
@@ -54,7 +55,8 @@ def main(argv=None) -> int:
         "--former-default",
         action="store_true",
         help="time DeepSMOTE with the autoencoder defaults before 2026-12-01 (width 32, 30 "
-        "epochs, batches of 128, constant Adam 2e-4, patience 5, penalty batches of 100)",
+        "epochs, batches of 128, constant Adam 2e-4, patience 5, penalty batches of 100 "
+        "normalised by their own BatchNorm statistics)",
     )
     parser.add_argument("--epochs", type=int, help="autoencoder epochs instead of the default")
     args = parser.parse_args(argv)
