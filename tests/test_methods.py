@@ -104,9 +104,26 @@ def test_tuned_loss_baselines():
     assert get_method("deepsmote+cap+logit-adjustment").recipe.tau == 0.75
     assert get_method("balanced-softmax").recipe.tau == 1.0
     assert get_method("drw").recipe.drw_start == 0.5
-    assert get_method("deepsmote-residual").sampler_params == {"residual": True}
+    residual = get_method("deepsmote-residual").sampler_params
+    assert residual == {"residual": True, "copy_fraction": 0.0}
     mixed = get_method("deepsmote-residual+copies").sampler_params
     assert mixed == {"residual": True, "copy_fraction": 0.5}
+
+
+def test_deepsmote_method_is_the_paper_and_the_sampler_default_is_not():
+    from deepbalance.samplers import DeepSMOTE
+
+    published = {"residual": False, "copy_fraction": 0.0}
+    for name in ("deepsmote", "deepsmote+cap", "deepsmote+cap+logit-adjustment"):
+        assert get_method(name).sampler_params == published, name
+    sampler = get_method("deepsmote").make_sampler(random_state=0)
+    assert (sampler.residual, sampler.copy_fraction) == (False, 0.0)
+    default = DeepSMOTE()  # the library's default departs from the paper where it hurt
+    assert (default.residual, default.copy_fraction) == (True, 0.5)
+    mixed = get_method("deepsmote-residual+copies").make_sampler(random_state=0)
+    assert {k: mixed.get_params()[k] for k in published} == {
+        k: default.get_params()[k] for k in published
+    }
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,15 @@ _register("logit-adjustment", None, _LA, "Menon et al., tau=0.75 (chosen on vali
 _register("balanced-softmax", None, Recipe(logit_adjustment="balanced-softmax"), "Ren et al.")
 _register("drw", None, Recipe(weighting="effective", drw_start=0.5), "weights after 50% of epochs")
 _register("pixel-smote", "PixelSMOTE", description="SMOTE on pixels, k=5", **_K5)
-_register("deepsmote", "DeepSMOTE", description="autoencoder + latent SMOTE")
+# DeepSMOTE's own defaults add the residual and the copies (samplers.presets); the methods
+# say what they decode explicitly, so "deepsmote" is the paper's method
+_PUBLISHED = {"residual": False, "copy_fraction": 0.0}
+_register(
+    "deepsmote",
+    "DeepSMOTE",
+    description="autoencoder + latent SMOTE, decoded images (as published)",
+    **_PUBLISHED,
+)
 _register("deepsmote-official", "DeepSMOTEOfficial", description="DeepSMOTE, official AE recipe")
 _register("deep-denoising-smote", "DeepDenoisingSMOTE", description="denoising AE + latent SMOTE")
 _register("deep-sparse-smote", "DeepSparseSMOTE", description="sparse AE + latent SMOTE")
@@ -213,23 +221,30 @@ _register(
 )
 _register("cle-euclidean", "PixelSMOTE", _NO_PRE.replace(cap="class-euclidean"), "L2 cap", **_K5)
 _register("cle-v1", "PixelSMOTE", _CLE.replace(triplet_anchors="real"), "real anchors only", **_K5)
-_register("deepsmote+cap", "DeepSMOTE", _CAP, "DeepSMOTE images + CLE-SMOTE's cap")
+_register("deepsmote+cap", "DeepSMOTE", _CAP, "DeepSMOTE images + CLE-SMOTE's cap", **_PUBLISHED)
 _register(
     "deepsmote-residual",
     "DeepSMOTE",
     None,
     "DeepSMOTE, base image detail added back",
     residual=True,
+    copy_fraction=0.0,
 )
 _register(
     "deepsmote-residual+copies",
     "DeepSMOTE",
     None,
-    "residual DeepSMOTE for half the new rows, copies of real images for the rest",
+    "DeepSMOTE()'s defaults: residual decodings for half the new rows, real copies for the rest",
     residual=True,
     copy_fraction=0.5,
 )
-_register("deepsmote+cap+logit-adjustment", "DeepSMOTE", _CAP_LA, "DeepSMOTE + cap + logit adj.")
+_register(
+    "deepsmote+cap+logit-adjustment",
+    "DeepSMOTE",
+    _CAP_LA,
+    "DeepSMOTE + cap + logit adj.",
+    **_PUBLISHED,
+)
 
 
 @dataclass

@@ -98,8 +98,8 @@ def test_residual_adds_back_the_base_images_detail(digits3):
     from deepbalance.nets.autoencoders import decode_latents
 
     X, y, _, _ = digits3
-    kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8}
-    plain, residual = DeepSMOTE(**kw), DeepSMOTE(residual=True, **kw)
+    kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8, "copy_fraction": 0.0}
+    plain, residual = DeepSMOTE(residual=False, **kw), DeepSMOTE(residual=True, **kw)
     X_p, _ = plain.fit_resample(X, y)
     X_r, _ = residual.fit_resample(X, y)
     rows = np.asarray(residual.provenance_.base_index)
@@ -118,8 +118,8 @@ def test_residual_adds_back_the_base_images_detail(digits3):
 
 def test_copy_fraction_mixes_real_copies_into_the_decoded_rows(digits3):
     X, y, _, _ = digits3
-    kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8}
-    decoded_only = DeepSMOTE(**kw)
+    kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8, "residual": False}
+    decoded_only = DeepSMOTE(copy_fraction=0.0, **kw)
     X_d, _ = decoded_only.fit_resample(X, y)
     mixed = DeepSMOTE(copy_fraction=0.5, **kw)
     X_m, y_m = mixed.fit_resample(X, y)

@@ -18,6 +18,8 @@ from deepbalance.samplers.presets import (
 from deepbalance.samplers.registry import SAMPLERS
 
 TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 2, "batch_size": 16}
+#: DeepSMOTE as published (its defaults add the residual and the copies)
+PUBLISHED = {"residual": False, "copy_fraction": 0.0}
 PRESETS = {
     "latent": LatentOversampler,
     "deepsmote": DeepSMOTE,
@@ -97,7 +99,7 @@ def test_latent_oversampler_clone_with_strategy_instance():
 def test_provenance_is_latent_smote(tiny_images):
     X, y = tiny_images
     X01 = (X / 255.0).astype(np.float32)
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **PUBLISHED, **TINY)
     X_res, _ = sampler.fit_resample(X01, y)
     prov = sampler.provenance_
     Z = sampler.latent_
@@ -191,12 +193,27 @@ def test_generate_after_fit(tiny_images):
     labels = np.array(["zero", "one", "two"])[y]
     # enough steps (60) for the decoder to tell codes apart: after TINY's 6 it decodes
     # nearly one image for every code
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **{**TINY, "epochs": 10, "batch_size": 8})
+    kw = {"random_state": 0, "k_neighbors": 3, **TINY, "epochs": 10, "batch_size": 8}
+    sampler = DeepSMOTE(**PUBLISHED, **kw)
     sampler.fit_resample(X[:, 0], labels)
     images = sampler.generate(4, "two")
     assert images.shape == (4, 8, 8) and images.dtype == np.uint8
     assert np.array_equal(images, sampler.generate(4, "two"))
     assert not np.array_equal(images, sampler.generate(4, "two", random_state=9))
+    # the default adds back the base images' detail, so generate() needs the fitted images
+    default = DeepSMOTE(**kw)
+    default.fit_resample(X[:, 0], labels)
+    with pytest.raises(ValueError, match="pass X=<the images it was fitted on"):
+        default.generate(4, "two")
+    residual = default.generate(4, "two", X=X[:, 0])
+    default.residual = False
+    plain = default.generate(4, "two")  # same codes (same draws), plain decodings
+    assert residual.shape == plain.shape and not np.array_equal(residual, plain)
+    default.residual = True
+    with pytest.raises(ValueError, match="fitted on 49 of shape"):
+        default.generate(4, "two", X=X[:10, 0])
+    with pytest.raises(ValueError, match="not the set of images the sampler was fitted on"):
+        default.generate(4, "two", X=X[::-1, 0])
     with pytest.raises(ValueError, match="class_label='three' is not a fitted class"):
         sampler.generate(2, "three")
     with pytest.raises(ValueError, match="n=0"):
@@ -279,10 +296,14 @@ def test_fit_resample_on_cuda(tiny_images, tmp_path):
     assert loaded.generate(3, 1).shape == (3, 1, 8, 8)
 
 
-def test_uint8_images_reach_the_autoencoder_without_a_float_copy(tiny_images, tmp_path):
+def test_uint8_images_reach_the_autoencoder_without_a_float_copy(
+    tiny_images, tmp_path, monkeypatch
+):
     import tracemalloc
 
     X, y = tiny_images
+    # decoding batches bound the temporaries (the residual's base images and decodings)
+    monkeypatch.setattr(latent_module, "DECODE_BATCH", 256)
     DeepSMOTE(random_state=0, k_neighbors=3, **TINY).fit_resample(X, y)  # imports first
     # 48 x 48 uint8 images in a read-only memory map, as the image cache hands them out
     big = np.kron(np.repeat(X, 40, axis=0), np.ones((6, 6), dtype=np.uint8))

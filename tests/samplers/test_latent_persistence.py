@@ -37,7 +37,7 @@ def fitted(tiny_images):
     return sampler
 
 
-def test_round_trip_keeps_weights_and_generates(fitted, tmp_path):
+def test_round_trip_keeps_weights_and_generates(fitted, tiny_images, tmp_path):
     path = fitted.save(tmp_path / "sampler")
     assert sorted(p.name for p in path.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
     loaded = DeepSMOTE.load(path)
@@ -47,10 +47,11 @@ def test_round_trip_keeps_weights_and_generates(fitted, tmp_path):
     assert np.array_equal(loaded.latent_, fitted.latent_)
     assert np.array_equal(loaded.classes_, fitted.classes_)
     assert loaded.history_ == fitted.history_
-    images = loaded.generate(6, 2)
+    X01 = (tiny_images[0][:, 0] / 255.0).astype(np.float32)  # the fitted images
+    images = loaded.generate(6, 2, X=X01)  # residual=True: the detail comes from X
     assert images.shape == (6, 8, 8) and images.dtype == np.float32
     assert images.min() >= 0 and images.max() <= 1
-    np.testing.assert_array_equal(images, fitted.generate(6, 2))
+    np.testing.assert_array_equal(images, fitted.generate(6, 2, X=X01))
     # any LatentOversampler.load reads it; the right class comes back
     assert type(LatentOversampler.load(path)) is DeepSMOTE
     assert type(load_sampler(path)) is DeepSMOTE

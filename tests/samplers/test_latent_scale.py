@@ -19,7 +19,7 @@ def _restored(layout, images):
 def test_batched_decoding_equals_decoding_everything(tiny_images, monkeypatch, residual):
     X, y = tiny_images
     monkeypatch.setattr(latent, "DECODE_BATCH", 5)  # 41 rows -> 9 batches
-    s = DeepSMOTE(random_state=0, residual=residual, **TINY)
+    s = DeepSMOTE(random_state=0, residual=residual, copy_fraction=0.0, **TINY)
     Xr, _ = s.fit_resample(X, y)
     p = s.provenance_
     Z = s.latent_
@@ -40,9 +40,9 @@ def test_generate_writes_batches_into_the_caller_layout(tiny_images, monkeypatch
     X, y = tiny_images
     s = DeepSMOTE(random_state=0, **TINY)
     s.fit_resample(X[:, 0], y)  # (N, H, W)
-    whole = s.generate(23, 2, random_state=1)
+    whole = s.generate(23, 2, random_state=1, X=X[:, 0])
     monkeypatch.setattr(latent, "DECODE_BATCH", 4)
-    batched = s.generate(23, 2, random_state=1)
+    batched = s.generate(23, 2, random_state=1, X=X[:, 0])
     assert batched.shape == (23, 8, 8) and batched.dtype == np.uint8
     np.testing.assert_array_equal(batched, whole)
 

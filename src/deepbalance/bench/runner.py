@@ -740,7 +740,9 @@ def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8)
         images, labels = [], []
         for label, n in getattr(sampler, "sampling_strategy_", {}).items():
             if n > 0:
-                new = sampler.generate(min(int(n), n_per_class), label)
+                # a residual sampler adds back its base images' detail: the fitted images
+                fitted = train.images if getattr(sampler, "residual", False) else None
+                new = sampler.generate(min(int(n), n_per_class), label, X=fitted)
                 images.append(new)
                 labels += [label] * len(new)
         if not images:

@@ -123,8 +123,9 @@ def sampler_grid(
     """:func:`image_grid` of ``X, y`` beside a sampler's synthetic images.
 
     A fitted sampler with ``generate`` (latent samplers, also after ``load``) makes
-    ``n_per_class`` new images of every class of ``y`` it knows; any other sampler is
-    run with ``fit_resample(X, y)`` and its synthetic rows are shown.
+    ``n_per_class`` new images of every class of ``y`` it knows (with ``residual=True``
+    ``X`` must be the images it was fitted on, whose detail it adds back); any other
+    sampler is run with ``fit_resample(X, y)`` and its synthetic rows are shown.
     """
     if not hasattr(sampler, "fit_resample"):
         raise TypeError(f"sampler={sampler!r} must be a deepbalance sampler")
@@ -132,7 +133,8 @@ def sampler_grid(
     if hasattr(sampler, "generate") and hasattr(sampler, "latent_"):
         n = check_int(n_per_class, "n_per_class", min_value=1)
         known = [c for c in np.unique(y) if c in set(sampler.classes_.tolist())]
-        syn = [sampler.generate(n, c, random_state=random_state) for c in known]
+        images = X if getattr(sampler, "residual", False) else None
+        syn = [sampler.generate(n, c, random_state=random_state, X=images) for c in known]
         syn_X = np.concatenate(syn) if syn else np.zeros((0, *np.asarray(X).shape[1:]))
         syn_y = np.repeat(np.asarray(known, dtype=y.dtype), n)
     else:

@@ -23,7 +23,7 @@ from ..nets.autoencoders import (
 )
 from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
-from .base import BaseImageSampler, ImageLayout, LazyRows, _py
+from .base import BaseImageSampler, ImageLayout, LazyRows, _check_rows, _py
 from .persistence import load_sampler, register_saveable, save_sampler
 from .provenance import Provenance
 from .strategies import make_strategy
@@ -344,12 +344,13 @@ class LatentOversampler(BaseImageSampler):
         self.strategy_ = strategy
         return X_new, y_new, prov
 
-    def generate(self, n, class_label, *, random_state=None):
+    def generate(self, n, class_label, *, random_state=None, X=None):
         """Make ``n`` new images of ``class_label`` from the stored latent codes.
 
         Works on a fitted or a loaded sampler, without retraining: the strategy
         runs on the stored codes (SMOTE between the class's codes, or the
-        calibration distribution) and the new codes are decoded.
+        calibration distribution) and the new codes are decoded. Every image is decoded
+        (``copy_fraction`` only applies to ``fit_resample``).
 
         Parameters
         ----------
@@ -359,6 +360,10 @@ class LatentOversampler(BaseImageSampler):
             One of ``classes_``.
         random_state : None, int or RandomState
             Source of the random choices; None uses the sampler's ``random_state``.
+        X : array, optional
+            The images the sampler was fitted on, in the same order; needed with
+            ``residual=True`` (the sampler keeps codes, not images), ignored otherwise.
+            Their base rows are encoded again and must give the stored codes.
 
         Returns
         -------
@@ -379,24 +384,51 @@ class LatentOversampler(BaseImageSampler):
                 f"{self.classes_.tolist()}"
             )
         c = lookup[key]
-        if self.residual:
-            raise ValueError(
-                "residual=True adds each base image's detail, but a fitted sampler keeps codes, "
-                "not images, so generate() cannot; set sampler.residual = False to generate "
-                "plain decodings, or call fit_resample(X, y) again"
-            )
+        images = self._fitted_images(X) if self.residual else None
         strategy = make_strategy(self._strategy_spec())
         rng = check_random_state(self.random_state if random_state is None else random_state)
         # the strategy checks k_neighbors against the class sizes itself
-        Z_new, _, _ = strategy.sample(
+        Z_new, _, prov = strategy.sample(
             self.latent_, self.latent_labels_, {c: n}, k_neighbors=self.k_neighbors, rng=rng
         )
-        rows = _decoded_rows(self.autoencoder_, Z_new)
+        residual = None
+        if images is not None:
+            self._check_same_images(images, prov.base_index)
+            residual = (images, self.latent_, prov.base_index)
+        rows = _decoded_rows(self.autoencoder_, Z_new, residual=residual)
         layout = self.layout_
         shape = layout.restore(np.zeros((0, *layout.image_shape), np.float32)).shape[1:]
         out = np.empty((len(rows), *shape), np.dtype(layout.dtype))
         rows.write_into(out, layout)
         return out
+
+    def _fitted_images(self, X) -> np.ndarray:
+        """``X`` as the (N, C, H, W) rows ``fit_resample`` gave the autoencoder."""
+        if X is None:
+            raise ValueError(
+                "residual=True adds each base image's detail, and a fitted sampler keeps codes, "
+                "not images: pass X=<the images it was fitted on, in the same order> to "
+                "generate(), or set sampler.residual = False for plain decodings"
+            )
+        rows, _ = _check_rows(X, self.image_shape_, "X", any_range=False)
+        if len(rows) != len(self.latent_) or tuple(rows.shape[1:]) != tuple(self.image_shape_):
+            raise ValueError(
+                f"X has {len(rows)} images of shape {tuple(rows.shape[1:])}; the sampler was "
+                f"fitted on {len(self.latent_)} of shape {tuple(self.image_shape_)}: pass those "
+                "images, in the same order"
+            )
+        return rows.raw
+
+    def _check_same_images(self, images, base_index) -> None:
+        base = np.unique(base_index[base_index >= 0])
+        if not len(base):
+            return
+        again = encode_images(self.autoencoder_, unit_rows(images, base), batch_size=DECODE_BATCH)
+        if not np.allclose(again, self.latent_[base], rtol=1e-3, atol=1e-4):
+            raise ValueError(
+                "X is not the set of images the sampler was fitted on (their codes differ from "
+                "the stored ones): pass the fitted images, in the same order"
+            )
 
     def save(self, path):
         """Save the fitted sampler to folder ``path`` (safetensors + JSON; see
