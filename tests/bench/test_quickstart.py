@@ -5,7 +5,13 @@ import pytest
 from deepbalance.bench import load_spec, run_spec, write_report
 from deepbalance.bench.store import GRID_KIND, Store
 
-SAMPLER_METHODS = {"random-oversampling", "pixel-smote", "deepsmote", "cle-smote"}
+SAMPLER_METHODS = {
+    "random-oversampling",
+    "pixel-smote",
+    "deepsmote",
+    "deepsmote-residual+copies",
+    "cle-smote",
+}
 
 
 @pytest.fixture
@@ -24,7 +30,7 @@ def test_quickstart_end_to_end(tmp_path, one_thread):
     spec = load_spec("quickstart")
     store_path = tmp_path / "results.sqlite"
     summary = run_spec(spec, store=store_path, progress=False)
-    assert summary.failed == [] and summary.ran == len(spec.methods) == 7
+    assert summary.failed == [] and summary.ran == len(spec.methods) == 8
 
     with Store(store_path) as store:
         runs = {r.method_id: r for r in store.runs("quickstart")}
@@ -43,7 +49,7 @@ def test_quickstart_end_to_end(tmp_path, one_thread):
     assert cache.is_dir() and any(cache.rglob("*"))
 
     again = run_spec(spec, store=store_path, progress=False)
-    assert (again.skipped, again.ran) == (7, 0)
+    assert (again.skipped, again.ran) == (8, 0)
 
     written = write_report(store_path, tmp_path / "report")
     markdown = written[0].read_text()
