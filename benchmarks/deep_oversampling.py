@@ -54,6 +54,12 @@ VARIANTS = {
         "deepsmote-residual",
         {"sampler_params": {"copy_fraction": 0.5}},
     ),
+    # the dissertation's denoising autoencoder, as published and with DeepSMOTE()'s remedies
+    "deep-denoising-smote": ("deep-denoising-smote", {}),
+    "deep-denoising-smote-residual+copies": (
+        "deep-denoising-smote",
+        {"sampler_params": {"residual": True, "copy_fraction": 0.5}},
+    ),
 }
 
 
