@@ -64,9 +64,9 @@ class LatentOversampler(BaseImageSampler):
         Adam learning rate: the peak of the one-cycle schedule (DeepSMOTE: 2e-4, constant).
     schedule : {"onecycle", "constant"}, default="onecycle"
         Learning-rate schedule (``deepbalance.nets.autoencoder_training.SCHEDULES``). With
-        these defaults DeepSMOTE's autoencoder reaches a held-out reconstruction MSE of about
-        0.013 on Fashion-MNIST-LT in half the CPU time the former defaults (width 32, Adam
-        2e-4, 30 epochs) needed for 0.012.
+        these defaults DeepSMOTE's autoencoder reaches a held-out reconstruction MSE of 0.0120
+        on Fashion-MNIST-LT in 68 s of ``fit_resample`` on 2 cores, where the former defaults
+        (width 32, Adam 2e-4, 30 epochs) took 226 s for 0.0123 (docs/benchmarks.md).
     patience : int or None, default=None
         Stop after this many epochs without improving the monitored loss by more
         than ``min_delta``; None always trains ``epochs`` (the one-cycle schedule must run to
@@ -116,12 +116,14 @@ class LatentOversampler(BaseImageSampler):
         ``clip(x_base + D(z_new) - D(z_base), 0, 1)``, its base image plus the change the
         decoder makes between the base's code and the new code (rows without a base image
         keep ``D(z_new)``). Not in DeepSMOTE or the dissertation, whose images are the plain
-        decodings ``D(z_new)`` (the default); measured in docs/benchmarks.md.
+        decodings ``D(z_new)`` (the default here; :class:`DeepSMOTE` defaults to True);
+        measured in docs/benchmarks.md. :meth:`generate` then needs the fitted images.
     copy_fraction : float in [0, 1], default=0.0
         Share of each class's new rows that are copies of its real images drawn at random
         with replacement (random over-sampling) instead of decoded codes: a class asked for
         n rows gets ``round(copy_fraction * n)`` copies and the rest from ``strategy``. Not
-        in DeepSMOTE or the dissertation (0, the default, is their method); the mix of
+        in DeepSMOTE or the dissertation (0, the default here, is their method;
+        :class:`DeepSMOTE` defaults to 0.5); the mix of
         DeepSMOTE with random over-sampling is measured in docs/benchmarks.md. Copies are
         placed after the decoded rows, with provenance strategy "random". Only
         ``fit_resample`` makes copies; :meth:`generate` always decodes.
