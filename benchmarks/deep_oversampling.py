@@ -199,7 +199,10 @@ def grids(cache_dir: str, seed: int = 0) -> None:
         (False, "deepsmote_fmnist_grid.png", "DeepSMOTE as published: real (left) vs decoded"),
         (True, "deepsmote_residual_fmnist_grid.png", "DeepSMOTE, residual=True: real vs synthetic"),
     ]:
-        sampler = DeepSMOTE(random_state=sampler_seed, cache_dir=cache_dir, residual=residual)
+        # decoded rows only (DeepSMOTE()'s copies would show real images as synthetic)
+        sampler = DeepSMOTE(
+            random_state=sampler_seed, cache_dir=cache_dir, residual=residual, copy_fraction=0.0
+        )
         X, y = sampler.fit_resample(train.images, train.labels)
         mask = sampler.synthetic_mask_
         image_grid(
