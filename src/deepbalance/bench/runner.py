@@ -738,10 +738,10 @@ def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8)
         synthetic, synthetic_labels = examples
     elif hasattr(sampler, "generate") and hasattr(sampler, "latent_"):
         images, labels = [], []
+        # a residual sampler adds back its base images' detail: it needs the fitted images
+        fitted = train.images if getattr(sampler, "residual", False) else None
         for label, n in getattr(sampler, "sampling_strategy_", {}).items():
             if n > 0:
-                # a residual sampler adds back its base images' detail: the fitted images
-                fitted = train.images if getattr(sampler, "residual", False) else None
                 new = sampler.generate(min(int(n), n_per_class), label, X=fitted)
                 images.append(new)
                 labels += [label] * len(new)
