@@ -87,8 +87,8 @@ DeepSMOTE = _preset(
     autoencoder="plain",
     strategy="smote",
     doc="DeepSMOTE (Dablain et al., 2022; paper 002, Algorithm 1): a plain autoencoder "
-    "trained with reconstruction + the DeepSMOTE penalty (\"Enhanced loss function\"), SMOTE "
-    "in its latent space, the new codes decoded (\"Artificial image generation\").\n\n"
+    'trained with reconstruction + the DeepSMOTE penalty ("Enhanced loss function"), SMOTE '
+    'in its latent space, the new codes decoded ("Artificial image generation").\n\n'
     "**Its defaults depart from the paper** where the paper's images hurt a classifier: "
     "``residual=True`` (each synthetic image is its base image plus the decoder's change "
     "between the base's code and the new one) and ``copy_fraction=0.5`` (half of each "
