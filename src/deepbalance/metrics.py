@@ -1,7 +1,8 @@
 """Classification metrics for imbalanced data (numpy, scikit-learn and imbalanced-learn only).
 
 :func:`evaluate` returns every number the benchmark records; each metric is also a small public
-function. Conventions (the same in every function):
+function. :data:`METRIC_SUITES` is the one place that maps a metric name to what computes it
+and what it needs (see "The metrics registry" below). Conventions (the same in every function):
 
 - ``labels`` are the classes the metrics cover, in the order of ``per_class_recall`` and of the
   columns of ``y_score``. Default: ``0..K-1`` when ``y_score`` has ``K`` columns, otherwise the
@@ -12,11 +13,25 @@ function. Conventions (the same in every function):
   it. ``per_class_recall`` is scikit-learn's ``recall_score(average=None, zero_division=nan)``
   and ``acsa`` its ``balanced_accuracy_score`` (the mean recall over the classes present).
 - A class that is never predicted has precision 0 (``zero_division=0``), recall 0 and F1 0.
+
+The metrics registry
+--------------------
+A :class:`MetricSuite` is a group of metrics computed together on one evaluation split from
+its labels and the model's class probabilities: ``"classification"`` (:func:`evaluate`, here)
+for every split whose labels are the model's classes, and suites that other modules register
+for the splits they make — the chest X-ray study's normal-vs-abnormal AUROC registers from
+:mod:`deepbalance.data.frameworks`. A split asks for a suite through its ``meta`` (the suite's
+``wants`` reads it), so the trainer computes what each split asks for without knowing any data
+set. Specs, reports and model selection take metric names from :func:`metric_names`. The suites
+of :mod:`deepbalance.data` register when that package is imported (importing any of its modules
+does; the trainer, the samplers and the benchmark all do).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from imblearn.metrics import geometric_mean_score
@@ -30,6 +45,8 @@ from sklearn.metrics import (
 )
 
 __all__ = [
+    "METRIC_SUITES",
+    "MetricSuite",
     "accuracy",
     "acsa",
     "auroc",
@@ -39,7 +56,11 @@ __all__ = [
     "macro_f1",
     "macro_precision",
     "macro_recall",
+    "metric_label",
+    "metric_names",
+    "metric_suites_for",
     "per_class_recall",
+    "register_metric_suite",
 ]
 
 
@@ -333,3 +354,134 @@ def evaluate(y_true, y_pred, y_score=None, *, labels=None) -> dict[str, float | 
     if columns is not None:
         result["auroc"] = _auroc(y_true, columns)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# the metrics registry
+
+
+@dataclass(frozen=True)
+class MetricSuite:
+    """Metrics computed together on one evaluation split.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    scalars : dict of str to str
+        Scalar metric names this suite returns, each with its display label ("ACSA"); these
+        are the names specs, reports and ``TrainConfig.best_metric`` may use.
+    needs : tuple of str
+        What the suite reads, for documentation and error messages: ``"labels"`` (class
+        labels of the model's classes), ``"scores"`` (class probabilities), ``"normal_class"``
+        (``split.meta["normal_class"]``).
+    wants : callable
+        ``wants(split, n_classes) -> bool``: whether ``split`` asks for this suite when scored
+        against ``n_classes`` probability columns.
+    compute : callable
+        ``compute(split, proba, evaluate) -> dict`` of metric values (scalars and lists);
+        ``evaluate`` is the classification evaluator in use (:func:`evaluate` by default).
+    exclusive : callable, optional
+        ``exclusive(split, n_classes) -> bool``: the split's labels are not the model's classes
+        (e.g. normal/abnormal labels against six classes), so only the suites that say so score
+        it; the others' metrics are undefined there.
+    """
+
+    name: str
+    scalars: dict
+    needs: tuple
+    wants: Callable
+    compute: Callable = field(repr=False)
+    exclusive: Callable | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"MetricSuite name={self.name!r} must be a non-empty string")
+        if not isinstance(self.scalars, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.scalars.items()
+        ):
+            raise TypeError(
+                f"MetricSuite {self.name!r}: scalars={self.scalars!r} must map metric names to "
+                "display labels, e.g. {'acsa': 'ACSA'}"
+            )
+        unknown = sorted(set(self.needs) - set(NEEDS))
+        if unknown:
+            raise ValueError(
+                f"MetricSuite {self.name!r}: needs={self.needs!r} names {unknown}; choose from "
+                f"{', '.join(NEEDS)}"
+            )
+        for hook in ("wants", "compute"):
+            if not callable(getattr(self, hook)):
+                raise TypeError(f"MetricSuite {self.name!r}: {hook} must be callable")
+        if self.exclusive is not None and not callable(self.exclusive):
+            raise TypeError(f"MetricSuite {self.name!r}: exclusive must be callable or None")
+
+
+#: What a suite may need from a split (see :class:`MetricSuite`).
+NEEDS = ("labels", "scores", "normal_class")
+#: Registered suites, in registration order (their scalars list in that order).
+METRIC_SUITES: dict[str, MetricSuite] = {}
+
+
+def register_metric_suite(suite: MetricSuite) -> MetricSuite:
+    """Add ``suite`` to :data:`METRIC_SUITES`; its scalar names must be new."""
+    if not isinstance(suite, MetricSuite):
+        raise TypeError(f"suite must be a MetricSuite, got {type(suite).__name__}")
+    if suite.name in METRIC_SUITES:
+        raise ValueError(f"metric suite {suite.name!r} is already registered; pick another name")
+    taken = {m: s.name for s in METRIC_SUITES.values() for m in s.scalars}
+    clash = sorted(set(suite.scalars) & set(taken))
+    if clash:
+        raise ValueError(
+            f"metric suite {suite.name!r} redefines {clash}, already computed by suite "
+            f"{taken[clash[0]]!r}; give the metrics other names"
+        )
+    METRIC_SUITES[suite.name] = suite
+    return suite
+
+
+def metric_names() -> tuple[str, ...]:
+    """Every registered scalar metric name, suite by suite in registration order."""
+    return tuple(m for suite in METRIC_SUITES.values() for m in suite.scalars)
+
+
+def metric_label(name: str) -> str:
+    """The display label of metric ``name`` ("ACSA"), or ``name`` itself if unregistered."""
+    for suite in METRIC_SUITES.values():
+        if name in suite.scalars:
+            return suite.scalars[name]
+    return name
+
+
+def metric_suites_for(split, n_classes: int) -> list[MetricSuite]:
+    """The suites that score ``split`` (an ``ImageSet``) against ``n_classes`` columns."""
+    wanted = [s for s in METRIC_SUITES.values() if s.wants(split, n_classes)]
+    exclusive = [s for s in wanted if s.exclusive is not None and s.exclusive(split, n_classes)]
+    return exclusive or wanted
+
+
+def _classification(split, proba, evaluate) -> dict:
+    labels = np.arange(proba.shape[1])
+    with warnings.catch_warnings():
+        # absent classes are reported once, with the split's name, when training starts
+        warnings.filterwarnings("ignore", message=r".*do not occur in y_true")
+        return evaluate(split.labels, proba.argmax(1), proba, labels=labels)
+
+
+register_metric_suite(
+    MetricSuite(
+        "classification",
+        scalars={
+            "acsa": "ACSA",
+            "gm": "GM",
+            "macro_precision": "Macro P",
+            "macro_recall": "Macro R",
+            "macro_f1": "Macro F1",
+            "auroc": "AUROC",
+            "accuracy": "Accuracy",
+        },
+        needs=("labels", "scores"),
+        wants=lambda split, n_classes: True,
+        compute=_classification,
+    )
+)

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import atomic_path, atomic_write_bytes, atomic_write_text
+from ..metrics import metric_label
 from .runner import FOLD_PATTERN
 from .store import GRID_KIND, RunRecord, Store
 
@@ -53,17 +54,6 @@ __all__ = [
     "write_report",
 ]
 
-METRIC_NAMES = {
-    "acsa": "ACSA",
-    "gm": "GM",
-    "macro_precision": "Macro P",
-    "macro_recall": "Macro R",
-    "macro_f1": "Macro F1",
-    "auroc": "AUROC",
-    "accuracy": "Accuracy",
-    "auroc_abnormal": "AUROC normal/abnormal",
-    "auroc_subconditions_mean": "AUROC sub-conditions",
-}
 SELECTION_TEXT = {
     "final": "final epoch (the metrics after the last training epoch)",
     "best": "best of evaluations (per split, the evaluation with the highest {metric}; "
@@ -475,7 +465,7 @@ def main_table(
     with_paper = protocol.has_paper(test_set)
     header = ["Method", "Runs (seeds × folds)" if protocol.has_folds else "Seeds"]
     for metric in protocol.metrics:
-        name = METRIC_NAMES.get(metric, metric)
+        name = metric_label(metric)
         header += [name, f"{name} var"] if variance else [name]
         if with_paper:
             header.append(f"{name} paper")
@@ -503,7 +493,7 @@ def selection_table(protocol: Protocol, test_set: str) -> tuple[list[str], list[
     with_paper = protocol.has_paper(test_set)
     header = ["Method"]
     for metric in protocol.metrics:
-        name = METRIC_NAMES.get(metric, metric)
+        name = metric_label(metric)
         header += [f"{name} {STAGE_TEXT[stage]}" for stage in STAGE_TEXT]
         if with_paper:
             header.append(f"{name} paper")
@@ -835,7 +825,7 @@ def curves_figure(protocol: Protocol, test_set: str, path: Path) -> bool:
                 ax.plot(epochs, [np.mean(by_epoch[e]) for e in epochs], marker="o", label=label)
                 drawn = True
         ax.set_xlabel("epoch")
-        ax.set_ylabel(METRIC_NAMES.get(metric, metric))
+        ax.set_ylabel(metric_label(metric))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     if not drawn:
@@ -956,7 +946,7 @@ def protocol_section(doc: ReportDocument, protocol: Protocol, out: Path, figures
         doc.heading(3, f"Test set: {test_set}")
         if protocol.has_variants:
             for metric in protocol.metrics:
-                name = METRIC_NAMES.get(metric, metric)
+                name = metric_label(metric)
                 doc.para(f"{name}, mean ± std over seeds and the variants of each group:")
                 doc.table(*group_table(protocol, test_set, metric))
         per_subcondition = subcondition_table(protocol, test_set)
@@ -995,7 +985,7 @@ def protocol_section(doc: ReportDocument, protocol: Protocol, out: Path, figures
                 ["Metric", "Top", "Runner-up", "Test", "n", "p"],
                 [
                     [
-                        METRIC_NAMES.get(t.metric, t.metric),
+                        metric_label(t.metric),
                         t.top,
                         t.runner_up,
                         t.test,

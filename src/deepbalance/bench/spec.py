@@ -116,6 +116,9 @@ from pydantic import (
 from pydantic import dataclasses as pydantic_dataclasses
 from pydantic_core import PydanticCustomError
 
+from .. import data  # noqa: F401  (its modules register their metric suites)
+from ..metrics import metric_names
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -142,19 +145,10 @@ __all__ = [
     "parse_spec",
 ]
 
-#: Metrics a spec may report (scalars of :func:`deepbalance.metrics.evaluate`).
-SCALAR_METRICS = (
-    "acsa",
-    "gm",
-    "macro_precision",
-    "macro_recall",
-    "macro_f1",
-    "auroc",
-    "accuracy",
-    # test sets with a normal class (deepbalance.data.frameworks.abnormality_auroc)
-    "auroc_abnormal",
-    "auroc_subconditions_mean",
-)
+#: Metrics a spec may report: the scalars of the registered metric suites
+#: (:func:`deepbalance.metrics.metric_names`; test sets with a normal class add the
+#: normal-vs-abnormal AUROC of :mod:`deepbalance.data.frameworks`).
+SCALAR_METRICS = metric_names()
 #: "final": the metrics after the last epoch; "best": the best of the evaluations.
 SELECTIONS = ("final", "best")
 #: How a test set is drawn: from the dataset's test split, or (``"cv"``) as the held-out fold

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_int
+from ..metrics import MetricSuite, register_metric_suite
 from ..registry import Registry
 from .cxr_common import BINARY_CLASSES, LUNG_LESION, NORMAL, SUBCONDITIONS
 from .idx import FASHION_MNIST_CLASSES
@@ -632,3 +633,30 @@ def abnormality_targets(split: ImageSet, n_classes: int) -> dict | None:
             names = [str(c) for c in names]
             targets["class_names"] = names[:normal] + [split.class_names[normal]] + names[normal:]
     return targets
+
+
+def _abnormality(split: ImageSet, proba: np.ndarray, evaluate) -> dict:
+    return abnormality_auroc(proba, **abnormality_targets(split, proba.shape[1]))
+
+
+def _binary_labels(split: ImageSet, n_classes: int) -> bool:
+    targets = abnormality_targets(split, n_classes)
+    return targets is not None and "y_binary" in targets
+
+
+#: Splits that name a normal class (``meta["normal_class"]``: the framework splits,
+#: :func:`select_mapped_classes`, the chest X-ray test splits) are also scored normal vs
+#: abnormal; a split with binary normal/abnormal labels against more classes only so.
+ABNORMALITY_METRICS = register_metric_suite(
+    MetricSuite(
+        "abnormality",
+        scalars={
+            "auroc_abnormal": "AUROC normal/abnormal",
+            "auroc_subconditions_mean": "AUROC sub-conditions",
+        },
+        needs=("scores", "normal_class"),
+        wants=lambda split, n_classes: split.meta.get("normal_class") is not None,
+        compute=_abnormality,
+        exclusive=_binary_labels,
+    )
+)

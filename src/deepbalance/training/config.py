@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .. import data  # noqa: F401  (its modules register their metric suites)
 from .._checks import check_choice, check_float, check_int
+from ..metrics import metric_names
 
 OPTIMIZERS = ("adam", "sgd")
 #: Learning-rate schedules: one-cycle (warm up to ``lr``, cosine down; Smith & Topin 2019),
@@ -18,18 +20,6 @@ AUGMENTATIONS = ("auto", "none", "shift", "shift-flip")
 #: What one epoch covers: every training row, or as many rows as there are real rows (so a
 #: sampler that quadruples the set does not quadruple the optimisation steps), or a count.
 EPOCH_ROWS = ("all", "real")
-#: scalar metrics of ``deepbalance.metrics.evaluate`` that can pick the best evaluation
-SELECTION_METRICS = (
-    "acsa",
-    "gm",
-    "macro_f1",
-    "macro_precision",
-    "macro_recall",
-    "auroc",
-    "accuracy",
-    "auroc_abnormal",
-    "auroc_subconditions_mean",
-)
 
 
 @dataclass(frozen=True)
@@ -89,8 +79,9 @@ class TrainConfig:
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     best_metric : str
         Metric whose maximum over evaluations defines the "best" (seed-paper) numbers and,
-        with a validation split, the honestly selected epoch. ``"auroc_abnormal"`` and
-        ``"auroc_subconditions_mean"`` exist on splits with a normal class (see the trainer).
+        with a validation split, the honestly selected epoch: a name of
+        :func:`deepbalance.metrics.metric_names` (``"auroc_abnormal"`` and
+        ``"auroc_subconditions_mean"`` exist on splits with a normal class).
     eval_batch_size : int
         Rows per forward pass during evaluation.
     """
@@ -161,7 +152,7 @@ class TrainConfig:
         if self.shift is not None:
             check_int(self.shift, "shift", min_value=1)
         check_float(self.val_fraction, "val_fraction", min_value=0.0, max_value=0.5)
-        check_choice(self.best_metric, "best_metric", SELECTION_METRICS)
+        check_choice(self.best_metric, "best_metric", metric_names())
         if not isinstance(self.device, str):
             raise TypeError(f"device={self.device!r} must be a string such as 'cpu' or 'cuda'")
 

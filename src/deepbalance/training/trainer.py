@@ -11,10 +11,9 @@ Reported numbers
 - ``selected``: with a validation split, every split's metrics at the epoch that was best on
   ``"val"`` — the honest choice.
 
-A split whose ``meta["normal_class"]`` names a normal class (the chest X-ray sets) also gets
-``auroc_abnormal`` (normal vs abnormal, P(abnormal) = 1 - P(normal)), ``auroc_subconditions``
-and ``auroc_subconditions_mean`` (:func:`deepbalance.data.frameworks.abnormality_auroc`); a
-binary normal/abnormal split scored against more classes gets only those.
+Each split is scored by the metric suites it asks for
+(:func:`deepbalance.metrics.metric_suites_for`): the classification metrics, and for example
+the normal-vs-abnormal AUROC of a split that names a normal class. The trainer knows no data set.
 """
 
 from __future__ import annotations
@@ -28,8 +27,8 @@ import numpy as np
 import torch
 
 from .._batching import batch_sizes
-from ..data.frameworks import abnormality_auroc, abnormality_targets
 from ..data.imageset import ImageSet
+from ..metrics import metric_suites_for
 from ..nets.classifiers import create_classifier
 from ..nets.device import resolve_device
 from .augment import resolve_augment
@@ -218,9 +217,8 @@ def _check_split(name: str, split, train: ImageSet, n_classes: int) -> None:
         )
     if len(split) == 0:
         raise ValueError(f"eval split {name!r} is empty; drop it or give it images")
-    targets = abnormality_targets(split, n_classes)
-    if targets is not None and "y_binary" in targets:
-        return  # normal/abnormal labels: scored by abnormality AUROC only
+    if not any("labels" in suite.needs for suite in metric_suites_for(split, n_classes)):
+        return  # e.g. normal/abnormal labels: no suite reads them as the model's classes
     if split.labels.max() >= n_classes:
         raise ValueError(
             f"eval split {name!r} has label {int(split.labels.max())} but the classifier has "
@@ -447,11 +445,10 @@ class _Loop:
         self.synthetic_np = synthetic
         self.synthetic = torch.from_numpy(synthetic).to(device)
         self.eval_sets = {
-            name: (ImageRows(s.images, device, resident=False), s.labels)
-            for name, s in eval_sets.items()
+            name: (ImageRows(s.images, device, resident=False), s) for name, s in eval_sets.items()
         }
-        self.abnormality = {
-            name: abnormality_targets(s, self.n_classes) for name, s in eval_sets.items()
+        self.metric_suites = {
+            name: metric_suites_for(s, self.n_classes) for name, s in eval_sets.items()
         }
         self.generator = torch.Generator().manual_seed(trainer.seed)
         self.history: list = []
@@ -568,17 +565,9 @@ class _Loop:
         return int(setting)
 
     def _evaluate(self, epoch: int) -> None:
-        labels = np.arange(self.n_classes)
-        for name, (images, y_true) in self.eval_sets.items():
+        for name, (images, split) in self.eval_sets.items():
             proba = predict_proba(self.model, images, self.pipeline, self.config.eval_batch_size)
-            targets = self.abnormality[name]
-            if targets is not None and "y_binary" in targets:
-                metrics = {}  # binary labels: the per-class metrics are undefined
-            else:
-                with warnings.catch_warnings():
-                    # absent classes were reported once, with the split's name, by _check_split
-                    warnings.filterwarnings("ignore", message=r".*do not occur in y_true")
-                    metrics = self.trainer.evaluate(y_true, proba.argmax(1), proba, labels=labels)
-            if targets is not None:
-                metrics.update(abnormality_auroc(proba, **targets))
+            metrics = {}
+            for suite in self.metric_suites[name]:
+                metrics.update(suite.compute(split, proba, self.trainer.evaluate))
             self.history.append({"epoch": epoch, "split": name, "metrics": metrics})
