@@ -65,8 +65,11 @@ def test_deferred_reweighting_switches_on_at_start_epoch():
 def test_drw_start_fraction_and_epoch():
     assert Recipe(weighting="effective", drw_start=0.8).drw_start_epoch(200) == 160
     assert Recipe(weighting="effective", drw_start=3).drw_start_epoch(200) == 3
-    objective = Recipe(weighting="effective", drw_start=0.5).build_objective([8, 2], epochs=10)
-    assert objective.weights.at(4) is None and objective.weights.at(5) is not None
+    recipe = Recipe(weighting="effective", drw_start=0.5)
+    # the weights are not in the loss until their phase (deferred re-weighting) adds them
+    assert recipe.build_objective([8, 2], epochs=10).weights is None
+    [(start, phase)] = recipe.build_phases(10)
+    assert start == 5 and type(phase).__name__ == "Reweight" and phase.weighting == "effective"
 
 
 def test_logit_adjustment_offsets():

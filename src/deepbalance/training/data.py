@@ -185,9 +185,20 @@ class RowStream:
     def __init__(self, n: int, rows_per_epoch: int, generator: torch.Generator):
         self.n, self.rows_per_epoch, self.generator = int(n), int(rows_per_epoch), generator
         self._pending = torch.empty(0, dtype=torch.int64)
+        self._weights: torch.Tensor | None = None
+
+    def draw_weighted(self, weights: torch.Tensor) -> None:
+        """From the next epoch on, draw each epoch's rows with replacement in proportion to
+        ``weights`` (one per row), e.g. class-balanced re-sampling."""
+        self._weights = torch.as_tensor(weights, dtype=torch.float64)
 
     def batches(self, batch_size: int) -> list[torch.Tensor]:
         """The index batches of the next epoch."""
+        if self._weights is not None:
+            rows = torch.multinomial(
+                self._weights, self.rows_per_epoch, replacement=True, generator=self.generator
+            )
+            return list(torch.split(rows, batch_sizes(self.rows_per_epoch, batch_size)))
         if self.rows_per_epoch == self.n:
             return batch_slices(self.n, batch_size, self.generator)
         while len(self._pending) < self.rows_per_epoch:

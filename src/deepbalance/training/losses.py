@@ -9,6 +9,12 @@
   (see ``training.cle``) and any sampler's synthetic mask.
 - :class:`Objective`: the per-batch loss made of whichever pieces a recipe asks for.
 
+Every piece is a :class:`LossHead` that acts at one stage of the loss — ``"logits"`` (change
+the logits before the cross-entropy), ``"rows"`` (change each row's loss) or ``"weights"``
+(weight the rows in the mean) — so pieces compose by what they do, not by the order a caller
+lists them in. A new loss-level method is one ``LossHead`` subclass in its own file plus one
+line in :data:`LOSS_HEADS` (docs/architecture.md shows one).
+
 Class priors and weights come from the **real** (non-synthetic) training rows. After
 oversampling to balance, the resampled counts are uniform, so priors taken from them would
 turn logit adjustment and re-weighting into no-ops and "sampler + loss" combinations would
@@ -28,6 +34,70 @@ from ..registry import Registry
 
 WEIGHTINGS: Registry = Registry("class weighting")
 LOGIT_ADJUSTMENTS: Registry = Registry("logit adjustment")
+#: Loss heads by name: ``LOSS_HEADS.get(name).build(real_counts, **params)`` makes one.
+LOSS_HEADS: Registry = Registry("loss head")
+#: The stages of the loss, in the order they act (see :class:`LossHead`).
+STAGES = ("logits", "rows", "weights")
+
+
+class BatchTargets:
+    """What a loss head sees of one batch.
+
+    Attributes
+    ----------
+    y : tensor (B,) of int64
+        Hard labels (for soft targets, each row's largest target).
+    soft : tensor (B, K) or None
+        Target distributions when a batch transform mixed labels (mixup, CutMix); None for
+        hard labels.
+    synthetic : tensor (B,) of bool or None
+    embeddings : tensor (B, D) or None
+        Present when a head ``needs_embeddings``.
+    epoch : int
+        0-based epoch.
+    """
+
+    def __init__(self, y, *, soft=None, synthetic=None, embeddings=None, epoch: int = 0):
+        self.y, self.soft, self.synthetic = y, soft, synthetic
+        self.embeddings, self.epoch = embeddings, epoch
+
+
+class LossHead:
+    """One piece of the training loss, acting at one of :data:`STAGES`.
+
+    Subclasses set ``stage`` and override the matching method:
+
+    - ``"logits"``: :meth:`logits` returns the logits the cross-entropy sees (logit
+      adjustment, LDAM margins); predictions keep the raw logits.
+    - ``"rows"``: :meth:`rows` returns the per-row loss (CLE-SMOTE's cap).
+    - ``"weights"``: :meth:`weights` returns per-row weights of the mean, or None for a plain
+      mean (class weights, switched on by a phase for DRW).
+
+    Attributes
+    ----------
+    stage : str
+    needs_embeddings : bool
+        The trainer passes the batch's embeddings (``model.embed``) in ``BatchTargets``.
+    needs_hard_labels : bool
+        The head is undefined for mixed (soft) labels; composing it with a batch transform
+        that mixes labels is refused before training.
+    """
+
+    stage: str = "rows"
+    needs_embeddings: bool = False
+    needs_hard_labels: bool = False
+
+    def on_epoch_start(self, context) -> None:
+        """Called at the start of every classifier epoch (``trainer.EpochContext``)."""
+
+    def logits(self, logits: torch.Tensor, batch: BatchTargets) -> torch.Tensor:
+        return logits
+
+    def rows(self, loss: torch.Tensor, batch: BatchTargets) -> torch.Tensor:
+        return loss
+
+    def weights(self, batch: BatchTargets) -> torch.Tensor | None:
+        return None
 
 
 def _check_counts(counts, what: str, class_names=None) -> np.ndarray:
@@ -64,7 +134,7 @@ def effective_number_weights(counts, beta: float = 0.999, class_names=None) -> n
     return w * len(n) / w.sum()
 
 
-class ClassWeights:
+class ClassWeights(LossHead):
     """Per-class weights of the cross-entropy, active from ``start_epoch`` (0-based) on.
 
     ``start_epoch=0`` is plain re-weighting; ``start_epoch > 0`` is deferred re-weighting
@@ -81,15 +151,25 @@ class ClassWeights:
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1 or not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ValueError(f"weights={w.tolist()} must be a 1-D array of positive numbers")
-        self.weights = torch.as_tensor(w, dtype=torch.float32)
+        self.class_weights = torch.as_tensor(w, dtype=torch.float32)
         self.start_epoch = check_int(start_epoch, "start_epoch", min_value=0)
 
+    stage = "weights"
+
     def at(self, epoch: int) -> torch.Tensor | None:
-        """The weights used in ``epoch`` (0-based), or None before ``start_epoch``."""
-        return self.weights if epoch >= self.start_epoch else None
+        """The class weights used in ``epoch`` (0-based), or None before ``start_epoch``."""
+        return self.class_weights if epoch >= self.start_epoch else None
+
+    def weights(self, batch: BatchTargets) -> torch.Tensor | None:
+        """Per-row weights: ``w[y]``, or the target-weighted mean of ``w`` for soft targets."""
+        w = self.at(batch.epoch)
+        if w is None:
+            return None
+        w = w.to(batch.y.device)
+        return w[batch.y] if batch.soft is None else batch.soft @ w
 
 
-class LogitAdjustment:
+class LogitAdjustment(LossHead):
     """Logit-adjusted loss (Menon et al.): train on ``logits + tau * log(prior)``.
 
     The offsets apply only to the training loss; predictions use the raw logits, which
@@ -118,8 +198,13 @@ class LogitAdjustment:
         n = _check_counts(counts, "its prior", class_names)
         return cls(n / n.sum(), tau=tau)
 
+    stage = "logits"
+
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         return logits + self.offsets.to(logits.device)
+
+    def logits(self, logits: torch.Tensor, batch: BatchTargets) -> torch.Tensor:
+        return self(logits)
 
 
 class BalancedSoftmax(LogitAdjustment):
@@ -141,7 +226,7 @@ LOGIT_ADJUSTMENTS.register("logit-adjustment", LogitAdjustment)
 LOGIT_ADJUSTMENTS.register("balanced-softmax", BalancedSoftmax)
 
 
-class CappedLoss:
+class CappedLoss(LossHead):
     """CLE-SMOTE's cap: synthetic rows contribute ``min(loss, cap)``, real rows their loss.
 
     Parameters
@@ -170,6 +255,10 @@ class CappedLoss:
         self.detach = detach
         self.last_capped_fraction = 0.0
 
+    stage = "rows"
+    #: the cap compares each row's loss for its one class (Lee et al. 2024, §2.3)
+    needs_hard_labels = True
+
     @property
     def needs_embeddings(self) -> bool:
         return getattr(self.cap, "needs_embeddings", False)
@@ -178,6 +267,11 @@ class CappedLoss:
         hook = getattr(self.cap, "on_epoch_start", None)
         if hook is not None:
             hook(context)
+
+    def rows(self, loss: torch.Tensor, batch: BatchTargets) -> torch.Tensor:
+        if batch.synthetic is None:
+            return loss
+        return self(loss, batch.y, batch.synthetic, batch.embeddings)
 
     def __call__(self, loss, y, synthetic, embeddings=None) -> torch.Tensor:
         """Per-row loss with the cap applied to the ``synthetic`` rows.
@@ -207,47 +301,93 @@ class CappedLoss:
 
 
 class Objective:
-    """The training loss of one batch, built from optional pieces.
+    """The training loss of one batch, composed of :class:`LossHead` pieces.
 
-    ``loss = sum_i w[y_i] * l_i / sum_i w[y_i]`` where ``l_i`` is the cross-entropy of the
-    (logit-adjusted) logits, capped on synthetic rows, and ``w`` the class weights active in
-    this epoch (all ones without weights) — the same normalisation as
-    ``torch.nn.functional.cross_entropy(weight=w)``.
+    ``loss = sum_i w_i * l_i / sum_i w_i`` where ``l_i`` is the cross-entropy of the logits
+    as the ``"logits"`` heads leave them, changed by the ``"rows"`` heads (e.g. capped on
+    synthetic rows), and ``w_i`` the product of the ``"weights"`` heads' row weights (a plain
+    mean when none is active) — the normalisation of
+    ``torch.nn.functional.cross_entropy(weight=w)``. Heads of one stage act in the order given.
 
     Parameters
     ----------
-    weights : ClassWeights, optional
-    logit_adjustment : LogitAdjustment, optional
-    cap : CappedLoss, optional
+    heads : sequence of LossHead
     label_smoothing : float
-        Label smoothing of the cross-entropy in [0, 1) (``l_i`` mixes the one-hot target with
-        the uniform distribution; Szegedy et al., 2016).
+        Label smoothing of the cross-entropy in [0, 1) (``l_i`` mixes the target with the
+        uniform distribution; Szegedy et al. 2016).
+    weights, logit_adjustment, cap : LossHead, optional
+        The same as listing them in ``heads`` (kept for callers that name the pieces).
     """
 
-    def __init__(self, *, weights=None, logit_adjustment=None, cap=None, label_smoothing=0.0):
-        self.weights = weights
-        self.logit_adjustment = logit_adjustment
-        self.cap = cap
+    def __init__(
+        self, heads=(), *, weights=None, logit_adjustment=None, cap=None, label_smoothing=0.0
+    ):
+        heads = [*heads, *(h for h in (logit_adjustment, cap, weights) if h is not None)]
+        for head in heads:
+            if not isinstance(head, LossHead):
+                raise TypeError(
+                    f"loss head {head!r} must be a training.losses.LossHead (stage one of "
+                    f"{', '.join(STAGES)})"
+                )
+            if head.stage not in STAGES:
+                raise ValueError(
+                    f"loss head {type(head).__name__} has stage={head.stage!r}; use one of "
+                    f"{', '.join(STAGES)}"
+                )
+        self.heads = heads
         self.label_smoothing = check_float(
             label_smoothing, "label_smoothing", min_value=0.0, max_value=1.0, max_inclusive=False
         )
 
+    def add(self, head: LossHead) -> None:
+        """Add a head (e.g. from a phase that switches class weights on)."""
+        Objective([head])
+        self.heads.append(head)
+
+    def _stage(self, stage: str) -> list:
+        return [h for h in self.heads if h.stage == stage]
+
+    def head(self, cls: type) -> LossHead | None:
+        """The first head of class ``cls``, or None."""
+        return next((h for h in self.heads if isinstance(h, cls)), None)
+
+    # the pieces by the names callers used before heads were composed
+    weights = property(lambda self: self.head(ClassWeights))
+    logit_adjustment = property(lambda self: self.head(LogitAdjustment))
+    cap = property(lambda self: self.head(CappedLoss))
+
     @property
     def needs_embeddings(self) -> bool:
-        return self.cap is not None and self.cap.needs_embeddings
+        return any(h.needs_embeddings for h in self.heads)
+
+    @property
+    def needs_hard_labels(self) -> list:
+        """The heads that are undefined for soft (mixed) targets."""
+        return [h for h in self.heads if h.needs_hard_labels]
 
     def on_epoch_start(self, context) -> None:
-        if self.cap is not None:
-            self.cap.on_epoch_start(context)
+        for head in self.heads:
+            head.on_epoch_start(context)
 
-    def __call__(self, logits, y, *, epoch: int, synthetic=None, embeddings=None) -> torch.Tensor:
-        if self.logit_adjustment is not None:
-            logits = self.logit_adjustment(logits)
-        loss = F.cross_entropy(logits, y, reduction="none", label_smoothing=self.label_smoothing)
-        if self.cap is not None and synthetic is not None:
-            loss = self.cap(loss, y, synthetic, embeddings)
-        weights = self.weights.at(epoch) if self.weights is not None else None
-        if weights is None:
+    def __call__(
+        self, logits, y, *, epoch: int, synthetic=None, embeddings=None, soft=None
+    ) -> torch.Tensor:
+        """Mean loss of a batch; ``soft`` (B, K) target distributions replace ``y`` in the
+        cross-entropy when a batch transform mixed labels."""
+        batch = BatchTargets(y, soft=soft, synthetic=synthetic, embeddings=embeddings, epoch=epoch)
+        for head in self._stage("logits"):
+            logits = head.logits(logits, batch)
+        target = y if soft is None else soft
+        loss = F.cross_entropy(
+            logits, target, reduction="none", label_smoothing=self.label_smoothing
+        )
+        for head in self._stage("rows"):
+            loss = head.rows(loss, batch)
+        w = None
+        for head in self._stage("weights"):
+            row_w = head.weights(batch)
+            if row_w is not None:
+                w = row_w if w is None else w * row_w
+        if w is None:
             return loss.mean()
-        w = weights.to(loss.device)[y]
         return (w * loss).sum() / w.sum()

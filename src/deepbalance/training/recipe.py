@@ -1,21 +1,26 @@
-"""``Recipe``: which loss-level pieces a method trains with, as plain values.
+"""``Recipe``: which training-level pieces a method trains with, as plain values.
 
 A recipe is data (strings and numbers), so methods can be declared in one line, stored
-with results and overridden by name; :meth:`Recipe.build_objective` turns it into the
-pieces of ``training.losses`` / ``training.cle`` through their registries.
+with results and overridden by name. It names pieces at the trainer's three extension points
+through their registries: loss heads (:meth:`Recipe.build_objective`, ``training.losses`` /
+``training.cle``), a batch transform (:meth:`Recipe.build_batch_transform`,
+``training.transforms``) and phases (:meth:`Recipe.build_phases`, ``training.phases``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._checks import check_choice, check_float, check_int
 from .cle import CAPS, check_beta
 from .losses import LOGIT_ADJUSTMENTS, WEIGHTINGS, CappedLoss, ClassWeights, Objective
+from .phases import Phase, Reweight, build_phase, start_epoch
+from .transforms import BatchTransform, build_batch_transform
 from .triplet import ANCHORS, TripletPretraining, check_margin
 
 
@@ -53,6 +58,14 @@ class Recipe:
         Triplet margin, >= 0 (0 in CLE-SMOTE's equation).
     triplet_anchors : {"all", "real"}
         Whether synthetic rows may be anchors ("real": CLE-SMOTE v1).
+    batch_transform : str or None
+        A name in ``training.transforms.BATCH_TRANSFORMS`` (e.g. ``"mixup"``) applied to every
+        training batch after augmentation.
+    batch_transform_params : dict
+        Its parameters (e.g. ``{"alpha": 1.0}``).
+    phases : tuple of dict
+        Changes at an epoch, each ``{"name": ..., "start": ..., **params}`` with a name in
+        ``training.phases.PHASES`` (e.g. ``{"name": "resample", "start": 0.8}``).
 
     Class priors and weights are computed from the real training rows; see
     ``training.losses`` for why.
@@ -71,6 +84,9 @@ class Recipe:
     pretrain_epochs: int = 10
     margin: float = 0.0
     triplet_anchors: str = "all"
+    batch_transform: str | None = None
+    batch_transform_params: Mapping = field(default_factory=dict)
+    phases: tuple = ()
 
     def __post_init__(self):
         if self.weighting is not None:
@@ -106,6 +122,37 @@ class Recipe:
         check_int(self.pretrain_epochs, "pretrain_epochs", min_value=1)
         check_margin(self.margin)
         check_choice(self.triplet_anchors, "triplet_anchors", ANCHORS)
+        if not isinstance(self.batch_transform_params, Mapping):
+            raise TypeError(
+                f"batch_transform_params={self.batch_transform_params!r} must be a dict, e.g. "
+                "{'alpha': 1.0}"
+            )
+        object.__setattr__(self, "batch_transform_params", dict(self.batch_transform_params))
+        if self.batch_transform is None and self.batch_transform_params:
+            raise ValueError(
+                f"batch_transform_params={self.batch_transform_params} but batch_transform=None; "
+                "name the transform (e.g. batch_transform='mixup') or drop the parameters"
+            )
+        transform = self.build_batch_transform()
+        if isinstance(self.phases, (str, Mapping)) or not isinstance(self.phases, (list, tuple)):
+            raise TypeError(
+                f"phases={self.phases!r} must be a list of tables, e.g. "
+                "[{'name': 'resample', 'start': 0.8}]"
+            )
+        if not all(isinstance(p, Mapping) for p in self.phases):
+            raise TypeError(
+                f"phases={self.phases!r}: each phase is a table {{name = ..., start = ...}}, "
+                "e.g. {'name': 'resample', 'start': 0.8}"
+            )
+        object.__setattr__(self, "phases", tuple(dict(p) for p in self.phases))
+        for phase in self.phases:
+            build_phase(phase)
+        if transform is not None and transform.mixes_labels and self.cap is not None:
+            raise ValueError(
+                f"batch_transform={self.batch_transform!r} mixes labels, but cap={self.cap!r} "
+                "(CLE-SMOTE's cap) compares each row's loss for one class and needs hard "
+                "labels; drop the cap or the batch transform"
+            )
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -127,21 +174,20 @@ class Recipe:
         """0-based epoch from which class weights apply."""
         if self.drw_start is None:
             return 0
-        if isinstance(self.drw_start, numbers.Integral):
-            return int(self.drw_start)
-        return int(self.drw_start * epochs)
+        return start_epoch(self.drw_start, epochs, "drw_start")
 
     def build_objective(
         self, real_counts, *, epochs: int, class_names=None, label_smoothing: float = 0.0
     ) -> Objective:
         """The training loss, with priors and weights from ``real_counts`` (real rows only)
-        and cross-entropy smoothed by ``label_smoothing``."""
+        and cross-entropy smoothed by ``label_smoothing``. Deferred weights (``drw_start``)
+        are added by their phase (:meth:`build_phases`)."""
         real_counts = np.asarray(real_counts)
         weights = logit_adjustment = cap = None
-        if self.weighting is not None:
+        if self.weighting is not None and self.drw_start is None:
             kw = {"beta": self.effective_beta} if self.weighting == "effective" else {}
             w = WEIGHTINGS.get(self.weighting)(real_counts, class_names=class_names, **kw)
-            weights = ClassWeights(w, start_epoch=self.drw_start_epoch(epochs))
+            weights = ClassWeights(w)
         if self.logit_adjustment is not None:
             cls = LOGIT_ADJUSTMENTS.get(self.logit_adjustment)
             logit_adjustment = cls.from_counts(real_counts, tau=self.tau, class_names=class_names)
@@ -155,6 +201,28 @@ class Recipe:
             cap=cap,
             label_smoothing=label_smoothing,
         )
+
+    def build_batch_transform(self) -> BatchTransform | None:
+        """The batch transform, or None."""
+        if self.batch_transform is None:
+            return None
+        return build_batch_transform(self.batch_transform, self.batch_transform_params)
+
+    def build_phases(self, epochs: int) -> list[tuple[int, Phase]]:
+        """``(start epoch, phase)`` of every phase, in start order (deferred re-weighting
+        from ``drw_start`` included); a phase that would start after the last epoch is an
+        error."""
+        phases = []
+        if self.drw_start is not None:
+            drw = Reweight(self.drw_start, weighting=self.weighting, beta=self.effective_beta)
+            phases.append((self.drw_start_epoch(epochs), drw))
+        for i, spec in enumerate(self.phases):
+            phase = build_phase(spec)
+            try:
+                phases.append((phase.start_epoch(epochs), phase))
+            except ValueError as err:
+                raise ValueError(f"phases[{i}] ({spec['name']!r}): {err}") from None
+        return sorted(phases, key=lambda item: item[0])
 
     def build_pretraining(self) -> TripletPretraining | None:
         """Settings of the triplet stage, or None without pretraining."""

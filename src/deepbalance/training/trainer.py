@@ -35,6 +35,7 @@ from .augment import resolve_augment
 from .callbacks import Callback, RichProgress, TrainState
 from .config import TrainConfig
 from .data import ImageRows, InputPipeline, RowStream, channel_stats, split_validation
+from .phases import PhaseContext
 from .recipe import Recipe
 from .triplet import TripletSampler, triplet_loss
 
@@ -342,6 +343,16 @@ class Trainer:
         )
         augment = resolve_augment(config.augment, train.meta.get("dataset"))
         pretraining = self.recipe.build_pretraining()
+        phases = self.recipe.build_phases(config.epochs)
+        transform = self.recipe.build_batch_transform()
+        if transform is not None:
+            hard = objective.needs_hard_labels
+            if transform.mixes_labels and hard:
+                raise ValueError(
+                    f"batch_transform={self.recipe.batch_transform!r} mixes labels, but the loss "
+                    f"head {type(hard[0]).__name__} needs hard labels; drop one of them"
+                )
+            transform.setup(n_classes=n_classes, real_counts=real_counts, seed=self.seed)
         device = resolve_device(config.device)
 
         with seeded_torch(self.seed, device):
@@ -365,6 +376,7 @@ class Trainer:
             )
             pipeline = InputPipeline(mean, std, augment=augment, shift=config.shift, device=device)
             loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device)
+            loop.batch_transform, loop.phases, loop.real_counts = transform, phases, real_counts
             state = TrainState("train", 0, config.epochs, model, objective)
             for cb in self.callbacks:
                 cb.on_fit_start(state)
@@ -455,6 +467,12 @@ class _Loop:
         self.losses: list = []
         self.state: TrainState | None = None
         self.steps = 0
+        # extension points, set by Trainer.fit; phases may change them during training
+        self.batch_transform = None
+        self.phases: list = []
+        self.real_counts = np.bincount(train.labels[~synthetic], minlength=self.n_classes)
+        self.frozen: list = []  # modules a phase froze: kept in evaluation mode
+        self.stream: RowStream | None = None
 
     def _callbacks(self, hook: str) -> None:
         for cb in self.trainer.callbacks:
@@ -465,7 +483,7 @@ class _Loop:
     ):
         model, config = self.model, self.config
         rows_per_epoch = len(rows) if rows_per_epoch is None else rows_per_epoch
-        stream = RowStream(len(rows), rows_per_epoch, self.generator)
+        stream = self.stream = RowStream(len(rows), rows_per_epoch, self.generator)
         optimizer = make_optimizer(config, model.parameters())
         n_steps = n_epochs * len(batch_sizes(rows_per_epoch, config.batch_size))
         schedule = make_schedule(config, optimizer, n_steps)
@@ -476,6 +494,8 @@ class _Loop:
             if on_epoch_start is not None:
                 on_epoch_start(epoch)
             model.train()
+            for module in self.frozen:
+                module.eval()
             total = torch.zeros((), device=self.device)
             batches = stream.batches(config.batch_size)
             for step, idx in enumerate(batches):
@@ -521,6 +541,11 @@ class _Loop:
         rows = torch.arange(len(self.labels))
 
         def on_epoch_start(epoch):
+            for start, phase in self.phases:
+                if start == epoch:
+                    phase.begin(
+                        PhaseContext(self, epoch, self.config.epochs, objective, self.real_counts)
+                    )
             objective.on_epoch_start(
                 EpochContext(
                     epoch,
@@ -537,12 +562,15 @@ class _Loop:
         def batch_loss(idx, epoch):
             idx = idx.to(self.device)
             x, y, syn = self._inputs(idx), self.labels[idx], self.synthetic[idx]
+            soft = None
+            if self.batch_transform is not None:
+                x, soft = self.batch_transform(x, y, epoch=epoch, generator=self.generator)
             if objective.needs_embeddings:
                 emb = model.embed(x)
                 logits = model.head(emb)
             else:
                 emb, logits = None, model(x)
-            return objective(logits, y, epoch=epoch, synthetic=syn, embeddings=emb)
+            return objective(logits, y, epoch=epoch, synthetic=syn, embeddings=emb, soft=soft)
 
         self._epochs(
             "train",

@@ -1,0 +1,219 @@
+"""Phases: a change to training that takes effect at an epoch and lasts to the end.
+
+A phase starts at a 0-based epoch (an int) or after a fraction of the epochs (a float in
+[0, 1), e.g. 0.8 = Cao et al. 2019's epoch 160 of 200), and acts once, through the
+:class:`PhaseContext` the trainer hands it: it may add a loss head (deferred re-weighting),
+change which rows the epochs draw (deferred re-sampling), freeze layers (classifier
+retraining) or stop the batch transform. The learning-rate schedule runs on over the whole
+training, as one schedule.
+
+A new phase is one :class:`Phase` subclass and one :data:`PHASES` line; docs/architecture.md
+shows one.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from .._checks import check_float, check_int
+from ..registry import Registry
+from .losses import WEIGHTINGS, ClassWeights
+
+PHASES: Registry = Registry("phase")
+
+
+def check_start(start, name: str = "start"):
+    """A phase start: an int epoch >= 0 or a float fraction in [0, 1)."""
+    if isinstance(start, bool) or not isinstance(start, numbers.Real):
+        raise TypeError(
+            f"{name}={start!r} must be an int epoch (e.g. 8) or a float fraction of the epochs "
+            "(e.g. 0.8)"
+        )
+    if isinstance(start, numbers.Integral):
+        return check_int(start, name, min_value=0)
+    return check_float(start, name, min_value=0.0, max_value=1.0, max_inclusive=False)
+
+
+def start_epoch(start, epochs: int, name: str = "start") -> int:
+    """The 0-based epoch a ``start`` means in a training of ``epochs`` epochs."""
+    start = check_start(start, name)
+    epoch = int(start) if isinstance(start, numbers.Integral) else int(start * epochs)
+    if epoch >= epochs:
+        raise ValueError(
+            f"{name}={start!r} is epoch {epoch + 1} but training has only {epochs} epochs, so "
+            f"the phase would never start; pass {name} < {epochs} (or a fraction such as 0.8)"
+        )
+    return epoch
+
+
+class PhaseContext:
+    """What a phase may change when it starts (built by the trainer).
+
+    Attributes
+    ----------
+    epoch, n_epochs : int
+    model : torch.nn.Module
+    objective : training.losses.Objective
+    real_counts : ndarray of int
+        Real (non-synthetic) training rows per class.
+    labels : ndarray of int
+        Labels of every training row (synthetic included).
+    synthetic : ndarray of bool
+    """
+
+    def __init__(self, loop, epoch: int, n_epochs: int, objective, real_counts):
+        self._loop = loop
+        self.epoch, self.n_epochs = epoch, n_epochs
+        self.model, self.objective = loop.model, objective
+        self.real_counts = np.asarray(real_counts)
+        self.labels, self.synthetic = loop.labels_np, loop.synthetic_np
+        self.class_names = loop.class_names
+
+    def draw_rows(self, row_weights) -> None:
+        """From now on, epochs draw their rows with replacement in proportion to
+        ``row_weights`` (one non-negative weight per training row)."""
+        w = np.asarray(row_weights, dtype=np.float64)
+        if w.shape != self.labels.shape or not np.all(np.isfinite(w)) or (w < 0).any():
+            raise ValueError(
+                f"row_weights must be {len(self.labels)} finite non-negative weights, got "
+                f"shape {w.shape}"
+            )
+        if w.sum() <= 0:
+            raise ValueError("row_weights are all zero; give some rows a positive weight")
+        self._loop.stream.draw_weighted(torch.as_tensor(w))
+
+    def class_balanced_row_weights(self) -> np.ndarray:
+        """Row weights that draw every class equally often (``1 / rows of its class``)."""
+        counts = np.bincount(self.labels, minlength=len(self.class_names)).astype(np.float64)
+        return 1.0 / counts[self.labels]
+
+    def freeze_features(self) -> None:
+        """Train only ``model.head`` from now on; the frozen layers stay in evaluation mode
+        (BatchNorm statistics fixed)."""
+        head = getattr(self.model, "head", None)
+        if not isinstance(head, torch.nn.Module):
+            raise TypeError(
+                "freezing the features needs a classifier with a `head` module; use one of "
+                "deepbalance.nets.create_classifier"
+            )
+        keep = {id(p) for p in head.parameters()}
+        for p in self.model.parameters():
+            if id(p) not in keep:
+                p.requires_grad_(False)
+                p.grad = None
+        self._loop.frozen = [
+            m
+            for m in self.model.modules()
+            if m is not head and not any(p.requires_grad for p in m.parameters(recurse=False))
+        ]
+
+    def stop_batch_transform(self) -> None:
+        """Train on the batches as they come (no mixup, CutMix, ...) from now on."""
+        self._loop.batch_transform = None
+
+
+class Phase:
+    """A change at ``start`` (see the module notes); subclasses implement :meth:`begin`.
+
+    Parameters
+    ----------
+    start : int or float
+        0-based epoch, or a fraction of the epochs in [0, 1).
+    """
+
+    def __init__(self, start):
+        self.start = check_start(start)
+
+    def start_epoch(self, epochs: int) -> int:
+        return start_epoch(self.start, epochs)
+
+    def begin(self, context: PhaseContext) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {"name": type(self).__name__, "start": self.start}
+
+
+@PHASES.register("reweight")
+class Reweight(Phase):
+    """Deferred re-weighting (DRW; Cao et al. 2019, §3.2): class weights of the
+    cross-entropy switch on at ``start``.
+
+    Parameters
+    ----------
+    start : int or float
+    weighting : {"effective", "inverse"}
+        Weights from the real class counts (:data:`training.losses.WEIGHTINGS`).
+    beta : float
+        Cui et al. 2019's beta for ``"effective"`` (0.9999 in Cao et al.).
+    """
+
+    def __init__(self, start, *, weighting: str = "effective", beta: float = 0.999):
+        super().__init__(start)
+        WEIGHTINGS.get(weighting)
+        self.weighting = weighting
+        self.beta = check_float(beta, "beta", min_value=0.0, max_value=1.0, max_inclusive=False)
+
+    def class_weights(self, real_counts, class_names=None) -> np.ndarray:
+        kw = {"beta": self.beta} if self.weighting == "effective" else {}
+        return WEIGHTINGS.get(self.weighting)(real_counts, class_names=class_names, **kw)
+
+    def begin(self, context: PhaseContext) -> None:
+        w = self.class_weights(context.real_counts, context.class_names)
+        context.objective.add(ClassWeights(w))
+
+
+@PHASES.register("resample")
+class Resample(Phase):
+    """Deferred re-sampling (DRS; Cao et al. 2019, §4; Zhang et al. 2021, "Bag of Tricks",
+    §3.2): epochs draw class-balanced rows from ``start`` on (instance-balanced before)."""
+
+    def begin(self, context: PhaseContext) -> None:
+        context.draw_rows(context.class_balanced_row_weights())
+
+
+@PHASES.register("retrain-classifier")
+class RetrainClassifier(Phase):
+    """Classifier retraining (cRT; Kang et al. 2020, §4): from ``start`` the features are
+    frozen, the linear head is re-initialised and trained on class-balanced rows.
+
+    Departure: Kang et al. retrain with a schedule of its own after the first stage ends; here
+    the second stage continues the one learning-rate schedule of the run.
+    """
+
+    def begin(self, context: PhaseContext) -> None:
+        context.freeze_features()
+        head = context.model.head
+        if hasattr(head, "reset_parameters"):
+            head.reset_parameters()
+        context.draw_rows(context.class_balanced_row_weights())
+
+
+@PHASES.register("stop-batch-transform")
+class StopBatchTransform(Phase):
+    """The last epochs without the batch transform (Zhang et al. 2021, "Bag of Tricks", §3.3:
+    fine-tuning after mixup without it)."""
+
+    def begin(self, context: PhaseContext) -> None:
+        context.stop_batch_transform()
+
+
+def build_phase(spec) -> Phase:
+    """A phase from ``{"name": ..., "start": ..., **params}`` (or a :class:`Phase`)."""
+    if isinstance(spec, Phase):
+        return spec
+    if not isinstance(spec, Mapping) or "name" not in spec or "start" not in spec:
+        raise TypeError(
+            f"phase {spec!r} must be a table {{name = ..., start = ...}} with name one of "
+            f"{', '.join(PHASES.names())}"
+        )
+    params = {k: v for k, v in spec.items() if k != "name"}
+    cls = PHASES.get(spec["name"])
+    try:
+        return cls(**params)
+    except TypeError as err:
+        raise TypeError(f"phase {spec['name']!r}: {err}") from None
