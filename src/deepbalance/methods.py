@@ -190,6 +190,8 @@ _register("logit-adjustment", None, _LA, "Menon et al., tau=0.75 (chosen on vali
 _register("balanced-softmax", None, Recipe(logit_adjustment="balanced-softmax"), "Ren et al.")
 _register("drw", None, Recipe(weighting="effective", drw_start=0.5), "weights after 50% of epochs")
 _register("pixel-smote", "PixelSMOTE", description="SMOTE on pixels, k=5", **_K5)
+# the worked example of docs/architecture.md: a batch transform (Zhang et al. 2018, alpha = 1)
+_register("mixup", None, Recipe(batch_transform="mixup"), "mixup of image pairs, alpha=1")
 # DeepSMOTE's own defaults add the residual and the copies (samplers.presets); the methods
 # say what they decode explicitly, so "deepsmote" is the paper's method
 _PUBLISHED = {"residual": False, "copy_fraction": 0.0}

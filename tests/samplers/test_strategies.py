@@ -19,6 +19,7 @@ from deepbalance.samplers import (
     WeightedCalibration,
     make_strategy,
 )
+from deepbalance.samplers.provenance import Provenance
 from deepbalance.samplers.strategies import segment_provenance
 
 # shortfall warnings are allowed where they are not the subject (tested on their own below)
@@ -69,39 +70,59 @@ def test_duplicate_rows_still_interpolate():
 
 
 @pytest.mark.parametrize(
-    "spec, same_class",
+    "spec, constructed",
     [
         ("adasyn", True),
-        ("borderline-smote", True),
+        ("borderline-smote", False),
         (BorderlineSMOTE(kind="borderline-2"), False),
-        (SVMSMOTE(), True),
+        (SVMSMOTE(), False),
         (
             KMeansSMOTE(
                 kmeans_estimator=KMeans(n_clusters=2, n_init=1), cluster_balance_threshold=0.0
             ),
-            True,
+            False,
         ),
     ],
     ids=["adasyn", "borderline1", "borderline2", "svmsmote", "kmeanssmote"],
 )
 @SHORTFALL_OK
-def test_imblearn_variants_give_exact_counts_and_provenance(spec, same_class):
+def test_imblearn_variants_give_exact_counts_and_provenance(spec, constructed):
+    """ADASYN runs through the kernel (provenance by construction); the others run unchanged
+    and their provenance is recovered from their rows where they lie on a same-class
+    segment, else it names the nearest row of the class as base."""
     Z, y = blobs()
     Z_new, y_new, prov = make_strategy(spec).sample(Z, y, {1: 28, 2: 32}, k_neighbors=3, rng=0)
     assert np.bincount(y_new).tolist() == [0, 28, 32]
     name = make_strategy(spec).name
     from_spec = prov.strategy == name
     assert from_spec.sum() > 0 and set(prov.strategy) <= {name, "smote"}
-    assert_interpolates(Z, y, Z_new, y_new, prov, same_class_neighbor=same_class)
+    if constructed:
+        assert_interpolates(Z, y, Z_new, y_new, prov)
+        return
+    on_segment = prov.neighbor_index >= 0
+    assert on_segment.any()
+    part = np.flatnonzero(on_segment)
+    assert_interpolates(
+        Z,
+        y,
+        Z_new[part],
+        y_new[part],
+        Provenance(*(getattr(prov, f)[part] for f in Provenance.FIELDS)),
+    )
+    rest = np.flatnonzero(~on_segment)
+    assert (y[prov.base_index[rest]] == y_new[rest]).all() and np.isnan(prov.lam[rest]).all()
 
 
 @SHORTFALL_OK
-def test_svmsmote_extrapolates_with_negative_lambda():
+def test_svmsmote_steps_are_recovered_within_its_range():
+    """SVMSMOTE runs unchanged; its rows here interpolate, so every step is recovered (an
+    extrapolated row, lam < 0, would lie on no segment and get lam NaN)."""
     Z, y = blobs()
     _, _, prov = make_strategy(SVMSMOTE(out_step=0.5)).sample(
         Z, y, {1: 28, 2: 32}, k_neighbors=3, rng=0
     )
     lam = prov.lam[prov.strategy == "svm-smote"]
+    assert len(lam) and np.isfinite(lam).all()
     assert (lam >= -0.5).all() and (lam < 1).all()
 
 

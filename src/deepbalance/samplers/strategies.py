@@ -9,19 +9,21 @@ classes live in :mod:`deepbalance.samplers.strategy_base` and are re-exported he
 
 What the provenance of each imbalanced-learn sampler gives
 ----------------------------------------------------------
-- SMOTE-type samplers (``SMOTE``, ``BorderlineSMOTE``, ``SVMSMOTE``,
-  ``KMeansSMOTE`` and subclasses of ``BaseSMOTE``): exact base row, neighbour row
-  and ``lam``, recorded from imbalanced-learn's own ``_generate_samples`` call, so
-  ``Z_new == Z[base] + lam * (Z[neighbor] - Z[base])``. ``SVMSMOTE`` extrapolates
-  away from the neighbour (``lam < 0``); BorderlineSMOTE-2 may use a neighbour of
-  another class, with ``lam`` in [0, 0.5).
-- ``ADASYN`` builds its rows inline: base, neighbour and ``lam`` are recovered by
-  finding, among the class's rows, the pair whose segment contains the new row
-  (checked by its residual). The identity above holds; when the two rows are
-  each other's neighbours the roles may come out swapped (with ``lam`` -> 1 - lam).
-- ``RandomOverSampler``: exact base from ``sample_indices_``; neighbour -1, ``lam`` NaN.
-- Any other over-sampler: the same segment search as ADASYN; rows that lie on no
-  segment get the nearest row of their class as base, neighbour -1 and ``lam`` NaN.
+- ``SMOTE``, ``ADASYN`` and ``RandomOverSampler`` (without shrinkage) run through one
+  interpolation kernel (:meth:`ImblearnStrategy.sample_rows`) that makes each new row from
+  a base row, a neighbour and a step ``lam`` and records them as it goes — provenance by
+  construction: ``Z_new == Z[base] + lam * (Z[neighbor] - Z[base])`` exactly (a copy for
+  ``RandomOverSampler``: neighbour -1, ``lam`` NaN). Its draws are imbalanced-learn's own,
+  in the same order from the same random state, so the rows are the ones imbalanced-learn's
+  ``fit_resample`` returns, bit for bit (tests/samplers/test_pixel_scale.py checks it).
+- Any other over-sampler (``BorderlineSMOTE``, ``SVMSMOTE``, ``KMeansSMOTE``, a
+  shrinking ``RandomOverSampler``, your own) runs unchanged. Its provenance is what it
+  exposes — the copied row from ``sample_indices_`` where it has one — or else is recovered
+  from its output by :func:`segment_provenance`: for each new row, the pair of same-class
+  neighbouring rows whose segment holds it (exact base, neighbour and ``lam`` for
+  interpolations between same-class neighbours, as BorderlineSMOTE-1 and KMeansSMOTE make;
+  rows on no such segment — SVMSMOTE's extrapolations, BorderlineSMOTE-2's steps towards
+  other classes — get the nearest row of their class as base, neighbour -1 and ``lam`` NaN).
 """
 
 from __future__ import annotations

@@ -283,24 +283,31 @@ class ImblearnStrategy(LatentStrategy):
         return self._fix_counts(Z, y, Z_syn, y_syn, prov, n_new, k_neighbors, rng, planned=planned)
 
     def _run(self, Z, y, n_new, k_neighbors, rng):
-        """One call of the imbalanced-learn sampler; the new rows and their provenance."""
+        """One run of the sampler on the whole array; the new rows and their provenance.
+
+        ``SMOTE``, ``ADASYN`` and ``RandomOverSampler`` (the plannable ones) run through the
+        interpolation kernel of :meth:`_run_planned`, which records base, neighbour and
+        ``lam`` as it makes each row and makes the rows imbalanced-learn's ``fit_resample``
+        makes, bit for bit. Any other over-sampler runs unchanged; its provenance is what it
+        exposes (``sample_indices_``) or else what :func:`segment_provenance` recovers from
+        the rows it returned.
+        """
+        if self.plannable:
+            rows = PixelRows(Z, Z.dtype, None)
+            plan, y_syn, prov = self._run_planned(rows, y, n_new, k_neighbors, rng, {})
+            return plan.render(rows, 0, len(plan)), y_syn, prov
         est, _ = self._configured(y, n_new, k_neighbors, rng)
-        recorder = _SmoteRecorder(est) if hasattr(est, "_generate_samples") else None
         try:
             Z_res, y_res = est.fit_resample(Z, y)
         except ValueError as err:
             raise ValueError(f"strategy {self.name!r} failed: {err}") from err
         Z_syn = np.asarray(Z_res[len(Z) :], dtype=Z.dtype)
         y_syn = np.asarray(y_res[len(Z) :], dtype=np.int64)
-        prov = None
-        if recorder is not None:
-            prov = recorder.provenance(_RowIndex(Z, y), Z_syn, y_syn, self.name)
-        elif hasattr(est, "sample_indices_"):
+        if hasattr(est, "sample_indices_"):
             base = np.asarray(est.sample_indices_[len(Z) :], dtype=np.int64)
             if len(base) == len(Z_syn):
-                prov = Provenance.build(y_syn, base, strategy=self.name)
-        if prov is None:
-            prov = segment_provenance(Z, y, Z_syn, y_syn, self.name, k_neighbors=k_neighbors)
+                return Z_syn, y_syn, Provenance.build(y_syn, base, strategy=self.name)
+        prov = segment_provenance(Z, y, Z_syn, y_syn, self.name, k_neighbors=k_neighbors)
         return Z_syn, y_syn, prov
 
     def _configured(self, y, n_new, k_neighbors, rng):
@@ -562,115 +569,6 @@ def _take(prov: Provenance, rows: np.ndarray) -> Provenance:
     return Provenance(*(getattr(prov, f)[rows] for f in Provenance.FIELDS))
 
 
-class _RowIndex:
-    """Finds the row of ``Z`` holding exactly given values (bitwise).
-
-    imbalanced-learn passes copies of row subsets to ``_generate_samples`` rather
-    than their indices, so rows are recognised by content: a 64-bit hash of each
-    row's bits (integer arithmetic, so it is exact and order-independent of BLAS),
-    confirmed by an equality check. Duplicate rows resolve to the lowest index.
-    """
-
-    def __init__(self, Z: np.ndarray, y: np.ndarray):
-        self.Z, self.y = Z, y
-        self.keys = _row_keys(Z)
-
-    def lookup(self, rows: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """Index into ``Z`` of each of ``rows`` among ``candidates`` (-1 where absent)."""
-        rows = np.ascontiguousarray(rows, dtype=self.Z.dtype)
-        out = np.full(len(rows), -1, np.int64)
-        if not len(rows) or not len(candidates):
-            return out
-        order = candidates[np.argsort(self.keys[candidates], kind="stable")]
-        sorted_keys = self.keys[order]
-        qkeys = _row_keys(rows)
-        pos = np.searchsorted(sorted_keys, qkeys)
-        for i in range(len(rows)):
-            p = pos[i]
-            while p < len(order) and sorted_keys[p] == qkeys[i]:
-                if np.array_equal(self.Z[order[p]], rows[i]):
-                    out[i] = order[p]
-                    break
-                p += 1
-        return out
-
-
-def _row_keys(A: np.ndarray) -> np.ndarray:
-    A = np.ascontiguousarray(A)
-    bits = A.view(np.uint32 if A.itemsize == 4 else np.uint64)
-    mult = np.random.RandomState(20240607).randint(1, 2**62, size=A.shape[1], dtype=np.uint64)
-    mult |= np.uint64(1)
-    keys = np.empty(len(A), np.uint64)
-    for start in range(0, len(A), 2048):
-        chunk = bits[start : start + 2048].astype(np.uint64)
-        keys[start : start + 2048] = (chunk * mult).sum(axis=1, dtype=np.uint64)  # wraps mod 2**64
-    return keys
-
-
-class _SmoteRecorder:
-    """Records the pairs and steps of every ``_generate_samples`` call of a SMOTE-type sampler.
-
-    Every ``BaseSMOTE`` subclass funnels its interpolation through
-    ``_generate_samples(X, nn_data, nn_num, rows, cols, steps, ...)``, where the base
-    is ``X[rows]`` and the neighbour ``nn_data[nn_num[rows, cols]]``; ``X`` and
-    ``nn_data`` are copied subsets whose meaning differs per class (SMOTE: the
-    class, BorderlineSMOTE: its danger rows, SVMSMOTE: support vectors, KMeansSMOTE:
-    the class within a cluster). Recording the rows' values (not the local indices)
-    and finding them in ``Z`` works for all of them. The hook wraps the instance's
-    own method on the clone, so subclasses that override it keep their behaviour.
-    """
-
-    def __init__(self, est):
-        self.calls: list[tuple] = []
-        original = est._generate_samples
-
-        def recording(X, nn_data, nn_num, rows, cols, steps, *args, **kwargs):
-            X_new = original(X, nn_data, nn_num, rows, cols, steps, *args, **kwargs)
-            y_type = args[0] if args else kwargs.get("y_type")
-            base = np.asarray(X[rows])
-            neighbor = np.asarray(nn_data[nn_num[rows, cols]])
-            self.calls.append((base, neighbor, np.ravel(steps), y_type, np.asarray(X_new)))
-            return X_new
-
-        est._generate_samples = recording
-
-    def provenance(self, index: _RowIndex, Z_syn, y_syn, name) -> Provenance | None:
-        """Provenance of the recorded rows, or None if they are not the returned rows."""
-        if not self.calls:
-            return None if len(Z_syn) else Provenance.empty()
-        made = np.concatenate([c[4] for c in self.calls]).astype(Z_syn.dtype, copy=False)
-        if made.shape != Z_syn.shape or not np.array_equal(made, Z_syn):
-            return None
-        Z, y = index.Z, index.y
-        bases, neighbors, lams = [], [], []
-        for base_rows, nb_rows, steps, y_type, _ in self.calls:
-            own = np.flatnonzero(y == y_type)
-            bases.append(index.lookup(base_rows, own))
-            nb = index.lookup(nb_rows, own)
-            lost = nb < 0  # BorderlineSMOTE-2 interpolates towards other classes too
-            if lost.any():
-                nb[lost] = index.lookup(nb_rows[lost], np.arange(len(Z)))
-            neighbors.append(nb)
-            lams.append(steps.astype(np.float64))
-        base, nb, lam = np.concatenate(bases), np.concatenate(neighbors), np.concatenate(lams)
-        if (base < 0).any() or (nb < 0).any():
-            return None
-        lam = _check_interpolation(Z, Z_syn, base, nb, lam)
-        return Provenance.build(y_syn, base, neighbor_index=nb, lam=lam, strategy=name)
-
-
-def _interp_ok(Z, Z_syn, base, nb, lam) -> np.ndarray:
-    """Rows where ``Z_syn == Z[base] + lam * (Z[nb] - Z[base])`` up to rounding."""
-    tol = _tolerance(Z)
-    ok = np.empty(len(Z_syn), bool)
-    for start in range(0, len(Z_syn), 512):  # chunks keep the temporaries small
-        sl = slice(start, start + 512)
-        b = Z[base[sl]].astype(np.float64)
-        diff = Z[nb[sl]] - b
-        ok[sl] = _interp_ok_values(Z_syn[sl], b, diff, lam[sl], tol)
-    return ok
-
-
 def _tolerance(Z) -> float:
     """Absolute rounding slack for rows built from ``Z`` (float32 or float64)."""
     return (1e-6 if Z.dtype == np.float32 else 1e-10) * (1.0 + float(np.abs(Z).max()))
@@ -679,24 +577,6 @@ def _tolerance(Z) -> float:
 def _interp_ok_values(S, A, diff, lam, tol) -> np.ndarray:
     pred = A + lam[:, None] * diff
     return np.all(np.abs(pred - S) <= tol + 1e-5 * np.abs(pred), axis=1)
-
-
-def _check_interpolation(Z, Z_syn, base, nb, lam) -> np.ndarray:
-    """Keep ``lam`` where the identity holds, re-fit it by projection where it does not
-    (BorderlineSMOTE-2 shrinks steps towards other classes), NaN where neither holds."""
-    ok = _interp_ok(Z, Z_syn, base, nb, lam)
-    if ok.all():
-        return lam
-    bad = np.flatnonzero(~ok)
-    b = Z[base[bad]].astype(np.float64)
-    diff = Z[nb[bad]].astype(np.float64) - b
-    denom = np.einsum("ij,ij->i", diff, diff)
-    num = np.einsum("ij,ij->i", Z_syn[bad].astype(np.float64) - b, diff)
-    lam = lam.copy()
-    lam[bad] = np.where(denom > 0, num / np.where(denom > 0, denom, 1.0), 0.0)
-    still = ~_interp_ok(Z, Z_syn[bad], base[bad], nb[bad], lam[bad])
-    lam[bad[still]] = np.nan
-    return lam
 
 
 def _k_of(k_neighbors, default: int = 5) -> int:
@@ -714,7 +594,9 @@ def segment_provenance(Z, y, Z_syn, y_syn, name, *, k_neighbors=5) -> Provenance
     inner products, so the search is a matrix product); the best pair is accepted
     when the row lies on it up to rounding, re-checked on the rows themselves.
     Rows on no segment get their nearest class row as base, neighbour -1 and
-    ``lam`` NaN. Used for samplers that build rows inline (ADASYN) or expose nothing.
+    ``lam`` NaN. Used for imbalanced-learn samplers that run unchanged and expose nothing
+    (``BorderlineSMOTE``, ``SVMSMOTE``, ``KMeansSMOTE``, ...): it works on their output only,
+    so it needs none of their private methods.
     """
     n = len(y_syn)
     base = np.full(n, -1, np.int64)
