@@ -52,7 +52,9 @@ def quickstart() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "quickstart.sqlite")
         run_spec(load_spec("quickstart"), store=store, progress=False, save_grids=False)
-        return {r.method_id: _metrics(r.final) for r in sorted(store.runs(), key=lambda r: r.method_id)}
+        return {
+            r.method_id: _metrics(r.final) for r in sorted(store.runs(), key=lambda r: r.method_id)
+        }
 
 
 def fashion_mnist() -> dict:

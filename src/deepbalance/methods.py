@@ -275,6 +275,12 @@ class RunResult:
     diagnostics : list of dict or None
         :func:`deepbalance.samplers.diagnostics.synthetic_diagnostics` rows when
         ``run_method(..., diagnose=True)`` and the sampler made synthetic rows.
+    diagnostics_holdout : str or None
+        Which real held-out images the diagnostics used (see :func:`diagnose_resampling`).
+    diagnostics_note : str or None
+        Why diagnostics were asked for but not made (e.g. a class with one real image).
+    diagnostics_error : str or None
+        The error that stopped the diagnostics (the run itself goes on).
     """
 
     method: Method
@@ -286,6 +292,9 @@ class RunResult:
     sampler: object = field(default=None, repr=False)
     synthetic_examples: tuple | None = field(default=None, repr=False)
     diagnostics: list | None = None
+    diagnostics_holdout: str | None = None
+    diagnostics_note: str | None = None
+    diagnostics_error: str | None = None
 
     history = property(lambda self: self.train.history)
     final = property(lambda self: self.train.final)
@@ -334,6 +343,57 @@ def _examples(X, y, mask, per_class: int):
     return np.asarray(X)[keep], np.asarray(y)[keep]
 
 
+def diagnose_resampling(
+    sampler, train: ImageSet, X_res, y_res, eval_sets: Mapping, *, random_state, max_images=None
+) -> tuple[list | None, str | None, str | None]:
+    """Per-class diagnostics of a resampling's synthetic rows, as :func:`run_method` makes them.
+
+    The real held-out images are the ``"val"`` split when ``eval_sets`` has one, else the
+    first eval set with the training classes, else none (cross-validated predictions on the
+    training rows); see :func:`deepbalance.samplers.diagnostics.synthetic_diagnostics`.
+
+    Returns
+    -------
+    rows, holdout, note
+        The diagnostics rows and which held-out images they used, or ``(None, None, note)``
+        when a class has fewer than 2 real training images (too few to compare with).
+    """
+    from .samplers.diagnostics import synthetic_diagnostics
+
+    counts = train.class_counts()
+    small = [train.class_names[c] for c in np.flatnonzero((counts > 0) & (counts < 2))]
+    if small:
+        return (
+            None,
+            None,
+            (
+                f"skipped: class(es) {small} have fewer than 2 real training images, too few to "
+                "compare synthetic images with"
+            ),
+        )
+    holdout, described = None, "none (5-fold cross-validated predictions on the training rows)"
+    if "val" in eval_sets:
+        holdout, described = eval_sets["val"], "the run's validation split 'val'"
+    else:
+        for name, split in eval_sets.items():
+            if tuple(split.class_names) == tuple(train.class_names):
+                holdout, described = split, f"the first test set {name!r}"
+            break
+    options = {} if max_images is None else {"max_images": max_images}
+    rows = synthetic_diagnostics(
+        sampler,
+        train.images,
+        train.labels,
+        X_res,
+        y_res,
+        X_holdout=None if holdout is None else holdout.images,
+        y_holdout=None if holdout is None else holdout.labels,
+        random_state=random_state,
+        **options,
+    )
+    return rows, described, None
+
+
 def run_seeds(seed) -> tuple[int, int, int]:
     """The seeds :func:`run_method` draws from a run's ``seed``: for the validation split, the
     sampler and the training (the same for every method, so methods differ only in what they
@@ -353,6 +413,7 @@ def run_method(
     cache_dir=None,
     progress: bool = True,
     diagnose: bool = False,
+    diagnose_max_images: int | None = None,
     examples_per_class: int = 8,
 ) -> RunResult:
     """Resample ``train`` with the method's sampler, train, and evaluate on ``eval_sets``.
@@ -378,7 +439,10 @@ def run_method(
     diagnose : bool
         Measure the synthetic images per class
         (:func:`deepbalance.samplers.diagnostics.synthetic_diagnostics`), with the ``"val"``
-        split as held-out images when there is one, else the first of ``eval_sets``.
+        split as held-out images when there is one, else the first of ``eval_sets`` with the
+        training classes (:func:`diagnose_resampling`).
+    diagnose_max_images : int, optional
+        Images per class the diagnostics use (``synthetic_diagnostics``'s default if None).
     examples_per_class : int
         Synthetic images per class kept in ``RunResult.synthetic_examples`` (0: none).
     """
@@ -420,22 +484,21 @@ def run_method(
         if examples_per_class:
             examples = _examples(X, y, mask, examples_per_class)
     resample_seconds = time.perf_counter() - t0
-    diagnose_seconds = None
+    diagnose_seconds = holdout = note = error = None
     if diagnose and mask.any():
-        from .samplers.diagnostics import synthetic_diagnostics
-
         t1 = time.perf_counter()
-        holdout = eval_sets["val"] if "val" in eval_sets else next(iter(eval_sets.values()), None)
-        diagnostics = synthetic_diagnostics(
-            sampler,
-            train.images,
-            train.labels,
-            resampled.images,
-            resampled.labels,
-            X_holdout=None if holdout is None else holdout.images,
-            y_holdout=None if holdout is None else holdout.labels,
-            random_state=sampler_seed,
-        )
+        try:
+            diagnostics, holdout, note = diagnose_resampling(
+                sampler,
+                train,
+                resampled.images,
+                resampled.labels,
+                eval_sets,
+                random_state=sampler_seed,
+                max_images=diagnose_max_images,
+            )
+        except Exception as exc:  # a failed diagnosis must not cost the run
+            error = f"{type(exc).__name__}: {exc}"
         diagnose_seconds = time.perf_counter() - t1
 
     from .training.trainer import Trainer
@@ -459,4 +522,7 @@ def run_method(
         sampler=sampler,
         synthetic_examples=examples,
         diagnostics=diagnostics,
+        diagnostics_holdout=holdout,
+        diagnostics_note=note,
+        diagnostics_error=error,
     )

@@ -113,6 +113,9 @@ class FakeResult:
     n_train: int
     n_synthetic: int
     sampler: object = None
+    diagnostics: list | None = None
+    diagnostics_holdout: str | None = None
+    diagnostics_note: str | None = None
 
 
 class FakeSampler:
@@ -136,7 +139,18 @@ def _log(entry):
         return sum(1 for _ in fh)
 
 
-def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progress=True):
+def run_method(
+    method,
+    train,
+    eval_sets,
+    *,
+    config,
+    seed,
+    cache_dir=None,
+    progress=True,
+    diagnose=False,
+    diagnose_max_images=None,
+):
     if method.name == "fake-fail":
         raise RuntimeError("this method always fails")
     entry = {"method": method.name, "params": method.params, "seed": seed, "cache_dir": cache_dir}
@@ -168,6 +182,21 @@ def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progre
                 best[split] = metrics
     final = {e["split"]: e["metrics"] for e in history if e["epoch"] == epochs[-1]}
     n_syn = int(synth_rate * len(train))
+    sampler = FakeSampler(n_syn) if n_syn else None
+    diagnosed = (None, None, None)
+    if diagnose and sampler is not None:
+        from deepbalance.methods import diagnose_resampling
+
+        X_res, y_res = sampler.fit_resample(train.images, train.labels)
+        diagnosed = diagnose_resampling(
+            sampler,
+            train,
+            X_res,
+            y_res,
+            eval_sets,
+            random_state=seed,
+            max_images=diagnose_max_images,
+        )
     return FakeResult(
         method,
         history,
@@ -176,7 +205,10 @@ def run_method(method, train, eval_sets, *, config, seed, cache_dir=None, progre
         {"resample": 0.01, "train": 0.02, "total": 0.03},
         len(train) + n_syn,
         n_syn,
-        sampler=FakeSampler(n_syn) if n_syn else None,
+        sampler=sampler,
+        diagnostics=diagnosed[0],
+        diagnostics_holdout=diagnosed[1],
+        diagnostics_note=diagnosed[2],
     )
 
 

@@ -27,6 +27,7 @@ the run's validation split when it has one, otherwise its first test set.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -66,6 +67,8 @@ __all__ = [
 SUBSET_MIN_PER_CLASS = 6
 #: Images per class the synthetic-image diagnostics use for their distances.
 DIAGNOSTICS_MAX_IMAGES = 500
+#: How every run asks ``run_method`` for the diagnostics of its synthetic rows.
+DIAGNOSE = {"diagnose": True, "diagnose_max_images": DIAGNOSTICS_MAX_IMAGES}
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,9 +93,6 @@ class Toolkit:
         classifier's settings against the data.
     image_grid : callable or None
         ``deepbalance.samplers.image_grid``; without it no sample grids are saved.
-    synthetic_diagnostics : callable or None
-        ``deepbalance.samplers.diagnostics.synthetic_diagnostics``; without it no run stores
-        diagnostics of its synthetic images.
     methods, datasets, profiles, classifiers : registry
         What spec names are checked against.
     """
@@ -104,7 +104,6 @@ class Toolkit:
     train_config: Callable | None = None
     create_classifier: Callable | None = None
     image_grid: Callable | None = None
-    synthetic_diagnostics: Callable | None = None
     methods: Any = None
     datasets: Any = None
     profiles: Any = None
@@ -145,9 +144,8 @@ _LIBRARY = {
     "create_classifier": ("deepbalance.nets", "create_classifier"),
     "classifiers": ("deepbalance.nets", "CLASSIFIERS"),
     "image_grid": ("deepbalance.samplers", "image_grid"),
-    "synthetic_diagnostics": ("deepbalance.samplers.diagnostics", "synthetic_diagnostics"),
 }
-_OPTIONAL = ("image_grid", "synthetic_diagnostics")
+_OPTIONAL = ("image_grid",)
 _REGISTRIES = ("methods", "datasets", "profiles", "classifiers")
 _FUNCTIONS = tuple(name for name in _LIBRARY if name not in _REGISTRIES)
 
@@ -555,7 +553,7 @@ def execute_run(task: RunTask) -> RunRecord:
             eval_sets=tests if own_split else None,
             cache_dir=task.cache_dir,
             progress=task.progress,
-            run=toolkit.run_method,
+            run=functools.partial(toolkit.run_method, **DIAGNOSE),
         )
         config = config.replace(lr=lr_search.chosen)
         if own_split:
@@ -569,16 +567,15 @@ def execute_run(task: RunTask) -> RunRecord:
             seed=point.seed,
             cache_dir=task.cache_dir,
             progress=task.progress,
+            **DIAGNOSE,
         )
     wall = time.perf_counter() - clock
     artifacts, notes = {}, {}
-    try:
-        diagnostics = run_diagnostics(toolkit, result, train, tests, settings, point.seed)
-    except Exception as exc:  # a failed diagnosis must not lose a finished run
-        notes["diagnostics_error"] = f"{type(exc).__name__}: {exc}"
-    else:
-        if diagnostics is not None:
-            notes["diagnostics"] = diagnostics
+    diagnostics = diagnostics_record(result)
+    if diagnostics is not None:
+        notes["diagnostics"] = diagnostics
+    if getattr(result, "diagnostics_error", None):
+        notes["diagnostics_error"] = result.diagnostics_error
     if task.save_grid:
         try:
             png = synthetic_grid_png(toolkit, result, train)
@@ -643,71 +640,27 @@ def _selection_info(result) -> dict:
     }
 
 
-def _sampler_input(train, settings: dict, seed: int):
-    """``(rows the sampler was fitted on, validation split or None)`` of a run.
+def diagnostics_record(result) -> dict | None:
+    """A run's synthetic-image diagnostics as small JSON data (or None).
 
-    ``deepbalance.methods.run_method`` carves the validation split from the training set
-    before resampling, with the first of three seeds it draws from the run's seed; this
-    repeats that draw.
-    """
-    fraction = float(settings.get("val_fraction") or 0.0)
-    if fraction <= 0:
-        return train, None
-    from ..methods import run_seeds
-    from ..training.data import split_validation
-
-    return split_validation(train, fraction, seed=run_seeds(seed)[0])
-
-
-def run_diagnostics(toolkit: Toolkit, result, train, tests: dict, settings: dict, seed: int):
-    """Per-class diagnostics of a run's synthetic images, as small JSON data (or None).
-
-    The run's fitted sampler resamples its input again (same ``random_state``; a latent
-    sampler reloads its cached autoencoder), and
-    :func:`~deepbalance.samplers.diagnostics.synthetic_diagnostics` compares the synthetic rows
-    with the real ones; real held-out images (the validation split when the run has one,
-    otherwise the first test set) give the reference recall and reconstruction error.
+    ``run_method(..., diagnose=True)`` made them from the run's own resampling
+    (:func:`deepbalance.methods.diagnose_resampling`): real held-out images (the validation
+    split when the run has one, otherwise the first test set) give the reference recall and
+    reconstruction error.
 
     Returns
     -------
     dict or None
         ``{"holdout": what the held-out images were, "rows": [per-class dict]}``, or
         ``{"note": why it was skipped}`` (a class with fewer than 2 real training images);
-        None when the run has no sampler, no synthetic rows or no diagnostics function.
+        None when the run has no synthetic rows.
     """
-    sampler = getattr(result, "sampler", None)
-    if sampler is None or toolkit.synthetic_diagnostics is None:
+    note = getattr(result, "diagnostics_note", None)
+    if note:
+        return {"note": note}
+    rows = getattr(result, "diagnostics", None)
+    if not rows:
         return None
-    counts = train.class_counts()
-    small = [train.class_names[c] for c in np.flatnonzero((counts > 0) & (counts < 2))]
-    if small:
-        return {
-            "note": f"skipped: class(es) {small} have fewer than 2 real training images, too "
-            "few to compare synthetic images with"
-        }
-    fitted, val = _sampler_input(train, settings, seed)
-    X_res, y_res = sampler.fit_resample(fitted.images, fitted.labels)
-    mask = np.asarray(sampler.synthetic_mask_, dtype=bool)
-    if not mask.any():
-        return None
-    holdout, described = None, "none (5-fold cross-validated predictions on the training rows)"
-    if val is not None:
-        holdout, described = val, "the run's validation split 'val'"
-    elif tests:
-        name, first = next(iter(tests.items()))
-        if tuple(first.class_names) == tuple(fitted.class_names):
-            holdout, described = first, f"the first test set {name!r}"
-    rows = toolkit.synthetic_diagnostics(
-        sampler,
-        fitted.images,
-        fitted.labels,
-        X_res,
-        y_res,
-        X_holdout=None if holdout is None else holdout.images,
-        y_holdout=None if holdout is None else holdout.labels,
-        max_images=DIAGNOSTICS_MAX_IMAGES,
-        random_state=seed,
-    )
     out = []
     for row in rows:
         item = {}
@@ -718,7 +671,7 @@ def run_diagnostics(toolkit: Toolkit, result, train, tests: dict, settings: dict
                 value = None
             item[key] = value
         out.append(item)
-    return {"holdout": described, "rows": out}
+    return {"holdout": result.diagnostics_holdout, "rows": out}
 
 
 def synthetic_grid_png(toolkit: Toolkit, result, train, *, n_per_class: int = 8) -> bytes | None:
