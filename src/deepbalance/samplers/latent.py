@@ -23,7 +23,7 @@ from ..nets.autoencoders import (
 )
 from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
-from .base import BaseImageSampler, ImageLayout, LazyRows, _check_rows, _py
+from .base import BaseImageSampler, ImageLayout, LazyRows, check_rows, python_value
 from .persistence import load_sampler, register_saveable, save_sampler
 from .provenance import Provenance
 from .strategies import make_strategy
@@ -378,8 +378,12 @@ class LatentOversampler(BaseImageSampler):
                 f"{type(self).__name__}.load(path) before generate()"
             )
         n = check_int(n, "n", min_value=1)
-        lookup = {_py(c): i for i, c in enumerate(self.classes_)}
-        key = _py(np.asarray(class_label).item()) if np.ndim(class_label) == 0 else class_label
+        lookup = {python_value(c): i for i, c in enumerate(self.classes_)}
+        key = (
+            python_value(np.asarray(class_label).item())
+            if np.ndim(class_label) == 0
+            else class_label
+        )
         if not isinstance(key, (str, int, float, bool)) or key not in lookup:
             raise ValueError(
                 f"class_label={class_label!r} is not a fitted class; choose one of "
@@ -412,7 +416,7 @@ class LatentOversampler(BaseImageSampler):
                 "not images: pass X=<the images it was fitted on, in the same order> to "
                 "generate(), or set sampler.residual = False for plain decodings"
             )
-        rows, _ = _check_rows(X, self.image_shape_, "X", any_range=False)
+        rows, _ = check_rows(X, self.image_shape_, "X", any_range=False)
         if len(rows) != len(self.latent_) or tuple(rows.shape[1:]) != tuple(self.image_shape_):
             raise ValueError(
                 f"X has {len(rows)} images of shape {tuple(rows.shape[1:])}; the sampler was "
