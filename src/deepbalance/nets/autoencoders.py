@@ -83,8 +83,6 @@ VARIANTS = ("plain", "denoising", "sparse", "vae")
 MAX_STAGES = 4
 #: larger images get extra stages until the last feature map is at most this many pixels
 TOP_SIZE = 8
-#: widths double per stage up to this multiple of ``dim_h``
-MAX_WIDTH_FACTOR = 8
 #: which activations the sparse penalty covers: every hidden layer (003 §3.5) or the code
 SPARSE_LAYERS = ("hidden", "code")
 #: scale of the VAE objective: 003 eq. 3.4 + 3.11 (per-element MSE + beta·KL) or KL / D
