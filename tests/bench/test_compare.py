@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepbalance.bench.compare import DEFAULT_METHODS, compare_images, prepare_comparison
 from deepbalance.bench.store import GRID_KIND, Store
 from deepbalance.cli import main
+from deepbalance.workflows.compare import DEFAULT_METHODS, compare_images, prepare_comparison
 
 #: a tiny autoencoder and one triplet epoch, so the default methods all run in seconds
 TINY = {

@@ -10,11 +10,11 @@ import struct
 import numpy as np
 import pytest
 
-from deepbalance.bench.cli import main
 from deepbalance.bench.report import load_protocols, write_report
 from deepbalance.bench.runner import cv_folds, expand_grid, run_spec
 from deepbalance.bench.spec import SpecError, apply_overrides, load_spec, loads_spec
 from deepbalance.bench.store import Store
+from deepbalance.cli import main
 
 # --------------------------------------------------------------------------------------------
 # the papers' numbers, transcribed (papers/README.md; 0..1 scale)
