@@ -189,3 +189,27 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     make_folder(tmp_path / "imgs", counts=(10, 7))
     assert main(["compare", str(tmp_path / "imgs"), "--store", str(store), "--epochs", "1"]) == 2
     assert "not a deepbalance results store" in capsys.readouterr().err
+
+
+def test_seeds_name_seeds_and_n_seeds_counts_as_in_bench_run():
+    from deepbalance.cli.compare import compare_seeds
+
+    assert compare_seeds(None, None) is None
+    assert compare_seeds(None, 4) == 4
+    assert compare_seeds("0,1,2", None) == [0, 1, 2]
+    assert compare_seeds("[4]", None) == [4]
+    with pytest.warns(FutureWarning, match="pass --n-seeds 3 for seeds 0..2"):
+        assert compare_seeds("3", None) == 3
+    with pytest.raises(ValueError, match="--seeds 'a,b' must be seeds >= 0"):
+        compare_seeds("a,b", None)
+
+
+def test_a_bare_seeds_number_warns_on_the_command_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(tmp_path / "empty"), "--seeds", "3"]) == 2
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning.startswith("warning: --seeds 3 as a number of seeds is deprecated")
+    assert "--n-seeds 3" in warning
+    assert error.startswith("error: ") and "no class sub-folders" in error
+    assert main(["compare", str(tmp_path / "empty"), "--seeds", "0", "--n-seeds", "2"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
