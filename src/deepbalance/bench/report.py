@@ -15,13 +15,13 @@ runs than its column's fullest says "(k of n runs)"), and the figures
 draw one series per method, averaged over seeds and variants. Where evaluations hold
 per-sub-condition AUROCs (``auroc_subconditions``), a table gives their means per method.
 
-With a cross-validation test set (``policy = "cv"``, DeepSMOTE 002 §4) every cell is the mean
-± std over seeds × folds. Under a table with the paper's numbers the report lists how our
-protocol differs from the paper's (the training recipe and budget run, the spec's notes).
-A "selection" table puts the three readings of each run side by side: best of the
-evaluations on the reported split (the CLE-SMOTE papers' protocol, 000 App. C.2; optimistic),
-the final epoch, and the epoch best on the validation split carved from the training rows.
-Beside each method's sample grid, a table gives the per-class diagnostics of its synthetic
+With a cross-validation test set (``policy = "cv"``, DeepSMOTE, Dablain et al. 2022 §4) every cell
+is the mean ± std over seeds × folds. Under a table with the paper's numbers the report lists how
+our protocol differs from the paper's (the training recipe and budget run, the spec's notes). A
+"selection" table puts the three readings of each run side by side: best of the evaluations on the
+reported split (the CLE-SMOTE papers' protocol, Lee et al. 2024 App. C.2; optimistic), the final
+epoch, and the epoch best on the validation split carved from the training rows. Beside each
+method's sample grid, a table gives the per-class diagnostics of its synthetic
 images (fidelity, novelty, diversity, reconstruction error), averaged over its runs.
 """
 
@@ -490,10 +490,10 @@ def selection_table(protocol: Protocol, test_set: str) -> tuple[list[str], list[
     """Header and rows: per method and metric, the best of the evaluations, the final epoch
     and the validation-selected epoch (mean ± std over runs), then the paper's number.
 
-    "best of evaluations" picks, per run, the evaluation with the highest ``best_metric`` on
-    this very test set (the CLE-SMOTE papers' protocol, 000 App. C.2: the best of epochs 10,
-    20 and 30; optimistic); "val-selected" reads this test set at the epoch that was best on
-    the validation split ("–" without one); "final" after the last epoch.
+    "best of evaluations" picks, per run, the evaluation with the highest ``best_metric`` on this
+    very test set (the CLE-SMOTE papers' protocol, Lee et al. 2024 App. C.2: the best of epochs 10,
+    20 and 30; optimistic); "val-selected" reads this test set at the epoch that was best on the
+    validation split ("–" without one); "final" after the last epoch.
     """
     with_paper = protocol.has_paper(test_set)
     header = ["Method"]
@@ -551,8 +551,8 @@ def protocol_differences(protocol: Protocol, test_set: str) -> list[str]:
     if test.get("policy") == "cv":
         lines.append(
             f"Test set {test_set!r}: {test.get('folds')}-fold stratified cross-validation of "
-            "the imbalanced training set (DeepSMOTE 002 §4); cells are mean ± std over seeds × "
-            "folds, each fold's model trained on the other folds."
+            "the imbalanced training set (DeepSMOTE, Dablain et al. 2022 §4); cells are mean ± "
+            "std over seeds × folds, each fold's model trained on the other folds."
         )
     note = spec.get("source", {}).get("note")
     if note:

@@ -162,7 +162,8 @@ SELECTIONS = ("final", "best")
 #: How a test set is drawn: from the dataset's test split, or (``"cv"``) as the held-out fold
 #: of a stratified k-fold split of each run's training set.
 TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile", "cv")
-#: ``folds`` of a ``policy = "cv"`` test set when the spec does not say (DeepSMOTE, 002 §4).
+#: ``folds`` of a ``policy = "cv"`` test set when the spec does not say (DeepSMOTE, Dablain et
+#: al. 2022 §4).
 DEFAULT_FOLDS = 5
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
@@ -320,7 +321,7 @@ class TestSetSpec:
     plain profile name) or ``"profile"`` (any profile, e.g. to keep the classes of
     a ``cle-*`` training profile). Drawn with ``seed``, the same for every run.
 
-    ``"cv"`` is DeepSMOTE's evaluation (002 §4, 5-fold cross-validation): the run's
+    ``"cv"`` is DeepSMOTE's evaluation (Dablain et al. 2022 §4, 5-fold cross-validation): the run's
     (imbalanced) training set is split into ``folds`` stratified folds (scikit-learn's
     ``StratifiedKFold``, shuffled with a seed drawn from the run's seed and ``seed``); each run
     becomes ``folds`` runs, fold ``k`` trained on the other folds and tested on fold ``k`` (and

@@ -93,17 +93,17 @@ class LatentOversampler(BaseImageSampler):
     noise_std : float, default=0.1
         Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
     denoising_weight : float, default=1.0
-        λ of the "denoising" objective, eq. 3.3 of the dissertation (003): clean
+        λ of the "denoising" objective, eq. 3.3 of the dissertation (Mandal 2024): clean
         reconstruction + λ · reconstruction of the clean image from the noisy input.
     sparsity : float, default=1e-3
-        λ of the "sparse" autoencoder's L1 penalty (003, §3.5).
+        λ of the "sparse" autoencoder's L1 penalty (Mandal 2024, §3.5).
     sparse_layers : {"hidden", "code"}, default="hidden"
         Activations the L1 penalty covers: the mean absolute activation of every hidden
         layer, summed over the layers (§3.5), or "code", the latent code alone (the older
         penalty).
     beta : float, default=1.0
         KL weight of the "vae" autoencoder. With ``vae_scale="dissertation"`` the objective
-        is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (003, eq.
+        is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (Mandal 2024, eq.
         3.4/3.11), so beta = 1 and beta = 2 are the dissertation's βVAE rows (Tables
         5.1, 5.3). At that scale the KL dominates: on 8×8 digits beta = 1 decoded little
         more than the mean image (see :mod:`deepbalance.nets.autoencoders`).
