@@ -80,7 +80,11 @@ def _resolve(module: str, is_package: bool, level: int, target: str | None) -> s
 
 
 def imports(root: Path, package: str) -> tuple[list[Edge], list[Edge]]:
-    """Every import edge between ``package``'s modules, and the private names imported."""
+    """Every import edge between ``package``'s modules, and the private names imported.
+
+    An edge is an ``import`` or ``from ... import`` statement anywhere in a module, or an
+    ``importlib.import_module("...")`` call with a literal name.
+    """
     modules = module_files(root, package)
     edges, private = [], []
     for module, path in modules.items():
@@ -92,9 +96,8 @@ def imports(root: Path, package: str) -> tuple[list[Edge], list[Edge]]:
                 for alias in node.names:
                     if alias.name in modules:
                         edges.append(Edge(module, alias.name, node.lineno))
-                        bound[alias.asname or alias.name.split(".")[0]] = (
-                            alias.name if alias.asname else alias.name.split(".")[0]
-                        )
+                        top = alias.name.split(".")[0]
+                        bound[alias.asname or top] = alias.name if alias.asname else top
             elif isinstance(node, ast.ImportFrom):
                 target = _resolve(module, is_package, node.level, node.module)
                 if target not in modules:
@@ -108,16 +111,34 @@ def imports(root: Path, package: str) -> tuple[list[Edge], list[Edge]]:
                     edges.append(Edge(module, target, node.lineno, alias.name))
                     if _is_private(alias.name):
                         private.append(Edge(module, target, node.lineno, alias.name))
+            elif isinstance(node, ast.Call) and _called_name(node.func) == "import_module":
+                name = node.args[0] if node.args else None
+                if isinstance(name, ast.Constant) and name.value in modules:
+                    edges.append(Edge(module, name.value, node.lineno))
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id in bound
-                and _is_private(node.attr)
-                and f"{bound[node.value.id]}.{node.attr}" not in modules
-            ):
-                private.append(Edge(module, bound[node.value.id], node.lineno, node.attr))
+            if not isinstance(node, ast.Attribute) or not _is_private(node.attr):
+                continue
+            owner = _dotted(node.value, bound)
+            if owner in modules and f"{owner}.{node.attr}" not in modules:
+                private.append(Edge(module, owner, node.lineno, node.attr))
     return edges, private
+
+
+def _called_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _dotted(node: ast.expr, bound: dict[str, str]) -> str:
+    """The module an expression like ``bench.store`` names, through the imported names."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in bound:
+        return ""
+    return ".".join([bound[node.id], *reversed(parts)])
 
 
 def _is_private(name: str) -> bool:
@@ -266,12 +287,18 @@ def test_checker_finds_an_upward_import(tmp_path):
         {
             "__init__.py": "",
             "metrics.py": "def f():\n    import deepbalance.bench.runner\n",
+            "stats.py": "import importlib\n\nM = importlib.import_module('deepbalance.cli')\n",
             "bench/__init__.py": "",
             "bench/runner.py": "from ..metrics import f\n",
+            "cli.py": "from .stats import M\n",
         },
     )
-    _, report, _ = _check(root, "deepbalance")
-    assert report == "deepbalance.metrics:2 imports deepbalance.bench.runner"
+    cycle_report, report, _ = _check(root, "deepbalance")
+    assert report.splitlines() == [
+        "deepbalance.metrics:2 imports deepbalance.bench.runner",
+        "deepbalance.stats:3 imports deepbalance.cli",
+    ]
+    assert "cycle among deepbalance.cli, deepbalance.stats" in cycle_report
 
 
 def test_checker_finds_private_names_but_allows_private_modules(tmp_path):
@@ -286,11 +313,13 @@ def test_checker_finds_private_names_but_allows_private_modules(tmp_path):
                 "from .. import _checks, metrics\n"
                 "X = _checks.check_int\nY = metrics._hidden\nZ = metrics.__name__\n"
             ),
+            "data/b.py": "import deepbalance.data.a\n\nW = deepbalance.data.a._inner\n",
         },
     )
     _, upward_report, report = _check(root, "deepbalance")
     assert report.splitlines() == [
         "deepbalance.data.a:3 imports deepbalance.metrics._hidden (private)",
+        "deepbalance.data.b:3 imports deepbalance.data.a._inner (private)",
         "deepbalance.metrics:1 imports deepbalance._checks._LIMIT (private)",
     ]
     assert not upward_report

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .._console import make_console
 from .executors import Executor, LocalExecutor
 from .spec import MethodSpec, Spec, VariantSpec, check_names, spec_error
 from .store import CLAIMED, FINISHED, GRID_KIND, Claimant, RunRecord, Store, StoreError
@@ -936,8 +937,6 @@ def run_spec(
     -------
     GridSummary
     """
-    from rich.console import Console
-
     from .store import STALE_AFTER
 
     if not isinstance(spec, Spec):
@@ -954,7 +953,7 @@ def run_spec(
             spec, data=dataclasses.replace(spec.data, data_dir=str(data_dir))
         )
     toolkit = (toolkit or Toolkit()).resolved()
-    console = console or Console(file=sys.stdout, highlight=False)
+    console = console or make_console()
     own_store = not isinstance(store, Store)
     clock = time.perf_counter()
     executor_given = executor
