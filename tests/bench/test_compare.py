@@ -34,16 +34,6 @@ def make_folder(root, counts=(30, 12, 8), size=12, mode="L", seed=0):
     return root
 
 
-@pytest.fixture
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
 def test_compare_command_end_to_end(tmp_path, one_thread, capsys):
     imgs = make_folder(tmp_path / "imgs")

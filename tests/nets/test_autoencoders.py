@@ -20,13 +20,7 @@ from deepbalance.nets import autoencoder_training as training
 from deepbalance.nets import autoencoders as ae
 from deepbalance.nets.autoencoders import default_latent_dim
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _images01(tiny_images):
