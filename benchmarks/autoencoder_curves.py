@@ -27,7 +27,7 @@ no early stopping so the whole curve is seen):
   statistics, as the official script does.
 
 ``--autoencoder denoising|sparse|vae`` trains the regularised autoencoders of the dissertation
-(003) with the same recipes instead of the plain one (their presets share the plain one's
+(Mandal 2024) with the same recipes instead of the plain one (their presets share the plain one's
 defaults, penalty included); their lines carry ``"autoencoder"`` and their recipe names end
 in ``[denoising]`` etc.
 

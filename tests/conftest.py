@@ -12,6 +12,18 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread during the test: tiny networks run fastest so, and test workers
+    share the cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def tiny_images():
     """Imbalanced (N, 1, 8, 8) uint8 images from scikit-learn's digits: classes 0/1/2 at 30/12/7."""
     from sklearn.datasets import load_digits

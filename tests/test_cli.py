@@ -159,12 +159,9 @@ def test_other_command_groups_attach_through_add_parsers(capsys, monkeypatch):
         parser.add_argument("spec")
         parser.set_defaults(func=lambda args: calls.append(args.spec) or 0)
 
-    fake_cli = types.ModuleType("deepbalance.bench.cli")
-    fake_cli.add_parsers = add_parsers
-    fake_bench = types.ModuleType("deepbalance.bench")
-    fake_bench.cli = fake_cli
-    monkeypatch.setitem(sys.modules, "deepbalance.bench", fake_bench)
-    monkeypatch.setitem(sys.modules, "deepbalance.bench.cli", fake_cli)
+    fake_cli = types.ModuleType("deepbalance.cli.bench")
+    fake_cli.add_bench_parser = add_parsers
+    monkeypatch.setitem(sys.modules, "deepbalance.cli.bench", fake_cli)
     assert "bench" in build_parser().format_help()
     assert main(["bench", "tiny"]) == 0
     assert calls == ["tiny"]

@@ -8,8 +8,8 @@ from PIL import Image
 
 from deepbalance.cli import main
 from deepbalance.data import load_dataset
-from deepbalance.resample import PROVENANCE_COLUMNS, resample_folder
 from deepbalance.samplers import DeepSMOTE
+from deepbalance.workflows.resample import PROVENANCE_COLUMNS, resample_folder
 
 
 def make_folder(root, counts=(20, 8, 6)):
@@ -95,7 +95,7 @@ def test_pixel_smote_is_reproducible_and_copies_when_asked(tmp_path):
 def test_an_interrupted_run_leaves_no_output(tmp_path, monkeypatch):
     imgs = make_folder(tmp_path / "imgs")
     out = tmp_path / "balanced"
-    import deepbalance.resample as module
+    import deepbalance.workflows.resample as module
 
     def fail(image):
         raise KeyboardInterrupt

@@ -39,6 +39,7 @@ _EXPORTS = {
     ),
     "deepbalance.training": ("TrainConfig", "Trainer"),
     "deepbalance.methods": ("METHODS", "get_method", "run_method"),
+    "deepbalance.workflows": ("compare_images", "resample_folder"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

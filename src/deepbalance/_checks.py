@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -178,9 +178,3 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically (temp file + rename)."""
     atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def check_callable(value, name: str) -> Callable:
-    if not callable(value):
-        raise TypeError(f"{name}={value!r} must be callable")
-    return value

@@ -1,11 +1,11 @@
 """Per-method learning-rate search on a validation split.
 
-CLE-SMOTE (000 §3: "For each method, we ran a search to find the optimal learning rate") and
-its chest X-ray study (001 §3.3: "For each method, we ran a hyperparameter search to determine
-the optimal learning rate") tune the learning rate per method but do not say on which data
-the candidates are scored. Here it is always a stratified validation split carved from the
-training rows before any resampling (:func:`deepbalance.training.split_validation`), never a
-test set; the chosen rate then trains the run that is reported.
+CLE-SMOTE (Lee et al. 2024 §3: "For each method, we ran a search to find the optimal learning rate")
+and its chest X-ray study (CLE-SMOTE CXR 2024 §3.3: "For each method, we ran a hyperparameter search
+to determine the optimal learning rate") tune the learning rate per method but do not say on which
+data the candidates are scored. Here it is always a stratified validation split carved from the
+training rows before any resampling (:func:`deepbalance.training.split_validation`), never a test
+set; the chosen rate then trains the run that is reported.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepbalance.bench.compare import DEFAULT_METHODS, compare_images, prepare_comparison
 from deepbalance.bench.store import GRID_KIND, Store
 from deepbalance.cli import main
+from deepbalance.workflows.compare import DEFAULT_METHODS, compare_images, prepare_comparison
 
 #: a tiny autoencoder and one triplet epoch, so the default methods all run in seconds
 TINY = {
@@ -32,16 +32,6 @@ def make_folder(root, counts=(30, 12, 8), size=12, mode="L", seed=0):
                 arr = np.stack([arr] * 3, axis=-1)
             Image.fromarray(arr).save(folder / f"{i:03d}.png")
     return root
-
-
-@pytest.fixture
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.slow
@@ -189,3 +179,27 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     make_folder(tmp_path / "imgs", counts=(10, 7))
     assert main(["compare", str(tmp_path / "imgs"), "--store", str(store), "--epochs", "1"]) == 2
     assert "not a deepbalance results store" in capsys.readouterr().err
+
+
+def test_seeds_name_seeds_and_n_seeds_counts_as_in_bench_run():
+    from deepbalance.cli.compare import compare_seeds
+
+    assert compare_seeds(None, None) is None
+    assert compare_seeds(None, 4) == 4
+    assert compare_seeds("0,1,2", None) == [0, 1, 2]
+    assert compare_seeds("[4]", None) == [4]
+    with pytest.warns(FutureWarning, match="pass --n-seeds 3 for seeds 0..2"):
+        assert compare_seeds("3", None) == 3
+    with pytest.raises(ValueError, match="--seeds 'a,b' must be seeds >= 0"):
+        compare_seeds("a,b", None)
+
+
+def test_a_bare_seeds_number_warns_on_the_command_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(tmp_path / "empty"), "--seeds", "3"]) == 2
+    warning, error = capsys.readouterr().err.splitlines()
+    assert warning.startswith("warning: --seeds 3 as a number of seeds is deprecated")
+    assert "--n-seeds 3" in warning
+    assert error.startswith("error: ") and "no class sub-folders" in error
+    assert main(["compare", str(tmp_path / "empty"), "--seeds", "0", "--n-seeds", "2"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -10,18 +10,18 @@ import struct
 import numpy as np
 import pytest
 
-from deepbalance.bench.cli import main
 from deepbalance.bench.report import load_protocols, write_report
 from deepbalance.bench.runner import cv_folds, expand_grid, run_spec
 from deepbalance.bench.spec import SpecError, apply_overrides, load_spec, loads_spec
 from deepbalance.bench.store import Store
+from deepbalance.cli import main
 
 # --------------------------------------------------------------------------------------------
 # the papers' numbers, transcribed (papers/README.md; 0..1 scale)
 
 #: (spec, test set, method id, metric, value): cells of each paper table, checked one by one
 CELLS = [
-    # DeepSMOTE 002 Table 1 (5-fold cross-validation): SMOTE and DeepSMOTE rows
+    # DeepSMOTE, Dablain et al. 2022 Table 1 (5-fold cross-validation): SMOTE and DeepSMOTE rows
     ("deepsmote-mnist", "cv", "pixel-smote", "acsa", 0.8148),
     ("deepsmote-mnist", "cv", "deepsmote", "gm", 0.9811),
     ("deepsmote-fmnist", "cv", "pixel-smote", "macro_f1", 0.6712),
@@ -34,7 +34,7 @@ CELLS = [
     ("deepsmote-celeba", "cv", "deepsmote", "macro_f1", 0.6699),
     # the journal version's balanced test set (DeepSMOTE only)
     ("deepsmote-fmnist", "balanced", "deepsmote", "gm", 0.9061),
-    # CLE-SMOTE 000 Table 1 and Supplementary Table 2
+    # CLE-SMOTE, Lee et al. 2024 Table 1 and Supplementary Table 2
     ("cle-binary-cifar10", "test", "none", "auroc", 0.824),
     ("cle-binary-cifar10", "test", "no-class-imbalance", "auroc", 0.903),
     ("cle-binary-cifar10", "test", "cle-no-pretrain", "auroc", 0.856),
@@ -43,12 +43,12 @@ CELLS = [
     ("cle-3class-cifar10", "test", "cle-smote", "auroc", 0.753),
     ("cle-3class-cifar10", "test", "no-class-imbalance", "auroc", 0.8332),
     ("cle-3class-cifar10", "test", "cle-v1", "auroc", 0.523),
-    # dissertation 003 Tables 5.1-5.5
+    # Mandal 2024 Tables 5.1-5.5
     ("rae-mnist", "test", "beta-vae-smote-b1", "macro_precision", 0.8713),
     ("rae-mnist", "test", "deep-denoising-calibration", "macro_f1", 0.9216),
     ("rae-cifar10", "test", "deep-sparse-smote", "macro_recall", 0.4651),
     ("rae-cifar10", "test", "deep-adasyn", "macro_f1", 0.4600),
-    # chest X-ray 001 §4.4 text
+    # chest X-ray, CLE-SMOTE CXR 2024 §4.4 text
     ("cxr-chexpert", "valid", "cle-smote", "auroc_abnormal", 0.85),
 ]
 #: rows of each table (every method with a number) per spec and test set
@@ -301,7 +301,7 @@ def test_cle_specs_select_the_best_of_epochs_10_20_30(name):
     train = protocol.train
     assert (train.epochs, train.eval_every) == (30, 10)
     assert [e for e in range(1, train.epochs + 1) if e % train.eval_every == 0] == [10, 20, 30]
-    assert train.val_fraction > 0 and train.optimizer == "sgd"  # 000 App. C.4: SGD
+    assert train.val_fraction > 0 and train.optimizer == "sgd"  # Lee et al. 2024 App. C.4: SGD
     assert not protocol.reduced
 
 
@@ -479,7 +479,7 @@ def test_rae_specs_run_on_generated_files_with_the_papers_numbers_beside(
     f1 = {"rae-mnist": "0.8251", "rae-cifar10": "0.3945"}[name]
     line = next(row for row in markdown.splitlines() if row.startswith("| DeepSMOTE |"))
     assert line.rstrip(" |").endswith(f1)  # Macro F1 paper, the last column
-    assert "Paper's numbers: 003 Tables 5." in markdown
+    assert "Paper's numbers: Mandal 2024 Tables 5." in markdown
 
 
 def test_bench_show_prints_the_papers_numbers(capsys):

@@ -14,17 +14,6 @@ SAMPLER_METHODS = {
 }
 
 
-@pytest.fixture
-def one_thread():
-    # Tiny networks run fastest on one thread, and test workers share the cores.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
 def test_quickstart_end_to_end(tmp_path, one_thread):
     spec = load_spec("quickstart")

@@ -77,7 +77,7 @@ def test_default_unit_counts():
 @pytest.mark.parametrize(
     "framework, majority, expected",
     [
-        # 001 Table 1, one row per framework (the majority columns as printed there)
+        # CLE-SMOTE CXR 2024 Table 1, one row per framework (the majority columns as printed there)
         ("interclass", (), [19624, 196, 196, 196, 196, 196]),
         ("intraclass-single", ("Pneumothorax",), [2194, 87, 1759, 87, 87, 87]),
         (

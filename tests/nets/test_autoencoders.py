@@ -20,13 +20,7 @@ from deepbalance.nets import autoencoder_training as training
 from deepbalance.nets import autoencoders as ae
 from deepbalance.nets.autoencoders import default_latent_dim
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _images01(tiny_images):
@@ -126,7 +120,7 @@ def test_vae_kl_term_and_mean_encoding():
     mu, logvar = model.encode_distribution(x)
     kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1).mean()
     total, parts = model.training_loss(x, torch.Generator().manual_seed(0))
-    # 003 eq. 3.11 on the dissertation's scale: beta times the summed KL, no 1/D
+    # Mandal 2024 eq. 3.11 on the dissertation's scale: beta times the summed KL, no 1/D
     assert torch.allclose(parts["regularizer"], 3.0 * kl)
     eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(0))
     out = model.decode(mu + torch.exp(0.5 * logvar) * eps)

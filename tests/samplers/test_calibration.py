@@ -9,7 +9,7 @@ FULL = np.array([np.diag([1.0, 2.0]), [[2.0, 1.0], [1.0, 2.0]], np.eye(2) * 9.0]
 
 
 def test_calibrated_moments_by_hand_full():
-    # eq. 4.1/4.2 of 003 as printed: x = 0, the two nearest means at d = 1 and d = 2, so
+    # eq. 4.1/4.2 of Mandal 2024 as printed: x = 0, the two nearest means at d = 1 and d = 2, so
     # sum 1/d = 3/2 and the denominator is 1 + 3/2 = 5/2
     mu, sigma = calibrated_moments(np.zeros(2), MEANS, FULL, np.eye(2), k=2)
     # ((1/1)(1, 0) + (1/2)(0, 2) + (0, 0)) / (5/2) = (1, 1) * 2/5
@@ -61,7 +61,7 @@ def test_calibration_weights():
 
 
 def test_paper_component_counts_deepsmote_mnist():
-    # 003 §4.5.2 on the DeepSMOTE MNIST counts: m = 4000, minority when 10 c < 4000 (350 and
+    # Mandal 2024 §4.5.2 on the DeepSMOTE MNIST counts: m = 4000, minority when 10 c < 4000 (350 and
     # below), s = 40, n_i = floor(c_i / 40) for 4000, 2000, 1000, 750, 500
     counts = [4000, 2000, 1000, 750, 500, 350, 200, 100, 60, 40]
     assert paper_component_counts(counts) == {0: 100, 1: 50, 2: 25, 3: 18, 4: 12}
@@ -107,7 +107,7 @@ def test_partition():
 @pytest.mark.parametrize(
     "covariance_type, components, n_components",
     [
-        # paper (003 §4.5.2): s = 3, floor(200/3) = 66, floor(60/3) = 20, floor(25/3) = 8
+        # paper (Mandal 2024 §4.5.2): s = 3, floor(200/3) = 66, floor(60/3) = 20, floor(25/3) = 8
         ("full", "paper", [66, 20, 8]),
         ("diag", "paper", [66, 20, 8]),
         # capped: ceil(200/20) = 10 (at the cap of 10), ceil(60/20) = 3, ceil(25/20) = 2

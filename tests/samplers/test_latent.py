@@ -31,12 +31,7 @@ PRESETS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_presets_are_registered():
@@ -74,7 +69,7 @@ def test_presets_clone_and_fixed_parts(cls):
 
 
 def test_presets_follow_the_dissertation():
-    # 003 §4.4: DeepAdasyn runs ADASYN in the denoising autoencoder's latent space
+    # Mandal 2024 §4.4: DeepAdasyn runs ADASYN in the denoising autoencoder's latent space
     assert DeepADASYN().autoencoder_config((1, 8, 8)).variant == "denoising"
     assert DeepADASYN()._strategy_spec() == "adasyn"
     # eq. 3.11 on the dissertation's scale, beta = 1 (Table 5.1); eq. 3.3 with lambda = 1;

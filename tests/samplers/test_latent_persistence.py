@@ -20,12 +20,7 @@ from deepbalance.samplers.presets import DeepDenoisingCalibration, DeepSMOTE, La
 TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 2, "batch_size": 16}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 For each stored protocol (spec name + hash) and test set the report gives, per method and
 metric, the mean ± standard deviation and the variance over seeds (n − 1 denominator), the
 paper's number beside ours where the spec has it, the selection protocol (final epoch or best
-of the evaluations), and whether the top method beats the runner-up: paired over seeds, the
-Wilcoxon signed-rank test (SciPy) with >= 5 pairs, else the paired t-test; "n/a" with one seed.
+of the evaluations), and whether the top method beats the runner-up: paired over seeds
+(:mod:`deepbalance.stats`), the Wilcoxon signed-rank test (SciPy) with >= 5 pairs, else the
+paired t-test; "n/a" with one seed.
 A REDUCED banner lists the overrides (fewer seeds, epochs, data or methods than the spec)
 and the seed × variant runs a method lacks that other methods have (an interrupted grid).
 
@@ -14,13 +15,13 @@ runs than its column's fullest says "(k of n runs)"), and the figures
 draw one series per method, averaged over seeds and variants. Where evaluations hold
 per-sub-condition AUROCs (``auroc_subconditions``), a table gives their means per method.
 
-With a cross-validation test set (``policy = "cv"``, DeepSMOTE 002 §4) every cell is the mean
-± std over seeds × folds. Under a table with the paper's numbers the report lists how our
-protocol differs from the paper's (the training recipe and budget run, the spec's notes).
-A "selection" table puts the three readings of each run side by side: best of the
-evaluations on the reported split (the CLE-SMOTE papers' protocol, 000 App. C.2; optimistic),
-the final epoch, and the epoch best on the validation split carved from the training rows.
-Beside each method's sample grid, a table gives the per-class diagnostics of its synthetic
+With a cross-validation test set (``policy = "cv"``, DeepSMOTE, Dablain et al. 2022 §4) every cell
+is the mean ± std over seeds × folds. Under a table with the paper's numbers the report lists how
+our protocol differs from the paper's (the training recipe and budget run, the spec's notes). A
+"selection" table puts the three readings of each run side by side: best of the evaluations on the
+reported split (the CLE-SMOTE papers' protocol, Lee et al. 2024 App. C.2; optimistic), the final
+epoch, and the epoch best on the validation split carved from the training rows. Beside each
+method's sample grid, a table gives the per-class diagnostics of its synthetic
 images (fidelity, novelty, diversity, reconstruction error), averaged over its runs.
 """
 
@@ -38,7 +39,15 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import atomic_path, atomic_write_bytes, atomic_write_text
+from .._console import make_console
 from ..metrics import metric_label
+from ..stats import (
+    NO_DIFFERENCE,
+    SAME_DIFFERENCE,
+    TOO_FEW_PAIRS,
+    paired_test,
+    paired_values,
+)
 from .runner import FOLD_PATTERN
 from .store import GRID_KIND, RunRecord, Store
 
@@ -75,9 +84,6 @@ DIAGNOSTIC_COLUMNS = {
     "diversity": "diversity",
     "reconstruction_mse": "recon MSE",
 }
-WILCOXON_MIN_PAIRS = 5
-#: Console width off a terminal: no limit a table could reach, so no cell is cut or wrapped.
-WIDE = 100_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,34 +411,23 @@ class Significance:
 
 
 def significance(protocol: Protocol, test_set: str, metric: str) -> Significance | None:
-    """Compare the two best methods (by mean) paired over the seeds both ran; None if < 2."""
+    """Compare the two best methods (by mean) paired over the seeds both ran; None if < 2.
+
+    The test is :func:`deepbalance.stats.paired_test`'s.
+    """
     cells = [(label, protocol.cell(key, test_set, metric)) for key, label in protocol.method_rows()]
     cells = [(label, c) for label, c in cells if c.n]
     if len(cells) < 2:
         return None
     cells.sort(key=lambda item: item[1].mean, reverse=True)
     (top, a), (second, b) = cells[0], cells[1]
-    common = [k for k in a.keys if k in b.keys]
-    x = np.array([a.values[a.keys.index(k)] for k in common])
-    y = np.array([b.values[b.keys.index(k)] for k in common])
-    n = len(common)
-    if n < 2:
-        return Significance(metric, top, second, "n/a", n, None, f"{n} paired seed(s)")
-    diff = x - y
-    from scipy import stats
-
-    if n >= WILCOXON_MIN_PAIRS:
-        if np.allclose(diff, 0.0):
-            return Significance(
-                metric, top, second, "Wilcoxon signed-rank", n, 1.0, "no difference"
-            )
-        p = float(stats.wilcoxon(x, y).pvalue)
-        return Significance(metric, top, second, "Wilcoxon signed-rank", n, p)
-    if np.allclose(diff, diff[0]):
-        note = "no difference" if np.isclose(diff[0], 0.0) else "constant difference"
-        return Significance(metric, top, second, "paired t-test", n, None, note)
-    p = float(stats.ttest_rel(x, y).pvalue)
-    return Significance(metric, top, second, "paired t-test", n, p)
+    result = paired_test(*paired_values(a.values, a.keys, b.values, b.keys))
+    if result.reason == TOO_FEW_PAIRS:
+        note = f"{result.n} paired seed(s)"
+        return Significance(metric, top, second, "n/a", result.n, None, note)
+    notes = {NO_DIFFERENCE: "no difference", SAME_DIFFERENCE: "constant difference"}
+    note = notes.get(result.reason, "")
+    return Significance(metric, top, second, result.test, result.n, result.p_value, note)
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,10 +480,10 @@ def selection_table(protocol: Protocol, test_set: str) -> tuple[list[str], list[
     """Header and rows: per method and metric, the best of the evaluations, the final epoch
     and the validation-selected epoch (mean ± std over runs), then the paper's number.
 
-    "best of evaluations" picks, per run, the evaluation with the highest ``best_metric`` on
-    this very test set (the CLE-SMOTE papers' protocol, 000 App. C.2: the best of epochs 10,
-    20 and 30; optimistic); "val-selected" reads this test set at the epoch that was best on
-    the validation split ("–" without one); "final" after the last epoch.
+    "best of evaluations" picks, per run, the evaluation with the highest ``best_metric`` on this
+    very test set (the CLE-SMOTE papers' protocol, Lee et al. 2024 App. C.2: the best of epochs 10,
+    20 and 30; optimistic); "val-selected" reads this test set at the epoch that was best on the
+    validation split ("–" without one); "final" after the last epoch.
     """
     with_paper = protocol.has_paper(test_set)
     header = ["Method"]
@@ -546,8 +541,8 @@ def protocol_differences(protocol: Protocol, test_set: str) -> list[str]:
     if test.get("policy") == "cv":
         lines.append(
             f"Test set {test_set!r}: {test.get('folds')}-fold stratified cross-validation of "
-            "the imbalanced training set (DeepSMOTE 002 §4); cells are mean ± std over seeds × "
-            "folds, each fold's model trained on the other folds."
+            "the imbalanced training set (DeepSMOTE, Dablain et al. 2022 §4); cells are mean ± "
+            "std over seeds × folds, each fold's model trained on the other folds."
         )
     note = spec.get("source", {}).get("note")
     if note:
@@ -1076,23 +1071,6 @@ def write_report(
         written.append(out / "report.html")
         atomic_write_text(written[1], doc.html("deepbalance benchmark report"))
     return written + doc.files
-
-
-def make_console(file=None):
-    """A rich console on ``file`` (default stdout); off a terminal its width has no limit.
-
-    Tables printed to a file, a pipe or a log then keep every cell whole on one line (no
-    "…", no wrapping), whatever ``COLUMNS`` says.
-    """
-    import sys
-
-    from rich.console import Console
-
-    file = sys.stdout if file is None else file
-    terminal = Console(file=file, highlight=False)
-    if terminal.is_terminal:
-        return terminal
-    return Console(file=file, highlight=False, width=WIDE)
 
 
 def print_tables(

@@ -12,9 +12,9 @@ hash>``, shared by the methods that fit the same one.
 The functions a run calls (dataset loading, profiles, methods, training config, image grids)
 come from a :class:`Toolkit`, by default the library's; tests pass a toolkit of fakes.
 
-A spec with a ``policy = "cv"`` test set (DeepSMOTE's 5-fold cross-validation, 002 §4) runs
-every method × seed once per fold: :func:`cv_folds` splits the run's imbalanced training set
-into stratified folds, the run trains on the other folds and is tested on its own (and on the
+A spec with a ``policy = "cv"`` test set (DeepSMOTE's 5-fold cross-validation, Dablain et al. 2022
+§4) runs every method × seed once per fold: :func:`cv_folds` splits the run's imbalanced training
+set into stratified folds, the run trains on the other folds and is tested on its own (and on the
 spec's other test sets). The fold is part of the stored run's variant (``fold-2-of-5``, or
 ``<variant>/fold-2-of-5``), so the report averages over seeds and folds.
 
@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .._console import make_console
 from .executors import Executor, LocalExecutor
 from .spec import MethodSpec, Spec, VariantSpec, check_names, spec_error
 from .store import CLAIMED, FINISHED, GRID_KIND, Claimant, RunRecord, Store, StoreError
@@ -286,7 +287,7 @@ def cv_folds(labels, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
 
     scikit-learn's ``StratifiedKFold(folds, shuffle=True, random_state=seed)``: every fold
     holds about ``1/folds`` of each class, the test rows of the folds partition all rows, and
-    fold ``k`` trains on the rest. This is DeepSMOTE's evaluation (002 §4: 5-fold
+    fold ``k`` trains on the rest. This is DeepSMOTE's evaluation (Dablain et al. 2022 §4: 5-fold
     cross-validation on the imbalanced data).
 
     Parameters
@@ -888,8 +889,6 @@ def run_spec(
     -------
     GridSummary
     """
-    from rich.console import Console
-
     from .store import STALE_AFTER
 
     if not isinstance(spec, Spec):
@@ -906,7 +905,7 @@ def run_spec(
             spec, data=dataclasses.replace(spec.data, data_dir=str(data_dir))
         )
     toolkit = (toolkit or Toolkit()).resolved()
-    console = console or Console(file=sys.stdout, highlight=False)
+    console = console or make_console()
     own_store = not isinstance(store, Store)
     clock = time.perf_counter()
     executor_given = executor

@@ -124,6 +124,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from .._plain import plain
+
 __all__ = [
     "DataSpec",
     "MethodSpec",
@@ -154,7 +156,8 @@ SELECTIONS = ("final", "best")
 #: How a test set is drawn: from the dataset's test split, or (``"cv"``) as the held-out fold
 #: of a stratified k-fold split of each run's training set.
 TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile", "cv")
-#: ``folds`` of a ``policy = "cv"`` test set when the spec does not say (DeepSMOTE, 002 §4).
+#: ``folds`` of a ``policy = "cv"`` test set when the spec does not say (DeepSMOTE, Dablain et
+#: al. 2022 §4).
 DEFAULT_FOLDS = 5
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
@@ -312,7 +315,7 @@ class TestSetSpec:
     plain profile name) or ``"profile"`` (any profile, e.g. to keep the classes of
     a ``cle-*`` training profile). Drawn with ``seed``, the same for every run.
 
-    ``"cv"`` is DeepSMOTE's evaluation (002 §4, 5-fold cross-validation): the run's
+    ``"cv"`` is DeepSMOTE's evaluation (Dablain et al. 2022 §4, 5-fold cross-validation): the run's
     (imbalanced) training set is split into ``folds`` stratified folds (scikit-learn's
     ``StratifiedKFold``, shuffled with a seed drawn from the run's seed and ``seed``); each run
     becomes ``folds`` runs, fold ``k`` trained on the other folds and tested on fold ``k`` (and
@@ -413,7 +416,7 @@ class MethodSpec:
     def hash(self) -> str:
         """Hash of what changes this method's numbers: name, params, profile override."""
         return stable_hash(
-            {"name": self.name, "params": self.params, "profile": _plain(self.profile)}
+            {"name": self.name, "params": self.params, "profile": plain(self.profile)}
         )
 
 
@@ -433,7 +436,7 @@ class VariantSpec:
     @property
     def hash(self) -> str:
         """Hash of what changes the variant's numbers (not its group)."""
-        return stable_hash({k: v for k, v in _plain(self).items() if k != "group"})
+        return stable_hash({k: v for k, v in plain(self).items() if k != "group"})
 
 
 @_table
@@ -502,14 +505,14 @@ class Spec:
         """The part of the spec that changes a run's numbers, as plain JSON data."""
         return {
             "name": self.name,
-            "data": {k: v for k, v in _plain(self.data).items() if k != "data_dir"},
-            "profile": _plain(self.profile),
+            "data": {k: v for k, v in plain(self.data).items() if k != "data_dir"},
+            "profile": plain(self.profile),
             # ``folds`` is left out where unset, so specs written before it keep their hash
             "test_sets": [
-                {k: v for k, v in _plain(t).items() if k != "folds" or v is not None}
+                {k: v for k, v in plain(t).items() if k != "folds" or v is not None}
                 for t in self.test_sets
             ],
-            "train": _plain(self.train),
+            "train": plain(self.train),
             "subset": self.subset,
             # left out when empty, so specs without a search keep their hash
             **({"lr_search": list(self.lr_search)} if self.lr_search else {}),
@@ -528,27 +531,16 @@ class Spec:
 
     def to_dict(self) -> dict:
         """The whole spec as plain JSON data."""
-        return _plain(self)
+        return plain(self)
 
 
 # --------------------------------------------------------------------------------------------
 # hashing and plain data
 
 
-def _plain(value):
-    """Dataclasses, tuples and mappings as JSON-friendly dicts and lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def stable_hash(value) -> str:
     """16 hex digits of SHA-256 over canonical JSON of ``value``."""
-    text = json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(plain(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

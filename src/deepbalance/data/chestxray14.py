@@ -34,8 +34,8 @@ labels published by Google for a subset of the test images, e.g.
 ``four_findings_expert_labels_test_labels.csv``), the test split is that subset and the expert
 columns replace NIH's in ``multi_hot`` — see :func:`read_expert_labels`.
 
-Expert normal/abnormal labels (the seed, 001 §3, evaluates on "a portion of the test split of
-ChestX-ray14" with the expert labels of Nabulsi et al. 2021): ``expert_normal=`` names a
+Expert normal/abnormal labels (the seed, CLE-SMOTE CXR 2024 §3, evaluates on "a portion of the test
+split of ChestX-ray14" with the expert labels of Nabulsi et al. 2021): ``expert_normal=`` names a
 user-supplied CSV (:func:`read_expert_normal_labels` documents the format). The test split is
 then the images that file grades and their binary label is the expert's; NIH's (or the
 four-findings file's) per-sub-condition ``multi_hot`` is kept as is. Rows with an empty image
@@ -280,7 +280,7 @@ _NORMAL_WORDS = {"normal": 0, "abnormal": 1}
 def read_expert_normal_labels(
     path: str | os.PathLike, *, known_images=None
 ) -> tuple[list[str], np.ndarray, int]:
-    """Read expert normal/abnormal labels for ChestX-ray14 test images (001 §3).
+    """Read expert normal/abnormal labels for ChestX-ray14 test images (CLE-SMOTE CXR 2024 §3).
 
     Format: a UTF-8 CSV whose header names
 

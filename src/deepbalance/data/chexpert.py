@@ -9,12 +9,12 @@ Training split (``train.csv``), the seed's filtering, every step counted in
 ``meta["filtering"]`` (render it with :func:`format_filtering_table`):
 
 1. keep frontal views (``Frontal/Lateral == "Frontal"``);
-2. uncertain labels (-1): ``uncertain="negative"`` (default) reads them as absent,
-   ``"positive"`` as present, ``"drop"`` removes rows with -1 in any observation except Support
-   Devices. The seed (001, §3.1) describes the -1 labels but not what it did with them, so this
-   policy is our choice, kept as an option: the default treats an uncertain mention as not
-   establishing the condition, since reading it as positive would make many rows
-   multi-condition (and so removed), shrinking the rare classes further;
+2. uncertain labels (-1): ``uncertain="negative"`` (default) reads them as absent, ``"positive"`` as
+   present, ``"drop"`` removes rows with -1 in any observation except Support Devices. The seed
+   (CLE-SMOTE CXR 2024, §3.1) describes the -1 labels but not what it did with them, so this policy
+   is our choice, kept as an option: the default treats an uncertain mention as not establishing the
+   condition, since reading it as positive would make many rows multi-condition (and so removed),
+   shrinking the rare classes further;
 3. merge Atelectasis, Lung Opacity, Pneumonia, Consolidation into "Focal/Multifocal Lung
    Opacity" and Cardiomegaly, Enlarged Cardiomediastinum into "Enlarged Cardiac Silhouette";
 4. drop rows with a finding but no specific condition: No Finding not set and none of the
@@ -332,8 +332,8 @@ def load_chexpert(
     size : int or (int, int)
         Output size; 128 by default (16 KiB per image in the cache).
     uncertain : {"negative", "positive", "drop"}
-        How -1 labels are read (module docstring); default "negative". The seed (001) does
-        not say how it read them: this is our choice.
+        How -1 labels are read (module docstring); default "negative". The seed (CLE-SMOTE CXR 2024)
+        does not say how it read them: this is our choice.
     test_csv : str or Path, optional
         A label CSV in the same schema used for ``split="test"`` instead of ``valid.csv``.
     max_missing_fraction : float

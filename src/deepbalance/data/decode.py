@@ -77,7 +77,7 @@ def check_on_error(on_error) -> str:
     return check_choice(on_error, "on_error", ON_ERROR)
 
 
-def _caller_stacklevel() -> int:
+def caller_stacklevel() -> int:
     """``stacklevel`` that points a warning at the first frame outside deepbalance."""
     package = str(Path(__file__).resolve().parents[1])
     level, frame = 2, sys._getframe(2)
@@ -193,7 +193,7 @@ def decode_images(
             f"skipped {len(skipped)} unreadable {what} file(s) of {len(paths)} (first: "
             f"{skipped[0]['path']}: {skipped[0]['error']}); the list is in meta['skipped']",
             UserWarning,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=caller_stacklevel(),
         )
     if out is None:
         h, w = size if size is not None else (0, 0)

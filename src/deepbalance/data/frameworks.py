@@ -26,8 +26,8 @@ default ``unit=10`` fits CheXpert after the seed's filtering and any number of s
 use :func:`largest_unit` to pick the largest unit a data set supports for every permutation of
 a framework.
 
-``unit="paper"`` gives instead the exact counts of the seed's Table 1 (001), which no single
-unit can give — each framework there has its own minority count and the three inter-class
+``unit="paper"`` gives instead the exact counts of the seed's Table 1 (CLE-SMOTE CXR 2024), which no
+single unit can give — each framework there has its own minority count and the three inter-class
 frameworks share 19,624 normal images (:data:`TABLE1_COUNTS`; five sub-conditions only):
 
 =========================  =======  ========  ========  =========================
@@ -84,8 +84,8 @@ class Framework:
     majority_share, minority_share : int
         Shares of a majority and of a minority sub-condition.
     table1 : tuple of int or None
-        ``(normal, majority, minority)`` image counts of the seed's Table 1 (001), for
-        ``unit="paper"`` (module docstring).
+        ``(normal, majority, minority)`` image counts of the seed's Table 1 (CLE-SMOTE CXR 2024),
+        for ``unit="paper"`` (module docstring).
     """
 
     name: str
@@ -105,7 +105,7 @@ class Framework:
 
 
 FRAMEWORKS: Registry[Framework] = Registry("imbalance framework")
-#: 001 Table 1, ``(normal, majority, minority)`` per framework (module docstring)
+#: CLE-SMOTE CXR 2024 Table 1, ``(normal, majority, minority)`` per framework (module docstring)
 TABLE1_COUNTS = {
     "interclass": (19624, 196, 196),
     "intraclass-single": (2194, 1759, 87),
@@ -237,8 +237,8 @@ def framework_counts(
     """``{class: images}`` of one experiment (normal first).
 
     ``unit`` is the number of images per share (``share * unit`` each), or ``"paper"`` for the
-    exact counts of 001 Table 1 (module docstring): the normal count, the majority count for
-    the sub-conditions in ``majority`` and the minority count for the others.
+    exact counts of CLE-SMOTE CXR 2024 Table 1 (module docstring): the normal count, the majority
+    count for the sub-conditions in ``majority`` and the minority count for the others.
     """
     fw = _get_framework(framework)
     subs = _check_mapping(normal, subconditions, never_majority)
@@ -391,7 +391,7 @@ def make_framework_split(
     normal, subconditions, never_majority
         Class names (or indices) of ``data`` playing each role.
     unit : int or "paper"
-        Images per share of 1 (default 10), or "paper" for the counts of 001 Table 1.
+        Images per share of 1 (default 10), or "paper" for the counts of CLE-SMOTE CXR 2024 Table 1.
     seed : int
         Sampling seed; same seed, same images.
 

@@ -30,7 +30,8 @@ SPLITS = ("train", "test", "valid", "all")
 _SPLIT_FOLDERS = {"train": ("train",), "test": ("test",), "valid": ("valid", "val")}
 
 
-def _visible_dirs(folder: Path) -> list[Path]:
+def visible_dirs(folder: Path) -> list[Path]:
+    """The sub-folders of ``folder`` not hidden (no leading dot), sorted."""
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
@@ -44,7 +45,8 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _split_roots(root: Path) -> dict[str, Path]:
+def split_roots(root: Path) -> dict[str, Path]:
+    """``{split: folder}`` of the split folders (``train/``, ``test/``, ...) under ``root``."""
     roots = {}
     for split, names in _SPLIT_FOLDERS.items():
         for name in names:
@@ -56,22 +58,22 @@ def _split_roots(root: Path) -> dict[str, Path]:
 
 def _layout(root: Path, split: str) -> tuple[list[Path], tuple[str, ...]]:
     """The class-root folders to read for ``split`` and the class names."""
-    split_roots = _split_roots(root)
-    if "train" not in split_roots:  # flat: root's sub-folders are the classes
+    by_split = split_roots(root)
+    if "train" not in by_split:  # flat: root's sub-folders are the classes
         if split not in ("all", "train"):
             raise ValueError(
                 f"split={split!r}: {root} has no '{split}' sub-folder, so its sub-folders are "
                 "read as classes and it has only split='all' (or 'train'); for splits, use "
                 f"{root}/train/<class>/..., {root}/test/<class>/..."
             )
-        return [root], tuple(d.name for d in _visible_dirs(root))
-    if split != "all" and split not in split_roots:
+        return [root], tuple(d.name for d in visible_dirs(root))
+    if split != "all" and split not in by_split:
         raise ValueError(
             f"split={split!r}: {root} has no {' or '.join(_SPLIT_FOLDERS[split])} sub-folder; "
-            f"it has {', '.join(sorted(split_roots))}"
+            f"it has {', '.join(sorted(by_split))}"
         )
-    classes = sorted({d.name for r in split_roots.values() for d in _visible_dirs(r)})
-    roots = list(split_roots.values()) if split == "all" else [split_roots[split]]
+    classes = sorted({d.name for r in by_split.values() for d in visible_dirs(r)})
+    roots = list(by_split.values()) if split == "all" else [by_split[split]]
     return roots, tuple(classes)
 
 
@@ -148,7 +150,7 @@ def load_image_folder(
     if mode is None:
         every_split, _ = _layout(root, "all")
         mode = infer_mode(
-            [f for r in every_split for d in _visible_dirs(r) for f in _image_files(d)]
+            [f for r in every_split for d in visible_dirs(r) for f in _image_files(d)]
         )
     images, ok, skipped = decode_images(paths, size=size, mode=mode, on_error=on_error)
     return ImageSet(
@@ -172,10 +174,10 @@ def _probe(data_dir: Path | None):
         root = _resolve_root(data_dir)
     except DatasetNotFoundError:
         return None
-    split_roots = _split_roots(root)
-    if "train" not in split_roots:
-        split_roots = {"all": root}
+    by_split = split_roots(root)
+    if "train" not in by_split:
+        by_split = {"all": root}
     counts = {}
-    for split, r in split_roots.items():
-        counts[split] = sum(len(_image_files(d)) for d in _visible_dirs(r))
+    for split, r in by_split.items():
+        counts[split] = sum(len(_image_files(d)) for d in visible_dirs(r))
     return (str(root), counts) if sum(counts.values()) else None

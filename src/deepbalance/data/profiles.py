@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_float, check_int
+from .._plain import plain
 from ..registry import Registry
 from . import frameworks
 from .imageset import ImageSet
@@ -587,19 +588,6 @@ def _resolve(profile, params: dict) -> tuple[Profile, dict]:
     )
 
 
-def _plain(value):
-    """A JSON-friendly copy of a parameter value (for ``meta``)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Sequence | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _check_available(data: ImageSet, profile: Profile, counts: dict[int, int]) -> None:
     available = data.class_counts()
     short = [(c, n, int(available[c])) for c, n in counts.items() if n > available[c]]
@@ -683,13 +671,13 @@ def _recorded(kept: ImageSet, profile: Profile, params, seed, classes, source, m
     record = {
         "name": profile.name,
         "source": profile.source,
-        "params": _plain({**profile.params, **params}),
+        "params": plain({**profile.params, **params}),
         "seed": seed,
         "counts": [int(n) for n in kept.class_counts()],
     }
     if classes is not None:
         record["classes"] = classes
-    described = ", ".join(f"{k}={_plain(v)}" for k, v in params.items())
+    described = ", ".join(f"{k}={plain(v)}" for k, v in params.items())
     tag = f"{profile.name}({described})" if described else profile.name
     return ImageSet(
         kept.images,

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_float, check_int
-from .decode import GRAY_MODES, _caller_stacklevel, check_mode, check_size, decode_images
+from .decode import GRAY_MODES, caller_stacklevel, check_mode, check_size, decode_images
 from .decode import image_header as _header
-from .image_folder import IMAGE_EXTENSIONS, _split_roots, _visible_dirs
+from .image_folder import IMAGE_EXTENSIONS, split_roots, visible_dirs
 from .imageset import ImageSet
 
 __all__ = [
@@ -160,11 +160,11 @@ def scan_images(source: str | os.PathLike) -> ImageInventory:
 
 
 def _scan_folder(root: Path) -> ImageInventory:
-    split_roots = _split_roots(root)
-    layout = {"": root} if "train" not in split_roots else split_roots
+    by_split = split_roots(root)
+    layout = {"": root} if "train" not in by_split else by_split
     files, classes, splits, others = [], [], [], []
     for split, split_root in layout.items():
-        class_dirs = _visible_dirs(split_root)
+        class_dirs = visible_dirs(split_root)
         if not class_dirs:
             loose = [p for p in split_root.iterdir() if p.is_file() and _is_image(p)]
             where = f"{split_root}" if split else f"{root}"
@@ -194,7 +194,7 @@ def _scan_folder(root: Path) -> ImageInventory:
                     f"class folder {class_dir} has no image files "
                     f"({', '.join(sorted(IMAGE_EXTENSIONS))}); add images or remove the folder"
                 )
-    kind = "split-folders" if "train" in split_roots else "folder"
+    kind = "split-folders" if "train" in by_split else "folder"
     return ImageInventory(
         root, root, kind, tuple(files), tuple(classes), tuple(splits), tuple(others)
     )
@@ -426,7 +426,7 @@ def read_inventory(
             f"images or cannot be decoded (first: {skipped[0][0]}: {skipped[0][1]}); fix or "
             "remove them to use them",
             UserWarning,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=caller_stacklevel(),
         )
     return DecodedImages(
         images=images,

@@ -27,7 +27,7 @@ in "model space" ``[-1, 1]``; :func:`encode_images` and :func:`decode_latents` m
 from and to the library's ``[0, 1]`` images. Reconstruction MSE reported in the
 training history is measured in model space (4× the MSE in ``[0, 1]`` pixels).
 
-Variants (dissertation 003, §3.4–3.7)
+Variants (Mandal 2024, §3.4–3.7)
 -------------------------------------
 ``plain``
     Reconstruction MSE (DeepSMOTE's objective; eq. 3.1).
@@ -83,11 +83,9 @@ VARIANTS = ("plain", "denoising", "sparse", "vae")
 MAX_STAGES = 4
 #: larger images get extra stages until the last feature map is at most this many pixels
 TOP_SIZE = 8
-#: widths double per stage up to this multiple of ``dim_h``
-MAX_WIDTH_FACTOR = 8
-#: which activations the sparse penalty covers: every hidden layer (003 §3.5) or the code
+#: which activations the sparse penalty covers: every hidden layer (Mandal 2024 §3.5) or the code
 SPARSE_LAYERS = ("hidden", "code")
-#: scale of the VAE objective: 003 eq. 3.4 + 3.11 (per-element MSE + beta·KL) or KL / D
+#: scale of the VAE objective: Mandal 2024 eq. 3.4 + 3.11 (per-element MSE + beta·KL) or KL / D
 VAE_SCALES = ("dissertation", "per-pixel")
 
 
@@ -120,7 +118,7 @@ class AutoencoderConfig:
     noise_std, sparsity, beta : float
         Variant settings (used by "denoising", "sparse" and "vae" respectively).
     denoising_weight : float
-        λ of eq. 3.3 (003): weight of the reconstruction from the noisy input ("denoising").
+        λ of eq. 3.3 (Mandal 2024): weight of the reconstruction from the noisy input ("denoising").
     sparse_layers : {"hidden", "code"}
         Activations the "sparse" penalty covers: every hidden layer (§3.5) or the code only.
     vae_scale : {"dissertation", "per-pixel"}
@@ -263,7 +261,7 @@ class ConvAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     def hidden_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Reconstruction of ``x`` and the activations of every hidden layer (003, §3.5).
+        """Reconstruction of ``x`` and the activations of every hidden layer (Mandal 2024, §3.5).
 
         The hidden layers are, in order: each encoder stage after its LeakyReLU, the code
         (the encoder's Linear output; the mean for a VAE), the decoder's Linear layer after
@@ -335,14 +333,14 @@ class ConvAutoencoder(nn.Module):
 
 
 def reconstruction_mse(reconstruction: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``(1/n) Σ_i (x_i − x̂_i)²`` over every element of the batch (003, eq. 3.1/3.4)."""
+    """``(1/n) Σ_i (x_i − x̂_i)²`` over every element of the batch (Mandal 2024, eq. 3.1/3.4)."""
     return F.mse_loss(reconstruction, x)
 
 
 def denoising_loss(
     x: torch.Tensor, recon_clean: torch.Tensor, recon_noisy: torch.Tensor, weight: float
 ) -> torch.Tensor:
-    """Eq. 3.3 of 003: ``MSE(recon_clean, x) + weight · MSE(recon_noisy, x)``.
+    """Eq. 3.3 of Mandal 2024: ``MSE(recon_clean, x) + weight · MSE(recon_noisy, x)``.
 
     ``recon_clean = g(f(x))`` (eq. 3.1), ``recon_noisy = g(f(x̃))`` (eq. 3.2), both compared
     with the clean ``x``; ``weight`` is λ.
@@ -351,7 +349,7 @@ def denoising_loss(
 
 
 def sparsity_penalty(activations) -> torch.Tensor:
-    """``Σ_l (1/m_l) Σ_j |a_j^l|`` of 003 §3.5, averaged over the batch.
+    """``Σ_l (1/m_l) Σ_j |a_j^l|`` of Mandal 2024 §3.5, averaged over the batch.
 
     Parameters
     ----------
@@ -365,7 +363,7 @@ def sparsity_penalty(activations) -> torch.Tensor:
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """``KL(N(mu, exp(logvar)) ‖ N(0, I))`` summed over the latent dimensions, batch mean
-    (003, eq. 3.5/3.10): ``-1/2 Σ_j (1 + logvar_j − mu_j² − exp(logvar_j))``."""
+    (Mandal 2024, eq. 3.5/3.10): ``-1/2 Σ_j (1 + logvar_j − mu_j² − exp(logvar_j))``."""
     return (-0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)).mean()
 
 
@@ -378,7 +376,7 @@ def vae_loss(
     beta: float,
     scale: str = "dissertation",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The β-VAE objective ``(total, reconstruction term, beta · KL term)`` (003, eq. 3.11).
+    """The β-VAE objective ``(total, reconstruction term, beta · KL term)`` (Mandal 2024, eq. 3.11).
 
     ``x`` and ``reconstruction`` are in model space ``[-1, 1]``.
 

@@ -217,7 +217,7 @@ def _row_bytes(X: np.ndarray) -> int:
     return int(np.prod(X.shape[1:])) * X.dtype.itemsize
 
 
-def _check_rows(X, image_shape, name: str, *, any_range: bool):
+def check_rows(X, image_shape, name: str, *, any_range: bool):
     """Validate ``X`` without converting it: a :class:`PixelRows` view and its layout."""
     if not hasattr(X, "__array__") and not isinstance(X, (list, tuple)):
         raise TypeError(f"{name} must be an array of images, got {type(X).__name__}")
@@ -279,7 +279,7 @@ def _check_rows(X, image_shape, name: str, *, any_range: bool):
 
 
 def _check_array(X, image_shape, name: str, *, any_range: bool):
-    rows, layout = _check_rows(X, image_shape, name, any_range=any_range)
+    rows, layout = check_rows(X, image_shape, name, any_range=any_range)
     return rows.materialize(), layout
 
 
@@ -382,7 +382,7 @@ def check_target(y, *, name: str = "y") -> tuple[np.ndarray, int | None]:
         raise ValueError(f"{name} is not a label array ({err}); pass one label per image") from None
     if kind in ("continuous", "continuous-multioutput"):
         flat = arr.ravel()
-        example = _py(flat[np.flatnonzero(flat != np.round(flat))[0]])
+        example = python_value(flat[np.flatnonzero(flat != np.round(flat))[0]])
         raise ValueError(
             f"{name} holds continuous values (e.g. {example!r}), an unknown label type for "
             "over-sampling; pass class labels (ints or strings), not a regression target"
@@ -444,16 +444,16 @@ def check_labels(y, n_samples: int, *, name: str = "y") -> tuple[np.ndarray, np.
     return classes, y_enc.reshape(-1).astype(np.int64)
 
 
-def _py(value):
+def python_value(value):
     """A numpy scalar as the plain Python value (for messages and dict keys)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
 def _to_encoded_dict(mapping: dict, classes: np.ndarray, name: str) -> dict[int, int]:
-    lookup = {_py(c): i for i, c in enumerate(classes)}
+    lookup = {python_value(c): i for i, c in enumerate(classes)}
     out = {}
     for key, value in mapping.items():
-        k = _py(key)
+        k = python_value(key)
         if k not in lookup:
             raise ValueError(
                 f"{name} names class {key!r}, which is not in y (classes: {classes.tolist()}); "
@@ -479,13 +479,13 @@ def resolve_sampling_strategy(sampling_strategy, y_enc: np.ndarray, classes: np.
         for k, target in strategy.items():
             if isinstance(target, bool) or not isinstance(target, numbers.Integral):
                 raise TypeError(
-                    f"{name}[{_py(classes[k])!r}]={target!r} must be an int target count"
+                    f"{name}[{python_value(classes[k])!r}]={target!r} must be an int target count"
                 )
             if target < counts[k]:
                 raise ValueError(
-                    f"{name}[{_py(classes[k])!r}]={target} is below the {counts[k]} images class "
-                    f"{_py(classes[k])!r} already has; over-sampling only adds rows, pass a target "
-                    f">= {counts[k]}"
+                    f"{name}[{python_value(classes[k])!r}]={target} is below the {counts[k]} "
+                    f"images class {python_value(classes[k])!r} already has; over-sampling only "
+                    f"adds rows, pass a target >= {counts[k]}"
                 )
     elif callable(strategy):
         user = strategy(classes[y_enc])
@@ -528,14 +528,14 @@ def resolve_k_neighbors(k_neighbors, counts: np.ndarray, n_new: dict[int, int], 
             )
         if n_min < 2:
             raise ValueError(
-                f"class {_py(classes[smallest])!r} has 1 sample; neighbour-based sampling needs at "
-                "least 2 — add images or use RandomOversampler"
+                f"class {python_value(classes[smallest])!r} has 1 sample; neighbour-based "
+                "sampling needs at least 2 — add images or use RandomOversampler"
             )
         k = min(5, n_min - 1)
         if k < 5:
             warnings.warn(
-                f"k_neighbors='auto' uses k={k} because class {_py(classes[smallest])!r} has "
-                f"{n_min} samples",
+                f"k_neighbors='auto' uses k={k} because class "
+                f"{python_value(classes[smallest])!r} has {n_min} samples",
                 UserWarning,
                 stacklevel=3,
             )
@@ -549,8 +549,8 @@ def resolve_k_neighbors(k_neighbors, counts: np.ndarray, n_new: dict[int, int], 
         raise ValueError(f"k_neighbors={k} must be >= 1; pass e.g. k_neighbors=5")
     if n_min < k + 1:
         raise ValueError(
-            f"class {_py(classes[smallest])!r} has {n_min} samples; k_neighbors={k} needs at least "
-            f"{k + 1} — pass k_neighbors<={max(n_min - 1, 1)} or k_neighbors='auto'"
+            f"class {python_value(classes[smallest])!r} has {n_min} samples; k_neighbors={k} "
+            f"needs at least {k + 1} — pass k_neighbors<={max(n_min - 1, 1)} or k_neighbors='auto'"
         )
     return k
 
@@ -615,7 +615,7 @@ class BaseImageSampler(BaseOverSampler):
         y_resampled : array (a list when ``y`` is a list)
             Labels of the returned rows, in ``y``'s label space (one-hot if ``y`` was).
         """
-        X_rows, layout = _check_rows(
+        X_rows, layout = check_rows(
             X, getattr(self, "image_shape", None), "X", any_range=self._any_range
         )
         y_arr, n_one_hot = check_target(y)
@@ -653,7 +653,7 @@ class BaseImageSampler(BaseOverSampler):
             )
         y_syn_user = classes[y_syn].astype(y_arr.dtype, copy=False)
         made = np.bincount(y_syn, minlength=len(classes))
-        self.sampling_strategy_ = {_py(classes[c]): int(made[c]) for c in n_new}
+        self.sampling_strategy_ = {python_value(classes[c]): int(made[c]) for c in n_new}
         self.synthetic_mask_ = np.r_[np.zeros(len(X_rows), bool), np.ones(len(X_syn), bool)]
         self.provenance_ = prov.with_labels(y_syn_user)
         # the output is allocated once and filled in place (no concatenated temporaries)

@@ -1,4 +1,4 @@
-"""Weighted Calibration Balancing (dissertation 003, §4.5 and Algorithm 4).
+"""Weighted Calibration Balancing (Mandal 2024, §4.5 and Algorithm 4).
 
 Classes are split by size (§4.5.1, m = largest class count): a class with count c is a
 *minority* class when ``minority_ratio * c < m`` (10 in the dissertation); the others are
@@ -40,7 +40,7 @@ def nearest_components(X, means, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def calibration_weights(distances) -> tuple[np.ndarray, np.ndarray]:
-    """Weights of eq. 4.1/4.2 (dissertation 003, §4.5.3): components and the row itself.
+    """Weights of eq. 4.1/4.2 (Mandal 2024, §4.5.3): components and the row itself.
 
     With ``d_i`` the distances to the k nearest component means::
 
@@ -83,7 +83,7 @@ def calibration_weights(distances) -> tuple[np.ndarray, np.ndarray]:
 
 
 def calibrated_moments(x, means, covariances, sigma_c, k: int):
-    """Calibrated mean and covariance of a minority row (dissertation 003, eq. 4.1 and 4.2).
+    """Calibrated mean and covariance of a minority row (Mandal 2024, eq. 4.1 and 4.2).
 
     With ``d_i`` the Euclidean distance from ``x_c`` to the i-th of its ``k`` nearest component
     means ``mu_i`` (covariance ``Sigma_i``)::
@@ -154,7 +154,7 @@ def calibrated_moments(x, means, covariances, sigma_c, k: int):
 
 
 def paper_component_counts(counts, *, minority_ratio=10) -> dict[int, int]:
-    """Mixture components per non-minority class, ``n_i = floor(c_i / s)`` (003, §4.5.2).
+    """Mixture components per non-minority class, ``n_i = floor(c_i / s)`` (Mandal 2024, §4.5.2).
 
     ``s`` is the smallest minority-class count (a class is minority when
     ``minority_ratio * c < m``, m the largest count). The dissertation prints ``n_i = c_i / s``
@@ -192,7 +192,7 @@ def paper_component_counts(counts, *, minority_ratio=10) -> dict[int, int]:
 
 
 class WeightedCalibration(LatentStrategy):
-    """Weighted Calibration Balancing (dissertation 003, §4.5, Algorithm 4) as a latent strategy.
+    """Weighted Calibration Balancing (Mandal 2024, §4.5, Algorithm 4) as a latent strategy.
 
     Steps, with m the largest class count and ``minority_ratio * c < m`` marking a
     minority class (§4.5.1):
@@ -287,7 +287,7 @@ class WeightedCalibration(LatentStrategy):
         self.max_iter = max_iter
 
     def partition(self, y) -> tuple[list[int], list[int], list[int]]:
-        """``(minority, median, majority)`` encoded classes of ``y`` (003, §4.5.1)."""
+        """``(minority, median, majority)`` encoded classes of ``y`` (Mandal 2024, §4.5.1)."""
         ratio = check_float(self.minority_ratio, "minority_ratio", min_value=1.0)
         counts = np.bincount(np.asarray(y, dtype=np.int64))
         m = counts.max()
@@ -300,7 +300,7 @@ class WeightedCalibration(LatentStrategy):
     def component_counts(self, y) -> dict[int, int]:
         """Mixture components of each non-minority class of encoded labels ``y``.
 
-        ``components="paper"``: :func:`paper_component_counts` (003, §4.5.2).
+        ``components="paper"``: :func:`paper_component_counts` (Mandal 2024, §4.5.2).
         ``components="capped"``: ``min(ceil(c_i / components_per_sample), max_components)``.
         Either way at most ``c_i``. Empty when ``y`` has no minority class.
         """

@@ -23,7 +23,7 @@ from ..nets.autoencoders import (
 )
 from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
-from .base import BaseImageSampler, ImageLayout, LazyRows, _check_rows, _py
+from .base import BaseImageSampler, ImageLayout, LazyRows, check_rows, python_value
 from .persistence import load_sampler, register_saveable, save_sampler
 from .provenance import Provenance
 from .strategies import make_strategy
@@ -93,17 +93,17 @@ class LatentOversampler(BaseImageSampler):
     noise_std : float, default=0.1
         Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
     denoising_weight : float, default=1.0
-        λ of the "denoising" objective, eq. 3.3 of the dissertation (003): clean
+        λ of the "denoising" objective, eq. 3.3 of the dissertation (Mandal 2024): clean
         reconstruction + λ · reconstruction of the clean image from the noisy input.
     sparsity : float, default=1e-3
-        λ of the "sparse" autoencoder's L1 penalty (003, §3.5).
+        λ of the "sparse" autoencoder's L1 penalty (Mandal 2024, §3.5).
     sparse_layers : {"hidden", "code"}, default="hidden"
         Activations the L1 penalty covers: the mean absolute activation of every hidden
         layer, summed over the layers (§3.5), or "code", the latent code alone (the older
         penalty).
     beta : float, default=1.0
         KL weight of the "vae" autoencoder. With ``vae_scale="dissertation"`` the objective
-        is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (003, eq.
+        is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (Mandal 2024, eq.
         3.4/3.11), so beta = 1 and beta = 2 are the dissertation's βVAE rows (Tables
         5.1, 5.3). At that scale the KL dominates: on 8×8 digits beta = 1 decoded little
         more than the mean image (see :mod:`deepbalance.nets.autoencoders`).
@@ -378,8 +378,12 @@ class LatentOversampler(BaseImageSampler):
                 f"{type(self).__name__}.load(path) before generate()"
             )
         n = check_int(n, "n", min_value=1)
-        lookup = {_py(c): i for i, c in enumerate(self.classes_)}
-        key = _py(np.asarray(class_label).item()) if np.ndim(class_label) == 0 else class_label
+        lookup = {python_value(c): i for i, c in enumerate(self.classes_)}
+        key = (
+            python_value(np.asarray(class_label).item())
+            if np.ndim(class_label) == 0
+            else class_label
+        )
         if not isinstance(key, (str, int, float, bool)) or key not in lookup:
             raise ValueError(
                 f"class_label={class_label!r} is not a fitted class; choose one of "
@@ -412,7 +416,7 @@ class LatentOversampler(BaseImageSampler):
                 "not images: pass X=<the images it was fitted on, in the same order> to "
                 "generate(), or set sampler.residual = False for plain decodings"
             )
-        rows, _ = _check_rows(X, self.image_shape_, "X", any_range=False)
+        rows, _ = check_rows(X, self.image_shape_, "X", any_range=False)
         if len(rows) != len(self.latent_) or tuple(rows.shape[1:]) != tuple(self.image_shape_):
             raise ValueError(
                 f"X has {len(rows)} images of shape {tuple(rows.shape[1:])}; the sampler was "

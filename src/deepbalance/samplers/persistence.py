@@ -115,8 +115,8 @@ def saveable_strategies() -> dict[str, type]:
 # ---------------------------------------------------------------- parameters as JSON
 
 
-def _plain(value):
-    """``value`` as JSON-native data, or raise TypeError."""
+def _encode_param(value):
+    """``value`` as JSON-native data that :func:`_decode_param` turns back, or raise TypeError."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (np.integer, int)):
@@ -126,18 +126,18 @@ def _plain(value):
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_encode_param(v) for v in value]
     if isinstance(value, dict):
         # keys may be ints (class labels): keep them typed as [key, value] pairs
-        return {"__items__": [[_plain(k), _plain(v)] for k, v in value.items()]}
+        return {"__items__": [[_encode_param(k), _encode_param(v)] for k, v in value.items()]}
     raise TypeError(type(value).__name__)
 
 
-def _unplain(value):
+def _decode_param(value):
     if isinstance(value, dict) and "__items__" in value:
-        return {_unplain(k): _unplain(v) for k, v in value["__items__"]}
+        return {_decode_param(k): _decode_param(v) for k, v in value["__items__"]}
     if isinstance(value, list):
-        return [_unplain(v) for v in value]
+        return [_decode_param(v) for v in value]
     return value
 
 
@@ -153,7 +153,7 @@ def strategy_to_json(spec):
             "by name or refit after loading"
         )
     try:
-        params = {k: _plain(v) for k, v in spec.get_params(deep=False).items()}
+        params = {k: _encode_param(v) for k, v in spec.get_params(deep=False).items()}
     except TypeError as err:
         raise ValueError(
             f"strategy={spec!r} has a parameter of type {err} that cannot be saved as JSON; "
@@ -181,7 +181,7 @@ def _build(cls: type, params, what: str):
             f"saved {what} {cls.__name__} has unknown parameters {unknown}; was it saved by "
             "another deepbalance version?"
         )
-    return cls(**{k: _unplain(v) for k, v in params.items()})
+    return cls(**{k: _decode_param(v) for k, v in params.items()})
 
 
 def strategy_from_json(data):
@@ -242,14 +242,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save_sampler(sampler, path) -> Path:
     """Save a fitted :class:`~deepbalance.samplers.latent.LatentOversampler` to folder ``path``.
 
@@ -296,7 +288,7 @@ def save_sampler(sampler, path) -> Path:
             )
             value = None
         try:
-            params[name] = _plain(value)
+            params[name] = _encode_param(value)
         except TypeError:
             raise ValueError(
                 f"{name}={value!r} cannot be saved as JSON; set a plain value with "
@@ -320,7 +312,7 @@ def save_sampler(sampler, path) -> Path:
         "params": params,
         "strategy": strategy_to_json(sampler._strategy_spec()),
         "autoencoder": model.config.to_dict(),
-        "classes": [_plain(c) for c in classes.tolist()],
+        "classes": [_encode_param(c) for c in classes.tolist()],
         "classes_dtype": classes.dtype.str,
         "layout": {
             "ndim": layout.ndim,

@@ -86,7 +86,7 @@ DeepSMOTE = _preset(
     "DeepSMOTE",
     autoencoder="plain",
     strategy="smote",
-    doc="DeepSMOTE (Dablain et al., 2022; paper 002, Algorithm 1): a plain autoencoder "
+    doc="DeepSMOTE (Dablain et al. 2022, Algorithm 1): a plain autoencoder "
     'trained with reconstruction + the DeepSMOTE penalty ("Enhanced loss function"), SMOTE '
     'in its latent space, the new codes decoded ("Artificial image generation").\n\n'
     "**Its defaults depart from the paper** where the paper's images hurt a classifier: "
@@ -124,7 +124,7 @@ DeepDenoisingSMOTE = _preset(
     "DeepDenoisingSMOTE",
     autoencoder="denoising",
     strategy="smote",
-    doc="DeepDenoisingSmote (dissertation 003, §4.2.1): a denoising autoencoder trained with "
+    doc="DeepDenoisingSmote (Mandal 2024, §4.2.1): a denoising autoencoder trained with "
     "eq. 3.3 (clean reconstruction + ``denoising_weight`` · reconstruction from the input with "
     "Gaussian noise ``noise_std``), latent SMOTE.",
 )
@@ -132,14 +132,14 @@ DeepSparseSMOTE = _preset(
     "DeepSparseSMOTE",
     autoencoder="sparse",
     strategy="smote",
-    doc="DeepSparseSmote (dissertation 003, §4.2.2): a sparse autoencoder (L1 weight "
+    doc="DeepSparseSmote (Mandal 2024, §4.2.2): a sparse autoencoder (L1 weight "
     "``sparsity`` on every hidden layer's activations, §3.5), latent SMOTE.",
 )
 BetaVAESMOTE = _preset(
     "BetaVAESMOTE",
     autoencoder="vae",
     strategy="smote",
-    doc="βVAE + SMOTE (dissertation 003, §4.3): a β-VAE with per-element reconstruction + "
+    doc="βVAE + SMOTE (Mandal 2024, §4.3): a β-VAE with per-element reconstruction + "
     "``beta`` · KL (eq. 3.11; beta = 1 by default, Table 5.1's first βVAE row); SMOTE between "
     "the encoder means.",
 )
@@ -147,7 +147,7 @@ DeepADASYN = _preset(
     "DeepADASYN",
     autoencoder="denoising",
     strategy="adasyn",
-    doc="DeepAdasyn (dissertation 003, §4.4): ADASYN in the latent space of the denoising "
+    doc="DeepAdasyn (Mandal 2024, §4.4): ADASYN in the latent space of the denoising "
     "autoencoder. ADASYN on the plain (DeepSMOTE) autoencoder is "
     '``LatentOversampler(autoencoder="plain", strategy="adasyn")``.',
 )
@@ -155,7 +155,7 @@ DeepDenoisingCalibration = _preset(
     "DeepDenoisingCalibration",
     autoencoder="denoising",
     strategy="calibration",
-    doc="DeepDenoising with Weighted Calibration (dissertation 003, §4.5, Algorithm 4): a "
+    doc="DeepDenoising with Weighted Calibration (Mandal 2024, §4.5, Algorithm 4): a "
     "denoising autoencoder with Weighted Calibration Balancing in its latent space.",
 )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._plain import plain
+
 
 @dataclass
 class Provenance:
@@ -87,26 +89,7 @@ class Provenance:
 
     def __getitem__(self, i: int) -> dict:
         """The record of synthetic row ``i`` as a dict."""
-        return {f: _plain(getattr(self, f)[i]) for f in self.FIELDS}
-
-    def map_indices(self, index_map: np.ndarray) -> Provenance:
-        """Re-express base/neighbour rows through ``index_map`` (local → input rows)."""
-        index_map = np.asarray(index_map, dtype=np.int64)
-
-        def remap(a):
-            out = a.copy()
-            ok = a >= 0
-            out[ok] = index_map[a[ok]]
-            return out
-
-        return Provenance(
-            self.class_label,
-            remap(self.base_index),
-            remap(self.neighbor_index),
-            self.component,
-            self.lam,
-            self.strategy,
-        )
+        return {f: plain(getattr(self, f)[i], nan_as_none=True) for f in self.FIELDS}
 
     def with_labels(self, class_label) -> Provenance:
         return Provenance(
@@ -120,12 +103,4 @@ class Provenance:
 
     def to_dict(self) -> dict[str, list]:
         """JSON-friendly columns."""
-        return {f: [_plain(v) for v in getattr(self, f)] for f in self.FIELDS}
-
-
-def _plain(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    return v
+        return {f: [plain(v, nan_as_none=True) for v in getattr(self, f)] for f in self.FIELDS}

@@ -31,12 +31,12 @@ from __future__ import annotations
 from ..registry import Registry
 from .calibration import WeightedCalibration
 from .strategy_base import (
-    _IMBLEARN_NAMES,
+    IMBLEARN_NAMES,
     SHORTFALL_CHOICES,
     ImblearnStrategy,
     LatentStrategy,
-    _is_oversampler,
     check_latent_inputs,
+    is_oversampler,
     segment_provenance,
 )
 
@@ -69,7 +69,7 @@ def make_strategy(spec) -> LatentStrategy:
         return spec
     if isinstance(spec, str):
         return STRATEGIES.get(spec)()
-    if _is_oversampler(spec):
+    if is_oversampler(spec):
         return ImblearnStrategy(spec)
     raise TypeError(
         f"strategy={spec!r} must be a name ({', '.join(STRATEGIES.names())}), an "
@@ -77,6 +77,6 @@ def make_strategy(spec) -> LatentStrategy:
     )
 
 
-for _cls, _name in _IMBLEARN_NAMES.items():
+for _cls, _name in IMBLEARN_NAMES.items():
     STRATEGIES.register(_name, lambda _cls=_cls: ImblearnStrategy(_cls()))
 STRATEGIES.register("calibration", WeightedCalibration)

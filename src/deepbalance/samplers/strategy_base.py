@@ -136,7 +136,7 @@ class LatentStrategy(BaseEstimator):
         raise NotImplementedError
 
 
-_IMBLEARN_NAMES = {
+IMBLEARN_NAMES = {
     SMOTE: "smote",
     ADASYN: "adasyn",
     BorderlineSMOTE: "borderline-smote",
@@ -174,11 +174,11 @@ class ImblearnStrategy(LatentStrategy):
     @property
     def name(self) -> str:
         kind = type(self.sampler)
-        return _IMBLEARN_NAMES.get(kind, kind.__name__.lower())
+        return IMBLEARN_NAMES.get(kind, kind.__name__.lower())
 
     @property
     def uses_neighbors(self) -> bool:
-        params = self.sampler.get_params(deep=False) if _is_oversampler(self.sampler) else {}
+        params = self.sampler.get_params(deep=False) if is_oversampler(self.sampler) else {}
         return "k_neighbors" in params or "n_neighbors" in params
 
     def _sample(self, Z, y, n_new, *, k_neighbors, rng):
@@ -246,7 +246,7 @@ class ImblearnStrategy(LatentStrategy):
     def _flow(self, Z, y, n_new, k_neighbors, rng, run, *, planned):
         """Run the sampler (``run``), per class when ADASYN cannot weight a class, then
         :meth:`_fix_counts`; ``Z`` is an array or, when ``planned``, a :class:`PixelRows`."""
-        if not _is_oversampler(self.sampler):
+        if not is_oversampler(self.sampler):
             raise TypeError(
                 f"sampler={self.sampler!r} must be an imbalanced-learn over-sampler instance, "
                 "e.g. SMOTE()"
@@ -555,7 +555,7 @@ class PlannedRows:
         return LazyRows(len(self), chunks)
 
 
-def _is_oversampler(obj) -> bool:
+def is_oversampler(obj) -> bool:
     """An imbalanced-learn over-sampler instance (deepbalance's own image samplers are not
     strategies, though they are over-samplers too)."""
     return (

@@ -3,11 +3,11 @@
 :func:`make_verdict` reads one protocol of a results store (the runs of one spec and hash) and
 names the method with the highest mean ACSA (average class-specific accuracy, the mean of the
 per-class recalls) on a test set, its margin over plain cross-entropy (method ``none``) and
-over random oversampling, each with a paired test over the seeds both ran — the paired t-test
-(``scipy.stats.ttest_rel``) below five pairs, the Wilcoxon signed-rank test
-(``scipy.stats.wilcoxon``) from five pairs on, the same rule as the benchmark report's
-significance column. A difference with p >= 0.05, or that cannot be tested (one seed, or the
-same value on every seed), is called "within noise".
+over random oversampling, each with a paired test over the seeds both ran
+(:func:`deepbalance.stats.paired_test`, the benchmark report's significance test too: the
+paired t-test below five pairs, the Wilcoxon signed-rank test from five pairs on). A
+difference with p >= 0.05, or that cannot be tested (one seed, or the same difference on every
+seed below five), is "within noise" (:func:`deepbalance.stats.within_noise`).
 
 :func:`write_compare_report` writes ``report.md`` (and ``report.html``): the verdict first,
 then per-class recall, confusion matrices, and the benchmark report's full section of the
@@ -23,16 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import stats
 from .._checks import atomic_write_text
-from .report import (
-    WILCOXON_MIN_PAIRS,
-    Protocol,
-    ReportDocument,
-    SeedSummary,
-    load_protocols,
-    protocol_section,
-)
-from .store import Store
+from ..bench.report import Protocol, ReportDocument, SeedSummary, load_protocols, protocol_section
+from ..bench.store import Store
+from ..stats import ALPHA, WILCOXON_MIN_PAIRS
 
 __all__ = [
     "ALPHA",
@@ -44,8 +39,6 @@ __all__ = [
     "write_compare_report",
 ]
 
-#: Significance level of the verdict's paired tests.
-ALPHA = 0.05
 BASELINE = "none"
 SIMPLE = "random-oversampling"
 
@@ -79,7 +72,7 @@ class PairedTest:
 
     @property
     def significant(self) -> bool:
-        return self.p_value is not None and self.p_value < ALPHA
+        return not stats.within_noise(self.p_value)
 
     def describe(self) -> str:
         """E.g. ``+0.081 (paired t-test over 3 seeds, p = 0.012)``."""
@@ -89,30 +82,21 @@ class PairedTest:
 
 
 def paired_test(a: MethodScore, b: MethodScore) -> PairedTest:
-    """Paired test of ``a`` against ``b`` over their common seeds.
-
-    The paired t-test (``scipy.stats.ttest_rel``) with 2-4 pairs, the Wilcoxon signed-rank
-    test (``scipy.stats.wilcoxon``) with 5 or more; no p-value with fewer than 2 pairs or when
-    every paired difference is the same (the t statistic is undefined).
+    """Paired test of ``a`` against ``b`` over their common seeds
+    (:func:`deepbalance.stats.paired_test`); no p-value with fewer than 2 pairs, or below 5
+    pairs when every paired difference is the same (the t statistic is undefined).
     """
     if not isinstance(a, MethodScore) or not isinstance(b, MethodScore):
         raise TypeError("paired_test compares two MethodScore objects (see make_verdict)")
-    common = [s for s in a.seeds if s in b.seeds]
-    x = np.array([a.values[a.seeds.index(s)] for s in common])
-    y = np.array([b.values[b.seeds.index(s)] for s in common])
-    n = len(common)
-    diff = x - y
-    mean = float(diff.mean()) if n else float("nan")
-    if n < 2:
+    result = stats.paired_test(*stats.paired_values(a.values, a.seeds, b.values, b.seeds))
+    n, mean = result.n, result.difference
+    if result.reason == stats.TOO_FEW_PAIRS:
         return PairedTest(a, b, n, mean, "none", None, f"{n} common seed(s): no test possible")
-    from scipy import stats
-
-    if np.allclose(diff, diff[0]):
-        what = "identical on every seed" if np.isclose(diff[0], 0.0) else "the same on every seed"
-        return PairedTest(a, b, n, mean, "none", None, f"{what}, so no test statistic")
-    if n >= WILCOXON_MIN_PAIRS:
-        return PairedTest(a, b, n, mean, "Wilcoxon signed-rank", float(stats.wilcoxon(x, y).pvalue))
-    return PairedTest(a, b, n, mean, "paired t-test", float(stats.ttest_rel(x, y).pvalue))
+    if result.p_value is None:
+        what = "identical" if result.reason == stats.NO_DIFFERENCE else "the same"
+        note = f"{what} on every seed, so no test statistic"
+        return PairedTest(a, b, n, mean, "none", None, note)
+    return PairedTest(a, b, n, mean, result.test, result.p_value)
 
 
 @dataclass
@@ -213,7 +197,7 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
             f"**Recommendation: no method is clearly better than plain cross-entropy here.** "
             f"The best, {best.label}, has {name} {best.text()} {where}, "
             f"{vs_base.describe()} over plain CE ({by_id[BASELINE].text()}): within noise. "
-            "Keep plain CE, or collect more images (or run more seeds, --seeds 5) to tell them "
+            "Keep plain CE, or collect more images (or run more seeds, --n-seeds 5) to tell them "
             "apart."
         )
     else:
@@ -248,7 +232,7 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
         details.append(rare)
     if any(s.n < 2 for s in scores):
         details.append(
-            "With one seed no difference can be tested: rerun with --seeds 3 (finished runs are "
+            "With one seed no difference can be tested: rerun with --n-seeds 3 (finished runs are "
             "kept) before acting on this."
         )
     if protocol.reduced_notes():

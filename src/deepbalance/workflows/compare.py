@@ -1,4 +1,4 @@
-"""``deepbalance compare``: which oversampling method works on *your* images, in one command.
+"""Which oversampling method works on *your* images, in one call (``deepbalance compare``).
 
 :func:`compare_images` takes a folder (one sub-folder per class, or ``train/``/``test/``
 folders) or a CSV of ``path,label[,split]``, and:
@@ -15,7 +15,7 @@ folders) or a CSV of ``path,label[,split]``, and:
    (:func:`~deepbalance.bench.runner.run_spec`): resumable, every finished run stored, a rich
    progress bar; before it starts, it prints an estimate of the total time (one short timed
    training pass plus a per-image cost model, see :func:`estimate_seconds`);
-4. writes a report that opens with a recommendation (:mod:`deepbalance.bench.verdict`).
+4. writes a report that opens with a recommendation (:mod:`deepbalance.workflows.verdict`).
 
 No model selection is made (the final epoch is reported), so no validation split is carved
 and a ``val/`` folder is not used.
@@ -26,18 +26,17 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import os
 import re
-import sys
 import time
 import warnings
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._console import make_console
+from ..bench.spec import DataSpec, MethodSpec, Source, Spec, TestSetSpec, TrainSpec, apply_overrides
 from ..data.decode import GRAY_MODES
 from ..data.user_images import (
     MAX_BAD_FRACTION,
@@ -49,7 +48,6 @@ from ..data.user_images import (
     scan_images,
 )
 from ..registry import Registry
-from .spec import DataSpec, MethodSpec, Source, Spec, TestSetSpec, TrainSpec, apply_overrides
 
 __all__ = [
     "DATASET",
@@ -57,7 +55,6 @@ __all__ = [
     "CompareResult",
     "Estimate",
     "PreparedComparison",
-    "add_compare_parser",
     "compare_images",
     "estimate_seconds",
     "prepare_comparison",
@@ -192,7 +189,7 @@ def _stored_split(store_path: Path, spec_name: str, root: Path, record: dict):
     """The file lists of the latest stored spec of this source and split recipe, or None."""
     if not store_path.is_file():
         return None
-    from .store import Store
+    from ..bench.store import Store
 
     with Store(store_path) as store:
         rows = store.specs(spec_name)
@@ -455,7 +452,8 @@ class Estimate:
             parts += f", autoencoder {1000 * self.autoencoder_seconds_per_image:.2f} ms"
         return (
             f"estimated time: about {when} for {self.n_runs} run(s) (timed on this machine: "
-            f"{parts}; rough, from the cost model of deepbalance.bench.compare.estimate_seconds)"
+            f"{parts}; rough, from the cost model of "
+            "deepbalance.workflows.compare.estimate_seconds)"
         )
 
 
@@ -664,15 +662,13 @@ def compare_images(
     -------
     CompareResult
     """
-    from rich.console import Console
-
-    from .runner import Toolkit, build_test_sets, build_train_set, expand_grid, run_spec
-    from .store import Store
+    from ..bench.runner import Toolkit, build_test_sets, build_train_set, expand_grid, run_spec
+    from ..bench.store import Store
     from .verdict import write_compare_report
 
     if not isinstance(estimate, bool):
         raise TypeError(f"estimate={estimate!r} must be True or False")
-    console = console or Console(file=sys.stdout, highlight=False)
+    console = console or make_console()
     prepared = prepare_comparison(
         source,
         methods=methods,
@@ -728,122 +724,3 @@ def compare_images(
     for point, message in summary.failed:
         console.print(f"failed: {point.describe()}: {message}", markup=False, highlight=False)
     return CompareResult(prepared, summary, verdict, written, planned)
-
-
-# --------------------------------------------------------------------------------------------
-# the command line
-
-
-def _parse_size(text: str | None):
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+)\s*)?", text)
-    if not match:
-        raise ValueError(f"--size {text!r} must be N or HxW (height x width), e.g. 64 or 48x64")
-    h = int(match.group(1))
-    return (h, int(match.group(2))) if match.group(2) else h
-
-
-def _parse_seeds(text: str):
-    try:
-        if "," in text:
-            return [int(s) for s in text.split(",") if s.strip()]
-        return int(text)
-    except ValueError:
-        raise ValueError(
-            f"--seeds {text!r} must be a count (e.g. 3) or a list (e.g. 0,1,2)"
-        ) from None
-
-
-@contextmanager
-def plain_warnings():
-    """Show warnings as one ``warning: ...`` line on stderr (the command line's style)."""
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
-
-    before = warnings.showwarning
-    warnings.showwarning = show
-    try:
-        yield
-    finally:
-        warnings.showwarning = before
-
-
-def run_compare(args) -> int:
-    """Handler of ``deepbalance compare``: 0 when every run finished, 1 when some failed."""
-    with plain_warnings():
-        return _run_compare(args)
-
-
-def _run_compare(args) -> int:
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from rich.console import Console
-
-    console = Console(file=sys.stdout, highlight=False)
-    if not console.is_terminal:
-        console = Console(file=sys.stdout, highlight=False, width=200)
-    result = compare_images(
-        args.source,
-        methods=args.methods,
-        seeds=None if args.seeds is None else _parse_seeds(args.seeds),
-        budget=args.budget,
-        epochs=args.epochs,
-        store=args.store,
-        out=args.out,
-        size=_parse_size(args.size),
-        mode=args.mode,
-        test_fraction=args.test_fraction,
-        split_seed=args.split_seed,
-        resplit=args.resplit,
-        device=args.device,
-        estimate=not args.no_estimate,
-        progress=False if args.quiet else None,
-        console=console,
-        html_output=args.html,
-    )
-    return 1 if result.summary.failed else 0
-
-
-def add_compare_parser(subparsers):
-    """Register ``deepbalance compare`` on the command line's sub-parsers."""
-    parser = subparsers.add_parser(
-        "compare",
-        help="compare oversampling methods on your own image folder (or CSV) and recommend one",
-        description="Compare methods on your images: a folder with one sub-folder per class "
-        "(or train/ and test/ folders), or a CSV of path,label[,split]. Without a test split "
-        "a stratified, seeded one is carved and recorded in the store; runs are resumable; "
-        "the report opens with a recommendation.",
-    )
-    parser.add_argument("source", metavar="FOLDER|labels.csv")
-    parser.add_argument(
-        "--methods", help=f"comma-separated method names (default: {','.join(DEFAULT_METHODS)})"
-    )
-    parser.add_argument("--seeds", help="number of seeds (default 3) or a list (0,1,2)")
-    parser.add_argument(
-        "--budget", choices=("quick", "full"), help="quick: a smoke-sized run (REDUCED)"
-    )
-    parser.add_argument("--epochs", type=int, help="classifier epochs (default: the recipe's)")
-    parser.add_argument("--store", default="results.sqlite", help="results store (SQLite file)")
-    parser.add_argument("--out", default="report", help="report folder (default: report)")
-    parser.add_argument("--html", action="store_true", help="also write report.html")
-    parser.add_argument("--size", help="resize every image to N or HxW (needed for mixed sizes)")
-    parser.add_argument(
-        "--mode", choices=("L", "RGB"), help="L: 1 channel, RGB: 3 (default: inferred)"
-    )
-    parser.add_argument(
-        "--test-fraction",
-        type=float,
-        default=DEFAULT_TEST_FRACTION,
-        help="share of each class held out when there is no test split (default: 0.2)",
-    )
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of that split (default: 0)")
-    parser.add_argument(
-        "--resplit", action="store_true", help="carve a new split when the folder has changed"
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    parser.add_argument("--no-estimate", action="store_true", help="skip the time estimate")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_compare)
-    return parser

@@ -1,4 +1,4 @@
-"""``deepbalance resample``: write a balanced copy of your image folder.
+"""Write a balanced copy of an image folder (``deepbalance resample``).
 
 :func:`resample_folder` reads a folder (or CSV) the way ``deepbalance compare`` does, fits a
 registered method's sampler on the training images, and writes ``out``:
@@ -33,16 +33,15 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .data.user_images import MAX_BAD_FRACTION, read_inventory, scan_images
+from ..data.user_images import MAX_BAD_FRACTION, read_inventory, scan_images
 
-__all__ = ["PROVENANCE_COLUMNS", "ResampleResult", "add_resample_parser", "resample_folder"]
+__all__ = ["PROVENANCE_COLUMNS", "ResampleResult", "resample_folder"]
 
 PROVENANCE_COLUMNS = ("file", "class", "synthetic", "base_file", "neighbour_file", "lambda")
 SAMPLER_FOLDER = ".sampler"
@@ -216,8 +215,8 @@ def resample_folder(
     -------
     ResampleResult
     """
-    from ._checks import check_int
-    from .methods import METHODS, get_method
+    from .._checks import check_int
+    from ..methods import METHODS, get_method
 
     seed = check_int(seed, "seed", min_value=0, max_value=2**32 - 1)
     if not isinstance(link, bool):
@@ -332,82 +331,3 @@ def resample_folder(
         linked=linked,
         sampler_path=out_path / SAMPLER_FOLDER,
     )
-
-
-# --------------------------------------------------------------------------------------------
-# the command line
-
-
-def run_resample(args) -> int:
-    """Handler of ``deepbalance resample``."""
-    from .bench.compare import plain_warnings
-
-    with plain_warnings():
-        return _run_resample(args)
-
-
-def _run_resample(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from .bench.compare import _parse_size
-    from .cli import _collect
-
-    result = resample_folder(
-        args.source,
-        args.out,
-        method=args.method,
-        seed=args.seed,
-        size=_parse_size(args.size),
-        mode=args.mode,
-        overwrite=args.overwrite,
-        link=not args.copy,
-        sampler_params=_collect(args.sampler_param, "--sampler-param") or None,
-        device=args.device,
-    )
-    console = Console(file=sys.stdout, highlight=False, markup=False)
-    table = Table(title=f"{result.out} ({args.method}, seed {args.seed})")
-    for name in ("class", "real", "synthetic", "total"):
-        table.add_column(name, justify="right" if name != "class" else "left")
-    for name, (real, syn) in result.counts.items():
-        table.add_row(Text(name), Text(str(real)), Text(str(syn)), Text(str(real + syn)))
-    console.print(table)
-    how = f"{result.linked} hard-linked, {result.n_real - result.linked} copied"
-    console.print(f"real images: {result.n_real} ({how}); synthetic PNGs: {result.n_synthetic}")
-    console.print(f"provenance: {result.out / 'provenance.csv'}; sampler: {result.sampler_path}")
-    return 0
-
-
-def add_resample_parser(subparsers):
-    """Register ``deepbalance resample`` on the command line's sub-parsers."""
-    from .cli import _key_value
-
-    parser = subparsers.add_parser(
-        "resample",
-        help="write a balanced copy of your image folder (real + synthetic PNGs, provenance)",
-        description="Fit a method's sampler on a folder (or CSV) of images and write a balanced "
-        "folder: the real images (hard-linked or copied), synthetic PNGs in the same class "
-        "folders, provenance.csv and the fitted sampler (.sampler/). Built in a temporary "
-        "folder and renamed at the end.",
-    )
-    parser.add_argument("source", metavar="FOLDER|labels.csv")
-    parser.add_argument("--out", required=True, help="the balanced folder to write")
-    parser.add_argument("--method", default="deepsmote", help="a method with a sampler")
-    parser.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
-    parser.add_argument("--size", help="resize to N or HxW before resampling")
-    parser.add_argument(
-        "--mode", choices=("L", "RGB"), help="L: 1 channel, RGB: 3 (default: inferred)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--copy", action="store_true", help="copy real images, never hard-link")
-    parser.add_argument(
-        "--sampler-param",
-        action="append",
-        type=_key_value,
-        metavar="KEY=VALUE",
-        help="sampler parameter (repeatable), e.g. --sampler-param epochs=5",
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    parser.set_defaults(func=run_resample)
-    return parser

@@ -1,7 +1,6 @@
-"""``deepbalance bench`` (list / show / run) and ``deepbalance report``.
+"""``deepbalance bench`` (list / show / run): the benchmark's specs and their grids.
 
-``add_parsers(subparsers)`` registers both commands on the ``deepbalance`` parser; every
-handler is ``func(args) -> int``. Bad input (malformed spec, unknown method, dataset or
+Every handler is ``func(args) -> int``. Bad input (malformed spec, unknown method, dataset or
 profile, missing dataset files, a device this machine lacks, a store that is not ours)
 prints one ``error:`` line and returns 2, before any file is created; a runtime failure (a
 grid whose runs partly failed — the finished runs are stored —, a store that cannot be
@@ -10,64 +9,41 @@ written) returns 1. ``--json`` prints what the tables show as JSON on stdout.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
-from ..cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, error_message, exit_status
+from .common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    fail,
+    guarded,
+    n_seeds,
+    parse_seeds,
+    parse_subset,
+    print_json,
+    stdout_console,
+)
 
 EXIT_FAILED_RUNS = EXIT_FAILURE
 
-__all__ = ["add_parsers"]
-
-
-def _console():
-    from .report import make_console
-
-    return make_console(sys.stdout)
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def _fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
-    return status
-
-
-def _guarded(handler):
-    """Turn exceptions into one ``error:`` line: status 2 for bad input, 1 for failures."""
-
-    def run(args) -> int:
-        try:
-            return handler(args)
-        except Exception as exc:
-            if getattr(args, "debug", False):
-                raise
-            return _fail(error_message(exc), exit_status(exc))
-
-    run.__name__ = handler.__name__
-    run.__doc__ = handler.__doc__
-    return run
+__all__ = ["add_bench_parser"]
 
 
 # --------------------------------------------------------------------------------------------
 # handlers
 
 
-@_guarded
+@guarded
 def bench_list(args) -> int:
     """List the built-in specs and the table each reproduces."""
     from rich.table import Table
     from rich.text import Text
 
-    from .spec import builtin_spec_names, load_spec
+    from ..bench.spec import builtin_spec_names, load_spec
 
     specs = [load_spec(name) for name in builtin_spec_names()]
     if args.json:
-        _print_json(
+        print_json(
             [
                 {
                     "name": spec.name,
@@ -96,27 +72,27 @@ def bench_list(args) -> int:
             Text(str(len(spec.seeds))),
             Text(source),
         )
-    _console().print(table)
+    stdout_console(markup=True).print(table)
     return EXIT_OK
 
 
-@_guarded
+@guarded
 def bench_show(args) -> int:
     """Print a spec (protocol, methods, paper numbers, hash), checked as ``bench run`` checks it."""
     from rich.table import Table
     from rich.text import Text
 
-    from .runner import Toolkit, preflight
-    from .spec import load_spec
+    from ..bench.runner import Toolkit, preflight
+    from ..bench.spec import load_spec
 
     spec = load_spec(args.spec)
     # the checks of `bench run` that need no data: names, profile and method parameters,
     # the training recipe
     preflight(spec, Toolkit())
     if args.json:
-        _print_json({"name": spec.name, "hash": spec.hash, "path": spec.path, **spec.to_dict()})
+        print_json({"name": spec.name, "hash": spec.hash, "path": spec.path, **spec.to_dict()})
         return EXIT_OK
-    console = _console()
+    console = stdout_console(markup=True)
     console.print(Text(f"{spec.name}  (hash {spec.hash}, from {spec.path})", style="bold"))
     if spec.description:
         console.print(Text(spec.description))
@@ -192,33 +168,33 @@ def bench_show(args) -> int:
     return EXIT_OK
 
 
-@_guarded
+@guarded
 def bench_run(args) -> int:
     """Run (or resume) a spec's grid, then print its results table."""
     if "torch" not in sys.modules:
         # OpenMP threads that spin while waiting make small networks many times slower when
         # other processes share the cores; sleeping waits cost little. A user's setting wins.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from .executors import make_executor
-    from .report import print_tables
-    from .runner import check_device, run_spec
-    from .spec import apply_overrides, load_spec
-    from .store import Store
+    from ..bench.executors import make_executor
+    from ..bench.report import print_tables
+    from ..bench.runner import check_device, run_spec
+    from ..bench.spec import apply_overrides, load_spec
+    from ..bench.store import Store
 
     check_device(args.device)
     spec = load_spec(args.spec)
     spec = apply_overrides(
         spec,
-        seeds=_parse_seeds(args.seeds) if args.seeds is not None else args.n_seeds,
+        seeds=parse_seeds(args.seeds) if args.seeds is not None else args.n_seeds,
         epochs=args.epochs,
-        subset=_parse_subset(args.subset),
+        subset=parse_subset(args.subset),
         methods=args.methods,
         budget=args.budget,
     )
     executor = make_executor(
         args.executor, workers=args.workers, address=args.address, device=args.device
     )
-    console = _console()
+    console = stdout_console(markup=True)
     # run_spec creates the store only once the spec, device and data have been checked
     summary = run_spec(
         spec,
@@ -259,88 +235,24 @@ def _subset(spec) -> str:
 
 
 def _only(store, spec):
-    from .report import load_protocols
+    from ..bench.report import load_protocols
 
     return [p for p in load_protocols(store, spec.name) if p.hash == spec.hash]
-
-
-@_guarded
-def report(args) -> int:
-    """Write the markdown/HTML report of a store and print its main tables."""
-    from .report import load_protocols, print_tables, tables_data, write_report
-    from .store import Store
-
-    # read-only: a missing, empty or foreign file is refused and left as it was
-    with Store(args.store, read_only=True) as store:
-        protocols = load_protocols(store, args.spec)
-        written = write_report(store, args.out, spec=args.spec, html_output=args.html)
-        if args.json:
-            _print_json(tables_data(store, protocols=protocols))
-        else:
-            print_tables(store, console=_console(), protocols=protocols)
-    message = f"wrote {written[0]}" + (f" and {written[1]}" if args.html else "")
-    print(message, file=sys.stderr if args.json else sys.stdout)
-    return EXIT_OK
-
-
-def _parse_seeds(text: str | None):
-    """``--seeds``: the seeds themselves, ``0`` or ``0,1,2`` (``--n-seeds`` counts)."""
-    if text is None:
-        return None
-    cleaned = text.strip().strip("[]")
-    try:
-        seeds = [int(s) for s in cleaned.split(",") if s.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds or any(s < 0 for s in seeds):
-        raise ValueError(
-            f"--seeds {text!r} must be seeds >= 0, one or a comma-separated list (e.g. 0 or "
-            "0,1,2); for the spec's first N seeds pass --n-seeds N"
-        )
-    return seeds
-
-
-def _n_seeds(text: str) -> int:
-    """``--n-seeds``: a count >= 1 (an argparse type: bad values are usage errors)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} must be a count >= 1 (e.g. 5: the spec's first 5 seeds)"
-        )
-    return value
-
-
-def _parse_subset(text: str | None):
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(
-            f"--subset {text!r} must be a fraction in (0, 1] (e.g. 0.1) or a count (e.g. 2000)"
-        ) from None
 
 
 # --------------------------------------------------------------------------------------------
 # parsers
 
 
-def add_parsers(subparsers) -> None:
-    """Register ``bench`` (list, show, run) and ``report`` on ``deepbalance``'s subparsers."""
+def add_bench_parser(subparsers) -> None:
+    """Register ``bench`` (list, show, run) on ``deepbalance``'s sub-parsers."""
     bench = subparsers.add_parser(
         "bench",
         help="run benchmark specs (reproduce the papers' tables)",
         description="List, show and run benchmark specs. Runs are stored in an SQLite file and "
         "resumed: rerunning a spec runs only what is missing.",
     )
-    bench.set_defaults(func=lambda args: _fail("choose a bench command: list, show, run"))
+    bench.set_defaults(func=lambda args: fail("choose a bench command: list, show, run"))
     commands = bench.add_subparsers(dest="bench_command", metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list the built-in specs")
@@ -364,7 +276,7 @@ def add_parsers(subparsers) -> None:
     seeds = run.add_mutually_exclusive_group()
     seeds.add_argument("--seeds", help="these seeds: one (e.g. 0) or a list (e.g. 0,1,2)")
     seeds.add_argument(
-        "--n-seeds", type=_n_seeds, metavar="N", help="the spec's first N seeds (e.g. 5)"
+        "--n-seeds", type=n_seeds, metavar="N", help="the spec's first N seeds (e.g. 5)"
     )
     run.add_argument("--epochs", type=int, help="training epochs")
     run.add_argument("--subset", help="fraction (0.1) or count (2000) of the training images")
@@ -386,34 +298,3 @@ def add_parsers(subparsers) -> None:
     run.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=bench_run)
-
-    rep = subparsers.add_parser(
-        "report",
-        help="write a report (markdown/HTML, figures) from a results store",
-        description="Tables of mean ± std and variance over seeds beside the papers' numbers, "
-        "significance of the top method, curves, per-class recall and sample grids.",
-    )
-    rep.add_argument("store", metavar="STORE", help="results store (e.g. results.sqlite)")
-    rep.add_argument("--out", default="report", help="output folder (default: report)")
-    rep.add_argument("--html", action="store_true", help="also write report.html")
-    rep.add_argument("--spec", help="only this spec's results")
-    rep.add_argument(
-        "--json", action="store_true", help="print the tables as JSON (unrounded numbers)"
-    )
-    rep.set_defaults(func=report)
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry (``python -m deepbalance.bench.cli``) for the two commands."""
-    parser = argparse.ArgumentParser(prog="deepbalance")
-    parser.add_argument("--debug", action="store_true")
-    add_parsers(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return EXIT_USAGE
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
