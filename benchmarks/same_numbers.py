@@ -34,7 +34,7 @@ from pathlib import Path
 FMNIST_METHODS = {
     "plain CE": ("none",),
     "random oversampling": ("random-oversampling",),
-    "DeepSMOTE as published": ("deepsmote-paper", "deepsmote"),
+    "DeepSMOTE as published": ("deepsmote-published", "deepsmote"),
     "DeepSMOTE()": ("deepsmote-residual+copies",),
 }
 
