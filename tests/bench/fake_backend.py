@@ -82,6 +82,7 @@ class FakeConfig:
     classifier: str = "fast-cnn"
     classifier_params: dict = field(default_factory=dict)
     epochs: int = 2
+    min_steps: int | None = None
     epoch_rows: str | int = "real"
     eval_every: int = 1
     batch_size: int = 128

@@ -39,6 +39,7 @@ def test_compare_command_end_to_end(tmp_path, one_thread, capsys):
     imgs = make_folder(tmp_path / "imgs")
     store, out = tmp_path / "results.sqlite", tmp_path / "report"
     argv = ["compare", str(imgs), "--budget", "quick", "--store", str(store), "--out", str(out)]
+    argv += ["--test-fraction", "0.2"]  # one hold-out split (cross-validation: test_compare_folds)
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "1 channel (every file is grayscale)" in printed
@@ -79,6 +80,7 @@ def test_compare_library_split_is_recorded_and_reused(tmp_path, one_thread):
         methods=["none", "random-oversampling"],
         seeds=[0, 1],
         epochs=1,
+        test_fraction=0.2,
         store=store,
         out=tmp_path / "report",
         estimate=False,
@@ -88,7 +90,7 @@ def test_compare_library_split_is_recorded_and_reused(tmp_path, one_thread):
     assert first.summary.ran == 4 and not first.summary.failed
     assert [s.n for s in first.verdict.scores] == [2, 2]
     assert first.verdict.best.method_id in ("none", "random-oversampling")
-    again = prepare_comparison(imgs, store=store, methods=["none"], seeds=[0])
+    again = prepare_comparison(imgs, store=store, methods=["none"], seeds=[0], test_fraction=0.2)
     assert again.split_reused
     assert again.spec.data.options["files"] == first.spec.data.options["files"]
     # the same split with the same recipe and methods is the same protocol: nothing reruns
@@ -100,16 +102,17 @@ def test_compare_library_split_is_recorded_and_reused(tmp_path, one_thread):
     with pytest.raises(
         ValueError, match=r"changed since its test split.*class1/extra\.png.*--resplit"
     ):
-        prepare_comparison(imgs, store=store)
-    fresh = prepare_comparison(imgs, store=store, resplit=True)
+        prepare_comparison(imgs, store=store, test_fraction=0.2)
+    fresh = prepare_comparison(imgs, store=store, resplit=True, test_fraction=0.2)
     assert not fresh.split_reused and fresh.train_counts == {"class0": 11, "class1": 7}
 
 
 def test_the_split_is_seeded_and_stratified(tmp_path):
     imgs = make_folder(tmp_path / "imgs", counts=(20, 10, 6))
-    a = prepare_comparison(imgs, store=tmp_path / "none.sqlite")
-    b = prepare_comparison(imgs, store=tmp_path / "none.sqlite")
-    c = prepare_comparison(imgs, store=tmp_path / "none.sqlite", split_seed=1)
+    kwargs = dict(store=tmp_path / "none.sqlite", test_fraction=0.2)
+    a = prepare_comparison(imgs, **kwargs)
+    b = prepare_comparison(imgs, **kwargs)
+    c = prepare_comparison(imgs, **kwargs, split_seed=1)
     assert a.spec.data.options["files"] == b.spec.data.options["files"]
     assert a.spec.data.options["files"] != c.spec.data.options["files"]
     assert a.test_counts == {"class0": 4, "class1": 2, "class2": 1}
@@ -131,24 +134,28 @@ def test_csv_source(tmp_path):
         f"{p.relative_to(tmp_path).as_posix()},{p.parent.name}" for p in sorted(imgs.rglob("*.png"))
     ]
     (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
-    prepared = prepare_comparison(tmp_path / "labels.csv", store=tmp_path / "r.sqlite")
+    prepared = prepare_comparison(
+        tmp_path / "labels.csv", store=tmp_path / "r.sqlite", test_fraction=0.2
+    )
     assert prepared.spec.name == "compare-labels"
     assert sum(prepared.train_counts.values()) + sum(prepared.test_counts.values()) == 17
 
 
 def test_small_class_skips_smote_methods_by_default_and_fails_when_named(tmp_path):
     imgs = make_folder(tmp_path / "imgs", counts=(20, 5))  # 4 training images of class1
-    prepared = prepare_comparison(imgs, store=tmp_path / "r.sqlite")
+    prepared = prepare_comparison(imgs, store=tmp_path / "r.sqlite", folds=5)
     kept = {m.id for m in prepared.spec.methods}
     assert kept == {"none", "random-oversampling", "logit-adjustment"}
     assert any("needs at least 6 training images per class" in n for n in prepared.notes)
     with pytest.raises(ValueError, match=r"'pixel-smote'.*at least 6.*'class1' \(4\)"):
-        prepare_comparison(imgs, store=tmp_path / "r.sqlite", methods="none,pixel-smote")
+        prepare_comparison(imgs, store=tmp_path / "r.sqlite", methods="none,pixel-smote", folds=5)
 
 
 def test_class_with_one_image_is_trained_on_not_tested(tmp_path):
     imgs = make_folder(tmp_path / "imgs", counts=(10, 1))
-    prepared = prepare_comparison(imgs, store=tmp_path / "r.sqlite", methods=["none"])
+    prepared = prepare_comparison(
+        imgs, store=tmp_path / "r.sqlite", methods=["none"], test_fraction=0.2
+    )
     assert prepared.train_counts["class1"] == 1 and prepared.test_counts["class1"] == 0
     assert any("'class1' has no test image" in n for n in prepared.notes)
     with pytest.raises(ValueError, match="random oversampling, logit adjustment and plain CE"):

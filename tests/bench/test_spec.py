@@ -369,6 +369,11 @@ def test_train_defaults_are_the_train_configs():
 
     defaults = {f.name: f.default for f in dataclasses.fields(config.TrainConfig)}
     defaults["classifier_params"] = {}
+    # the one deliberate difference: a spec trains its stated epochs, TrainConfig() has a
+    # step budget
+    assert TRAIN_DEFAULTS["min_steps"] is None
+    assert defaults["min_steps"] == config.DEFAULT_MIN_STEPS
+    defaults["min_steps"] = None
     assert {k: defaults[k] for k in TRAIN_DEFAULTS} == TRAIN_DEFAULTS
     assert set(TRAIN_DEFAULTS) == set(defaults) - {"device", "eval_batch_size"}
     assert (SCHEDULES, AUGMENTATIONS, EPOCH_ROWS) == (

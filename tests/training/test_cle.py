@@ -21,6 +21,7 @@ CONFIG = TrainConfig(
     classifier="mlp",
     classifier_params={"hidden": (16, 8)},
     epochs=3,
+    min_steps=None,
     lr=1e-2,
     optimizer="adam",
     schedule="constant",

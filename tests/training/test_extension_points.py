@@ -132,15 +132,17 @@ def test_soft_labels_with_the_cap_are_refused():
 
 def test_the_trainer_applies_the_transform(digits):
     train, test = digits
-    plain = Trainer(TrainConfig(epochs=1), progress=False).fit(train, {"test": test})
+    plain = Trainer(TrainConfig(epochs=1, min_steps=None), progress=False).fit(
+        train, {"test": test}
+    )
     mixed = Trainer(
-        TrainConfig(epochs=1),
+        TrainConfig(epochs=1, min_steps=None),
         recipe=Recipe(batch_transform="mixup", batch_transform_params={"alpha": 1.0}),
         progress=False,
     ).fit(train, {"test": test})
     assert plain.losses[0]["loss"] != mixed.losses[0]["loss"]
     again = Trainer(
-        TrainConfig(epochs=1),
+        TrainConfig(epochs=1, min_steps=None),
         recipe=Recipe(batch_transform="mixup", batch_transform_params={"alpha": 1.0}),
         progress=False,
     ).fit(train, {"test": test})
@@ -182,9 +184,9 @@ def test_deferred_resampling_switches_the_stream_at_its_epoch(digits, monkeypatc
     train, test = digits  # 30, 12, 7 rows
     drawn = _classes_drawn(monkeypatch, train.labels)
     recipe = Recipe(phases=[{"name": "resample", "start": 2}])
-    Trainer(TrainConfig(epochs=4, batch_size=16), recipe=recipe, seed=3, progress=False).fit(
-        train, {"test": test}
-    )
+    Trainer(
+        TrainConfig(epochs=4, batch_size=16, min_steps=None), recipe=recipe, seed=3, progress=False
+    ).fit(train, {"test": test})
     assert [d.tolist() for d in drawn[:2]] == [[30, 12, 7]] * 2  # instance-balanced
     for counts in drawn[2:]:  # class-balanced draws with replacement
         assert counts.sum() == 49 and counts[2] > 7 and counts[0] < 30
@@ -195,7 +197,10 @@ def test_classifier_retraining_trains_the_head_only(digits):
     record = _Record()
     recipe = Recipe(phases=[{"name": "retrain-classifier", "start": 1}])
     Trainer(
-        TrainConfig(epochs=3, batch_size=16), recipe=recipe, progress=False, callbacks=[record]
+        TrainConfig(epochs=3, batch_size=16, min_steps=None),
+        recipe=recipe,
+        progress=False,
+        callbacks=[record],
     ).fit(train, {"test": test})
     everything = record.trainable[0]
     assert record.trainable[1] == record.trainable[2] == {"head.weight", "head.bias"}
@@ -209,7 +214,9 @@ def test_phases_that_would_never_start_are_an_error(digits):
     train, test = digits
     recipe = Recipe(phases=[{"name": "resample", "start": 5}])
     with pytest.raises(ValueError, match=r"phases\[0\] \('resample'\): start=5 is epoch 6 but"):
-        Trainer(TrainConfig(epochs=5), recipe=recipe, progress=False).fit(train, {"test": test})
+        Trainer(TrainConfig(epochs=5, min_steps=None), recipe=recipe, progress=False).fit(
+            train, {"test": test}
+        )
     with pytest.raises(ValueError, match=r"start=1.5 must be <= 1.0|start=1.5"):
         Recipe(phases=[{"name": "resample", "start": 1.5}])
     with pytest.raises(TypeError, match="must be an int epoch"):
@@ -231,9 +238,9 @@ def test_stop_batch_transform_trains_the_last_epochs_plainly(digits, monkeypatch
     recipe = Recipe(
         batch_transform="spy-mixup", phases=[{"name": "stop-batch-transform", "start": 2}]
     )
-    Trainer(TrainConfig(epochs=3, batch_size=16), recipe=recipe, progress=False).fit(
-        train, {"test": test}
-    )
+    Trainer(
+        TrainConfig(epochs=3, batch_size=16, min_steps=None), recipe=recipe, progress=False
+    ).fit(train, {"test": test})
     assert set(seen) == {0, 1}
 
 
@@ -247,5 +254,7 @@ def test_a_new_phase_is_one_subclass(digits, monkeypatch):
     train, test = digits
     monkeypatch.setitem(PHASES._entries, "note-test", Note)
     recipe = Recipe(phases=[{"name": "note-test", "start": 0.5}])
-    Trainer(TrainConfig(epochs=4), recipe=recipe, progress=False).fit(train, {"test": test})
+    Trainer(TrainConfig(epochs=4, min_steps=None), recipe=recipe, progress=False).fit(
+        train, {"test": test}
+    )
     assert calls == [(2, 4, [30, 12, 7])]

@@ -67,7 +67,9 @@ def test_a_registered_suite_is_computed_by_the_trainer_on_the_splits_that_ask(di
     monkeypatch.setitem(METRIC_SUITES, "confidence", suite)
     train, test = digits
     asks = ImageSet(test.images, test.labels, test.class_names, "asks", {"confidence": True})
-    result = Trainer(TrainConfig(epochs=1), progress=False).fit(train, {"test": test, "asks": asks})
+    result = Trainer(TrainConfig(epochs=1, min_steps=None), progress=False).fit(
+        train, {"test": test, "asks": asks}
+    )
     assert "mean_top_probability" in result.final["asks"]
     assert "acsa" in result.final["asks"]
     assert "mean_top_probability" not in result.final["test"]

@@ -14,10 +14,12 @@ from deepbalance.training import (
     split_validation,
 )
 
+#: exactly its epochs (min_steps=None): these tests count epochs, evaluations and steps
 FAST = TrainConfig(
     classifier="mlp",
     classifier_params={"hidden": (32, 16)},
     epochs=6,
+    min_steps=None,
     lr=1e-2,
     optimizer="adam",
     schedule="constant",
@@ -167,6 +169,7 @@ def test_default_recipe_is_the_tuned_cpu_recipe():
     )  # fmt: skip
     assert (config.lr, config.weight_decay, config.label_smoothing) == (0.1, 5e-4, 0.1)
     assert (config.augment, config.epoch_rows, config.batch_size) == ("auto", "real", 128)
+    assert (config.epochs, config.min_steps) == (10, 500)
 
 
 @pytest.mark.parametrize(

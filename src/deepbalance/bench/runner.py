@@ -58,6 +58,7 @@ __all__ = [
     "check_device",
     "check_folds",
     "cv_folds",
+    "run_folds",
     "expand_grid",
     "execute_run",
     "run_spec",
@@ -288,20 +289,23 @@ def cv_folds(labels, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
     scikit-learn's ``StratifiedKFold(folds, shuffle=True, random_state=seed)``: every fold
     holds about ``1/folds`` of each class, the test rows of the folds partition all rows, and
     fold ``k`` trains on the rest. This is DeepSMOTE's evaluation (Dablain et al. 2022 §4: 5-fold
-    cross-validation on the imbalanced data).
+    cross-validation on the imbalanced data). A class with a single image cannot be both
+    trained on and tested: its row is in every fold's training rows and in no test fold (the
+    other rows are split as if it were absent).
 
     Parameters
     ----------
     labels : array of int, shape (n,)
     folds : int
-        At least 2 and at most the smallest class's count.
+        At least 2 and at most the smallest count of a class with two or more images.
     seed : int
         Seeds the shuffle; the same seed gives the same folds.
 
     Raises
     ------
     ValueError
-        If ``folds`` is below 2 or above the smallest class's count.
+        If ``folds`` is below 2 or above the smallest count of a class with two or more
+        images, or no class has two images.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -310,34 +314,49 @@ def cv_folds(labels, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
         raise ValueError(f"labels has shape {labels.shape}; pass a non-empty 1-d label array")
     if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
         raise ValueError(f"folds={folds!r} must be an integer >= 2; pass e.g. folds=5")
-    counts = np.unique(labels, return_counts=True)[1]
-    if folds > counts.min():
+    classes, counts = np.unique(labels, return_counts=True)
+    if not (counts >= 2).any():
+        raise ValueError("no class has two images, so no image can be tested; add images")
+    smallest = int(counts[counts >= 2].min())
+    if folds > smallest:
         raise ValueError(
-            f"folds={folds} is more than the smallest class's {int(counts.min())} images, so "
-            f"some fold would hold none of it; pass folds <= {int(counts.min())}"
+            f"folds={folds} is more than the smallest class's {smallest} images, so "
+            f"some fold would hold none of it; pass folds <= {smallest}"
         )
+    alone = np.isin(labels, classes[counts == 1])
+    rows = np.flatnonzero(~alone)
     split = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=int(seed))
-    return [(train, test) for train, test in split.split(np.zeros(len(labels)), labels)]
+    out = []
+    for train, test in split.split(np.zeros(len(rows)), labels[rows]):
+        train_rows = np.sort(np.concatenate([rows[train], np.flatnonzero(alone)]))
+        out.append((train_rows, rows[test]))
+    return out
 
 
 def _plain_key(value) -> str:
     return json.dumps(dataclasses.asdict(value) if value is not None else None, sort_keys=True)
 
 
-def _fold_seed(spec: Spec, point: GridPoint) -> int:
-    """The shuffle seed of a run's folds: from its seed and the cv test set's ``seed``."""
-    return int(np.random.SeedSequence([point.seed, spec.cv.seed]).generate_state(1)[0])
+def run_folds(spec: Spec, labels, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds of a run with seed ``seed`` of ``spec`` (its ``policy = "cv"`` test set) on a
+    training set with ``labels``: :func:`cv_folds` shuffled with a seed drawn from the run's
+    seed and the test set's ``seed``, the same for every method."""
+    if spec.cv is None:
+        raise ValueError(f'spec {spec.name!r} has no policy = "cv" test set, so no folds')
+    shuffle = int(np.random.SeedSequence([int(seed), spec.cv.seed]).generate_state(1)[0])
+    return cv_folds(labels, spec.cv.folds, shuffle)
 
 
 def check_folds(spec: Spec, train, point: GridPoint | None = None) -> None:
     """Raise a :class:`SpecError` naming ``folds`` (file, line) if ``train`` cannot be split
-    into that many stratified folds (a class with fewer images than folds)."""
+    into that many stratified folds (a class of two or more images with fewer images than
+    folds; a class of one image is only trained on)."""
     cv = spec.cv
     if cv is None:
         return
     index = spec.test_sets.index(cv)
     counts = train.class_counts()
-    present = counts[counts > 0]
+    present = counts[counts > 1] if (counts > 1).any() else counts[counts > 0]
     if cv.folds > present.min():
         small = train.class_names[int(np.flatnonzero(counts == present.min())[0])]
         who = f" of {point.method.id!r}" if point is not None else ""
@@ -366,11 +385,18 @@ def build_fold_test(toolkit: Toolkit, spec: Spec, point: GridPoint):
     return _fold_parts(spec, _full_train_set(toolkit, spec, point), point)[1]
 
 
+def fold_test_rows(toolkit: Toolkit, spec: Spec, point: GridPoint) -> list[int]:
+    """Rows (of the run's training set before the fold split) that a cross-validation run
+    holds out; recorded with the run, so the store says which images each fold tested."""
+    if point.fold is None:
+        return []
+    full = _full_train_set(toolkit, spec, point)
+    return [int(r) for r in run_folds(spec, full.labels, point.seed)[point.fold - 1][1]]
+
+
 def _fold_parts(spec: Spec, full, point: GridPoint):
     check_folds(spec, full, point)
-    train_rows, test_rows = cv_folds(full.labels, spec.cv.folds, _fold_seed(spec, point))[
-        point.fold - 1
-    ]
+    train_rows, test_rows = run_folds(spec, full.labels, point.seed)[point.fold - 1]
     tag = f"fold {point.fold} of {spec.cv.folds}"
     return (
         full.subset(np.sort(train_rows), source=f"{full.source} | {tag}: training folds"),
@@ -617,6 +643,11 @@ def execute_run(task: RunTask) -> RunRecord:
             "train_counts": [int(c) for c in train.class_counts()],
             "test_counts": {k: [int(c) for c in v.class_counts()] for k, v in tests.items()},
             "selection": _selection_info(result),
+            **(
+                {"fold_test_rows": fold_test_rows(toolkit, spec, point)}
+                if point.fold is not None
+                else {}
+            ),
             **notes,
         },
         environment=env,

@@ -168,6 +168,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "classifier": "fast-cnn",
     "classifier_params": {},
     "epochs": 10,
+    # a spec trains its stated epochs; ``TrainConfig()`` (and ``compare``) default to 500
+    "min_steps": None,
     "epoch_rows": "real",
     "eval_every": 1,
     "batch_size": 128,
@@ -355,6 +357,8 @@ class TrainSpec:
     classifier: _Text = TRAIN_DEFAULTS["classifier"]
     classifier_params: dict = field(default_factory=dict)
     epochs: _Count = TRAIN_DEFAULTS["epochs"]
+    #: the fewest optimisation steps (``TrainConfig.min_steps``); None: exactly ``epochs``
+    min_steps: _Count | None = TRAIN_DEFAULTS["min_steps"]
     epoch_rows: _EpochRows = TRAIN_DEFAULTS["epoch_rows"]
     eval_every: _Count = TRAIN_DEFAULTS["eval_every"]
     batch_size: _Count = TRAIN_DEFAULTS["batch_size"]
@@ -512,7 +516,10 @@ class Spec:
                 {k: v for k, v in plain(t).items() if k != "folds" or v is not None}
                 for t in self.test_sets
             ],
-            "train": plain(self.train),
+            # ``min_steps`` is left out where unset, so specs written before it keep their hash
+            "train": {
+                k: v for k, v in plain(self.train).items() if k != "min_steps" or v is not None
+            },
             "subset": self.subset,
             # left out when empty, so specs without a search keep their hash
             **({"lr_search": list(self.lr_search)} if self.lr_search else {}),

@@ -58,8 +58,10 @@ def _run_compare(args) -> int:
         size=parse_size(args.size),
         mode=args.mode,
         test_fraction=args.test_fraction,
+        folds=args.folds,
         split_seed=args.split_seed,
         resplit=args.resplit,
+        min_steps=args.min_steps,
         device=args.device,
         estimate=not args.no_estimate,
         progress=False if args.quiet else None,
@@ -71,15 +73,15 @@ def _run_compare(args) -> int:
 
 def add_compare_parser(subparsers):
     """Register ``deepbalance compare`` on the command line's sub-parsers."""
-    from ..workflows.compare import DEFAULT_METHODS, DEFAULT_TEST_FRACTION
+    from ..workflows.compare import DEFAULT_FOLDS, DEFAULT_METHODS, DEFAULT_TEST_FRACTION
 
     parser = subparsers.add_parser(
         "compare",
         help="compare oversampling methods on your own image folder (or CSV) and recommend one",
         description="Compare methods on your images: a folder with one sub-folder per class "
         "(or train/ and test/ folders), or a CSV of path,label[,split]. Without a test split "
-        "a stratified, seeded one is carved and recorded in the store; runs are resumable; "
-        "the report opens with a recommendation.",
+        "every image is tested by stratified k-fold cross-validation (folds recorded in the "
+        "store); runs are resumable; the report opens with a recommendation.",
     )
     parser.add_argument("source", metavar="FOLDER|labels.csv")
     parser.add_argument(
@@ -89,15 +91,21 @@ def add_compare_parser(subparsers):
     seeds.add_argument(
         "--seeds",
         help="these seeds, as in bench run: a list (e.g. 0,1,2; one seed: [4]); a bare number "
-        "N still means N seeds, deprecated: use --n-seeds N (default: 3 seeds)",
+        "N still means N seeds, deprecated: use --n-seeds N (default: 1 seed, one repeat of the "
+        "cross-validation; 3 with a test split)",
     )
     seeds.add_argument(
-        "--n-seeds", type=n_seeds, metavar="N", help="seeds 0..N-1 (e.g. 5; default 3)"
+        "--n-seeds",
+        type=n_seeds,
+        metavar="N",
+        help="seeds 0..N-1 (e.g. 5; default 1 with cross-validation, 3 with a test split)",
     )
     parser.add_argument(
         "--budget", choices=("quick", "full"), help="quick: a smoke-sized run (REDUCED)"
     )
-    parser.add_argument("--epochs", type=int, help="classifier epochs (default: the recipe's)")
+    parser.add_argument(
+        "--epochs", type=int, help="train exactly this many epochs (default: the step budget)"
+    )
     parser.add_argument("--store", default="results.sqlite", help="results store (SQLite file)")
     parser.add_argument("--out", default="report", help="report folder (default: report)")
     parser.add_argument("--html", action="store_true", help="also write report.html")
@@ -106,12 +114,26 @@ def add_compare_parser(subparsers):
         "--mode", choices=("L", "RGB"), help="L: 1 channel, RGB: 3 (default: inferred)"
     )
     parser.add_argument(
+        "--folds",
+        type=int,
+        help="folds of the stratified cross-validation used when there is no test split "
+        f"(default: {DEFAULT_FOLDS}; each seed is one repeat)",
+    )
+    parser.add_argument(
         "--test-fraction",
         type=float,
-        default=DEFAULT_TEST_FRACTION,
-        help="share of each class held out when there is no test split (default: 0.2)",
+        help="instead of cross-validation, hold out this share of each class once "
+        f"(e.g. {DEFAULT_TEST_FRACTION}); not with --folds",
     )
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of that split (default: 0)")
+    parser.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the folds or split (default: 0)"
+    )
+    parser.add_argument(
+        "--min-steps",
+        type=int,
+        help="fewest optimisation steps per training run (default: the recipe's 500; small "
+        "folders get more epochs); not with --epochs",
+    )
     parser.add_argument(
         "--resplit", action="store_true", help="carve a new split when the folder has changed"
     )

@@ -327,6 +327,8 @@ class Trainer:
             train, synthetic, eval_sets = self._carve_validation(train, synthetic, eval_sets)
         for name, split in eval_sets.items():
             _check_split(name, split, train, n_classes)
+        # the step budget (min_steps) fixes the epochs once, for this training set
+        config = config.for_rows(config.rows_per_epoch(len(train), int((~synthetic).sum())))
         real_counts = np.bincount(train.labels[~synthetic], minlength=n_classes)
         if (real_counts == 0).any():
             names = [train.class_names[c] for c in np.flatnonzero(real_counts == 0)]
@@ -375,7 +377,7 @@ class Trainer:
                 train.images, None if not synthetic.any() else np.flatnonzero(~synthetic)
             )
             pipeline = InputPipeline(mean, std, augment=augment, shift=config.shift, device=device)
-            loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device)
+            loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device, config)
             loop.batch_transform, loop.phases, loop.real_counts = transform, phases, real_counts
             state = TrainState("train", 0, config.epochs, model, objective)
             for cb in self.callbacks:
@@ -446,8 +448,8 @@ class Trainer:
 class _Loop:
     """State of one ``fit`` call: tensors on the device, generators, history."""
 
-    def __init__(self, trainer, model, train, synthetic, eval_sets, pipeline, device):
-        self.trainer, self.config = trainer, trainer.config
+    def __init__(self, trainer, model, train, synthetic, eval_sets, pipeline, device, config):
+        self.trainer, self.config = trainer, config
         self.model, self.pipeline, self.device = model, pipeline, device
         self.class_names = train.class_names
         self.n_classes = train.n_classes
@@ -584,13 +586,7 @@ class _Loop:
 
     def _rows_per_epoch(self) -> int:
         """Rows of one classifier epoch (``TrainConfig.epoch_rows``)."""
-        setting = self.config.epoch_rows
-        if setting == "all":
-            return len(self.labels)
-        if setting == "real":
-            n_real = int((~self.synthetic_np).sum())
-            return n_real if n_real > 0 else len(self.labels)
-        return int(setting)
+        return self.config.rows_per_epoch(len(self.labels), int((~self.synthetic_np).sum()))
 
     def _evaluate(self, epoch: int) -> None:
         for name, (images, split) in self.eval_sets.items():

@@ -6,12 +6,17 @@ folders) or a CSV of ``path,label[,split]``, and:
 1. lists and decodes the images (:mod:`deepbalance.data.user_images`): grayscale files stay one
    channel, mixed sizes are refused unless ``size`` is given, undecodable or non-image files
    are skipped with one warning (fatal above 10%);
-2. uses the source's test split, or carves a stratified, seeded one
-   (:func:`~deepbalance.data.user_images.carve_test_split`); the file list of every split is
-   part of the spec, so the results store records it, a rerun finds it there and reuses
-   exactly that split, and a folder that changed since is refused unless ``resplit=True``;
+2. uses the source's test split; without one it evaluates by stratified k-fold
+   cross-validation (``folds``, default 5: every image is tested once per repeat, each seed
+   one repeat with its own folds, cut before any resampling and the same for every method;
+   :func:`~deepbalance.bench.runner.run_folds`), or with ``test_fraction`` carves one
+   stratified, seeded hold-out split (:func:`~deepbalance.data.user_images.carve_test_split`).
+   The file list and the split recipe are part of the spec, so the results store records
+   them (and every fold run its held-out rows), a rerun finds them there and reuses exactly
+   those splits, and a folder that changed since is refused unless ``resplit=True``;
 3. builds a benchmark spec programmatically — the default training recipe
-   (``TrainConfig()``), the methods, the seeds — and runs it with the benchmark runner
+   (``TrainConfig()``, whose ``min_steps`` gives a small folder more epochs), the methods,
+   the seeds — and runs it with the benchmark runner
    (:func:`~deepbalance.bench.runner.run_spec`): resumable, every finished run stored, a rich
    progress bar; before it starts, it prints an estimate of the total time (one short timed
    training pass plus a per-image cost model, see :func:`estimate_seconds`);
@@ -35,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_float
 from .._console import make_console
 from ..bench.spec import DataSpec, MethodSpec, Source, Spec, TestSetSpec, TrainSpec, apply_overrides
 from ..data.decode import GRAY_MODES
@@ -101,7 +107,12 @@ BUDGETS = {
         },
     }
 }
+#: Share of each class a ``test_fraction`` hold-out split keeps for testing (the CLI's help).
 DEFAULT_TEST_FRACTION = 0.2
+#: Folds of the cross-validation used when the source has no test split (and no
+#: ``test_fraction`` is given), and its repeats (seeds) when ``seeds`` is not given.
+DEFAULT_FOLDS = 3
+DEFAULT_REPEATS = 1
 
 LISTED_DATASETS: Registry = Registry("dataset")
 LISTED_DATASETS.register(DATASET, load_listed_images)
@@ -200,9 +211,8 @@ def _stored_split(store_path: Path, spec_name: str, root: Path, record: dict):
         stored = options.get("split_record", {})
         if data.get("dataset") != DATASET or data.get("data_dir") != str(root):
             continue
-        if {k: stored.get(k) for k in ("kind", "test_fraction", "seed")} != {
-            k: record.get(k) for k in ("kind", "test_fraction", "seed")
-        }:
+        recipe = ("kind", "test_fraction", "folds", "seed")
+        if {k: stored.get(k) for k in recipe} != {k: record.get(k) for k in recipe}:
             continue
         if found is None or row["updated_at"] >= found[0]:
             found = (row["updated_at"], options["files"], stored, row["spec_hash"])
@@ -228,6 +238,29 @@ def _default_train() -> TrainSpec:
     return TrainSpec(**{f.name: getattr(config, f.name) for f in dataclasses.fields(TrainSpec)})
 
 
+def _check_folds(folds, counts: dict) -> int:
+    """``folds`` validated against the class counts (classes of one image are only trained
+    on, so they do not limit it)."""
+    if isinstance(folds, bool) or not isinstance(folds, numbers.Integral):
+        raise TypeError(f"folds={folds!r} must be an integer >= 2; pass e.g. --folds 5")
+    if folds < 2:
+        raise ValueError(
+            f"--folds {folds}: cross-validation needs at least 2 folds; pass --folds 5 (or "
+            "--test-fraction 0.2 for one hold-out split)"
+        )
+    testable = {c: n for c, n in counts.items() if n >= 2}
+    if not testable:
+        raise ValueError("no class has two images, so none can be tested; add images")
+    rarest = min(testable, key=lambda c: (testable[c], c))
+    if folds > testable[rarest]:
+        raise ValueError(
+            f"--folds {folds} is more than the {testable[rarest]} images of class {rarest!r}, "
+            f"the rarest class, so some fold would test none of it; pass --folds "
+            f"{testable[rarest]} or fewer (at least 2), or add images of {rarest!r}"
+        )
+    return int(folds)
+
+
 def prepare_comparison(
     source,
     *,
@@ -238,11 +271,13 @@ def prepare_comparison(
     store="results.sqlite",
     size=None,
     mode: str | None = None,
-    test_fraction: float = DEFAULT_TEST_FRACTION,
+    test_fraction: float | None = None,
+    folds: int | None = None,
     split_seed: int = 0,
     resplit: bool = False,
     method_params: dict | None = None,
     max_bad: float = MAX_BAD_FRACTION,
+    min_steps: int | None = None,
 ) -> PreparedComparison:
     """Read ``source``, settle its test split and build the comparison's spec (no training).
 
@@ -251,6 +286,25 @@ def prepare_comparison(
     from ..methods import get_method
 
     names, defaults = _method_list(methods)
+    if test_fraction is not None and folds is not None:
+        raise ValueError(
+            f"--test-fraction {test_fraction} and --folds {folds} both given: they are two "
+            "protocols (one hold-out split, or k-fold cross-validation); pass only one"
+        )
+    if min_steps is not None and (
+        isinstance(min_steps, bool) or not isinstance(min_steps, numbers.Integral)
+    ):
+        raise TypeError(f"min_steps={min_steps!r} must be an integer >= 1; pass e.g. 500")
+    if min_steps is not None and min_steps < 1:
+        raise ValueError(
+            f"--min-steps {min_steps}: the step budget must be >= 1; pass e.g. --min-steps 500 "
+            "(or --epochs N to train exactly N epochs)"
+        )
+    if epochs is not None and min_steps is not None:
+        raise ValueError(
+            f"--epochs {epochs} and --min-steps {min_steps} both given: --epochs trains exactly "
+            "that many epochs, --min-steps at least that many steps; pass only one"
+        )
     seed_list = _seed_list(3 if seeds is None else seeds)
     if budget is not None and budget not in ("quick", "full"):
         raise ValueError(f"budget={budget!r} is not supported; choose one of 'quick', 'full'")
@@ -275,6 +329,21 @@ def prepare_comparison(
     named = inventory.source.stem if inventory.kind == "csv" else inventory.source.name
     spec_name = f"compare-{_slug(named)}"
     split_reused = False
+    if inventory.has_test_split and folds is not None:
+        raise ValueError(
+            f"--folds {folds}: {inventory.source} has its own test split (test/ folder or "
+            "split column), which compare uses as it is; drop --folds, or merge the test "
+            "images into the class folders to cross-validate"
+        )
+    cross_validate = not inventory.has_test_split and test_fraction is None
+    if cross_validate:
+        all_counts = {c: sum(1 for k in decoded.classes if k == c) for c in class_names}
+        folds = _check_folds(DEFAULT_FOLDS if folds is None else folds, all_counts)
+    elif test_fraction is not None:
+        test_fraction = check_float(
+            test_fraction, "test_fraction", min_value=0.0, max_value=0.5, min_inclusive=False
+        )
+    seed_list = _seed_list(seeds if seeds is not None else DEFAULT_REPEATS if cross_validate else 3)
     if inventory.has_test_split:
         splits = list(decoded.splits)
         record = {"kind": "given", "source": inventory.kind}
@@ -292,20 +361,33 @@ def prepare_comparison(
             for s in ("train", "test")
         }
     else:
-        record = {
-            "kind": "carved",
-            "test_fraction": float(test_fraction),
-            "seed": int(split_seed),
-            "how": "per class, sklearn.model_selection.train_test_split",
-            "skipped": sorted(f for f, _ in decoded.skipped),
-        }
+        if cross_validate:
+            record = {
+                "kind": "kfold",
+                "folds": folds,
+                "seed": int(split_seed),
+                "how": "sklearn.model_selection.StratifiedKFold(shuffle=True) per repeat (seed), "
+                "shuffled by numpy SeedSequence([seed, split seed]); classes of one image "
+                "only trained on (deepbalance.bench.runner.run_folds)",
+                "skipped": sorted(f for f, _ in decoded.skipped),
+            }
+        else:
+            record = {
+                "kind": "carved",
+                "test_fraction": float(test_fraction),
+                "seed": int(split_seed),
+                "how": "per class, sklearn.model_selection.train_test_split",
+                "skipped": sorted(f for f, _ in decoded.skipped),
+            }
+        parts = ("train",) if cross_validate else ("train", "test")
+        what = "file list and folds" if cross_validate else "test split"
         stored = None if resplit else _stored_split(store_path, spec_name, inventory.root, record)
         if stored is not None:
             _, stored_files, stored_record, stored_hash = stored
             added, removed = _changed(stored_files, stored_record.get("skipped", []), decoded)
             if added or removed:
                 raise ValueError(
-                    f"{inventory.source} changed since its test split was recorded in "
+                    f"{inventory.source} changed since its {what} were recorded in "
                     f"{store_path} (spec hash {stored_hash}): {len(added)} file(s) new or "
                     f"relabelled{' (e.g. ' + added[0] + ')' if added else ''}, {len(removed)} "
                     f"gone or relabelled{' (e.g. ' + removed[0] + ')' if removed else ''}. Pass "
@@ -313,11 +395,11 @@ def prepare_comparison(
                     "(the stored runs stay under the old hash), restore the files, or pass "
                     "another --store"
                 )
-            files = {s: [list(r) for r in stored_files[s]] for s in ("train", "test")}
+            files = {s: [list(r) for r in stored_files[s]] for s in parts}
             split_reused = True
-            notes.append(
-                f"reusing the test split recorded in {store_path} (spec hash {stored_hash})"
-            )
+            notes.append(f"reusing the {what} recorded in {store_path} (spec hash {stored_hash})")
+        elif cross_validate:
+            files = {"train": [[f, c] for f, c in zip(decoded.files, decoded.classes, strict=True)]}
         else:
             carved = carve_test_split(decoded.classes, test_fraction=test_fraction, seed=split_seed)
             files = {
@@ -328,17 +410,25 @@ def prepare_comparison(
                 ]
                 for s in ("train", "test")
             }
-    train_counts = {c: sum(1 for _, k in files["train"] if k == c) for c in class_names}
-    test_counts = {c: sum(1 for _, k in files["test"] if k == c) for c in class_names}
+    if cross_validate:
+        counts = {c: sum(1 for _, k in files["train"] if k == c) for c in class_names}
+        # the fewest training images a fold leaves a class (what a sampler's neighbours need)
+        train_counts = {c: n if n < 2 else n - math.ceil(n / folds) for c, n in counts.items()}
+        test_counts = {c: n if n >= 2 else 0 for c, n in counts.items()}
+        total_counts = counts
+    else:
+        train_counts = {c: sum(1 for _, k in files["train"] if k == c) for c in class_names}
+        test_counts = {c: sum(1 for _, k in files["test"] if k == c) for c in class_names}
+        total_counts = {c: train_counts[c] + test_counts[c] for c in class_names}
     untested = [c for c in class_names if test_counts[c] == 0]
-    if not files["test"]:
+    if not any(test_counts.values()):
         raise ValueError(
             f"{inventory.source}: the test split is empty; add images to test/ or pass a "
             "larger test_fraction"
         )
     for c in untested:
         notes.append(
-            f"class {c!r} has no test image ({train_counts[c]} training image(s)): it is trained "
+            f"class {c!r} has no test image ({total_counts[c]} image(s) in all): it is trained "
             "on but not scored; ACSA averages the other classes. Add images of it"
         )
     smallest = min(train_counts.values())
@@ -371,10 +461,19 @@ def prepare_comparison(
         "split_record": record,
     }
     train = _default_train()
+    if epochs is not None or budget == "quick":
+        train = dataclasses.replace(train, min_steps=None)  # exactly the epochs asked for
+    elif min_steps is not None:
+        train = dataclasses.replace(train, min_steps=int(min_steps))
+    test_set = (
+        TestSetSpec(name="test", policy="cv", folds=folds, seed=int(split_seed))
+        if cross_validate
+        else TestSetSpec(name="test", policy="official")
+    )
     spec = Spec(
         name=spec_name,
         data=DataSpec(dataset=DATASET, data_dir=str(inventory.root), options=options),
-        test_sets=(TestSetSpec(name="test", policy="official"),),
+        test_sets=(test_set,),
         methods=tuple(
             MethodSpec(id=n, name=n, params=dict(method_params.get(n, {})), label=LABELS.get(n, n))
             for n in names
@@ -400,24 +499,41 @@ def prepare_comparison(
         )
     elif mode is not None:
         channels = f"{'1 channel' if mode_used == 'L' else '3 channels'} (mode {mode} as asked)"
-    counts = ", ".join(f"{c} {train_counts[c] + test_counts[c]}" for c in class_names)
-    how = (
-        f"given by the source ({inventory.kind})"
-        if record["kind"] == "given"
-        else f"carved per class with scikit-learn's train_test_split (test_fraction "
-        f"{record['test_fraction']}, seed {record['seed']}), recorded in the results store"
-        + (" and reused" if split_reused else "")
-    )
+    counts = ", ".join(f"{c} {total_counts[c]}" for c in class_names)
+    order = f"(classes in the order {', '.join(class_names)})"
+    stored = " and reused" if split_reused else ""
+    if cross_validate:
+        repeats = len(spec.seeds)
+        evaluation = (
+            f"Evaluation: {folds}-fold stratified cross-validation × {repeats} repeat(s) (one "
+            f"per seed, each with its own folds; scikit-learn's StratifiedKFold, split seed "
+            f"{split_seed}): every image is tested once per repeat, by a model that never saw "
+            "it; folds are cut before any resampling and shared by every method, recorded in "
+            f"the results store{stored}. Each fold trains on about "
+            f"{', '.join(str(train_counts[c]) for c in class_names)} and tests about "
+            f"{', '.join(str(math.ceil(n / folds)) for n in test_counts.values())} images "
+            f"{order}"
+        )
+    else:
+        how = (
+            f"given by the source ({inventory.kind})"
+            if record["kind"] == "given"
+            else f"carved per class with scikit-learn's train_test_split (test_fraction "
+            f"{record['test_fraction']}, seed {record['seed']}), recorded in the results "
+            f"store{stored}"
+        )
+        evaluation = (
+            f"Test split {how}: train {', '.join(str(train_counts[c]) for c in class_names)}; "
+            f"test {', '.join(str(test_counts[c]) for c in class_names)} {order}"
+        )
     data_lines = [
         f"Source: `{inventory.source}`: {len(decoded.files)} images in {len(class_names)} "
         f"classes ({counts}), {image_shape[1]}x{image_shape[2]} pixels, {channels}"
         + (" (resized)" if size is not None else ""),
-        f"Test split {how}: train {', '.join(str(train_counts[c]) for c in class_names)}; "
-        f"test {', '.join(str(test_counts[c]) for c in class_names)} (classes in the order "
-        f"{', '.join(class_names)})",
-        f"Training: the default recipe — {spec.train.classifier}, {spec.train.epochs} epochs, "
-        f"batch {spec.train.batch_size}, {spec.train.optimizer} lr {spec.train.lr}; "
-        f"seeds {', '.join(map(str, spec.seeds))}",
+        evaluation,
+        f"Training: {_budget_line(spec, files, class_names)} — the default recipe, "
+        f"{spec.train.classifier}, batch {spec.train.batch_size}, {spec.train.optimizer} lr "
+        f"{spec.train.lr}; seeds {', '.join(map(str, spec.seeds))}",
     ]
     if decoded.skipped:
         data_lines.append(
@@ -428,6 +544,23 @@ def prepare_comparison(
     return PreparedComparison(
         spec, inventory, decoded, split_reused, train_counts, test_counts, notes, data_lines
     )
+
+
+def _budget_line(spec: Spec, files: dict, class_names) -> str:
+    """``"504 steps = 72 epochs of 780 rows (at least 500 steps)"``: the training budget of a
+    run (the first fold's training rows under cross-validation)."""
+    from ..training.config import TrainConfig
+
+    config = TrainConfig(**spec.train.as_dict())
+    rows = len(files["train"])
+    if spec.cv is not None:
+        from ..bench.runner import run_folds
+
+        index = {c: i for i, c in enumerate(class_names)}
+        labels = np.array([index[c] for _, c in files["train"]])
+        rows = len(run_folds(spec, labels, spec.seeds[0])[0][0])
+    where = " (fold 1)" if spec.cv is not None else ""
+    return f"{config.budget_text(rows)}{where}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,11 +576,15 @@ class Estimate:
     n_runs: int
     classifier_seconds_per_image: float
     autoencoder_seconds_per_image: float | None
+    run_overhead_seconds: float = 0.0
 
     def text(self) -> str:
         total = self.seconds
         when = f"{total:.0f} s" if total < 120 else f"{total / 60:.1f} min"
-        parts = f"classifier {1000 * self.classifier_seconds_per_image:.2f} ms per image pass"
+        parts = (
+            f"classifier {1000 * self.classifier_seconds_per_image:.2f} ms per image pass, "
+            f"{self.run_overhead_seconds:.1f} s per run"
+        )
         if self.autoencoder_seconds_per_image is not None:
             parts += f", autoencoder {1000 * self.autoencoder_seconds_per_image:.2f} ms"
         return (
@@ -463,17 +600,22 @@ def estimate_seconds(
     """Estimate the seconds ``points`` (grid points of ``spec``) take: time one short thing,
     then apply a per-image cost model.
 
-    The short thing: one training epoch of the spec's classifier (plain CE) on up to
-    ``n_time`` training images plus one evaluation of up to ``n_time`` test images, after a
-    warm-up on 16 images; that gives ``c``, seconds per image pass. With a latent method, one
-    epoch of its autoencoder on the same images gives ``c_ae``. The model, per run:
+    The short thing: after a warm-up on 16 images, the spec's classifier (plain CE) trained
+    for one and for four epochs on up to ``n_time`` training images, each with one
+    evaluation of up to ``n_time`` test images; the difference gives ``c``, seconds per
+    training image pass, and the rest of the shorter run the fixed cost of a run (model,
+    evaluation at ``c / 3`` per image). With a latent method, one and four epochs of its
+    autoencoder on the same images give ``c_ae`` likewise. The model, per run:
 
-    - classifier: ``c * (epochs * rows + evaluations * n_test)``, where ``rows`` is the
-      training set after resampling (``n_classes * largest class`` for a sampler, which
-      balances fully by default; ``n_train`` without one);
+    - classifier: ``overhead + c * (epochs * epoch_rows + evaluations * n_test / 3)``, where
+      ``epochs`` and the evaluations are the recipe's resolved for this training set (``min_steps``:
+      :meth:`~deepbalance.training.TrainConfig.for_rows`) and ``epoch_rows`` the rows of one
+      epoch (``TrainConfig.rows_per_epoch``: ``n_train`` with the default ``"real"``; with
+      ``"all"`` the set after resampling, ``n_classes * largest class`` for a sampler, which
+      balances fully by default);
     - triplet pretraining (CLE-SMOTE): ``3 * c * pretrain_epochs * rows`` (anchor, positive,
-      negative passes);
-    - autoencoder (latent samplers): ``c_ae * epochs * n_train``, once per seed and
+      negative passes over the resampled set);
+    - autoencoder (latent samplers): ``c_ae * epochs * n_train``, once per seed, fold and
       autoencoder (the runner's cache shares it); early stopping can make it shorter.
 
     Parameters
@@ -490,19 +632,32 @@ def estimate_seconds(
     from ..methods import get_method, run_method
     from ..training.config import TrainConfig
 
-    settings = {**spec.train.as_dict(), "device": device, "epochs": 1, "eval_every": 1}
+    settings = {
+        **spec.train.as_dict(),
+        "device": device,
+        "epochs": 1,
+        "eval_every": 1,
+        "min_steps": None,
+    }
     config = TrainConfig(**settings)
     rng = np.random.RandomState(0)
     rows = np.sort(rng.permutation(len(train))[: min(n_time, len(train))])
     test_rows = np.sort(rng.permutation(len(test))[: min(n_time, len(test))])
     sub, sub_test = train.subset(rows), test.subset(test_rows)
+    longer = config.replace(epochs=1 + _EXTRA_EPOCHS, eval_every=1 + _EXTRA_EPOCHS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tiny subsets miss classes; irrelevant for timing
         warm = train.subset(rows[:16])
         run_method("none", warm, {"test": warm}, config=config, seed=0, progress=False)
-        clock = time.perf_counter()
-        run_method("none", sub, {"test": sub_test}, config=config, seed=0, progress=False)
-        c = (time.perf_counter() - clock) / (len(sub) + len(sub_test))
+        seconds = []
+        for timed in (config, longer):
+            clock = time.perf_counter()
+            run_method("none", sub, {"test": sub_test}, config=timed, seed=0, progress=False)
+            seconds.append(time.perf_counter() - clock)
+    # the slope between the two is the cost of one image pass; the rest is per run
+    # (building the model, one evaluation at a third of a training pass per image)
+    c = max((seconds[1] - seconds[0]) / (_EXTRA_EPOCHS * len(sub)), 1e-7)
+    overhead = max(seconds[0] - c * len(sub) - c / 3 * len(sub_test), 0.0)
     c_ae = None
     latent = [p for p in points if _is_latent(get_method(p.method.name, **p.method.params))]
     if latent:
@@ -512,21 +667,23 @@ def estimate_seconds(
     counts = train.class_counts()
     n_train, n_test = len(train), len(test)
     balanced = int(len(counts) * counts.max())
-    evals = math.ceil(spec.train.epochs / spec.train.eval_every)
-    if spec.train.epochs % spec.train.eval_every:
-        evals += 1
+    recipe = TrainConfig(**{**spec.train.as_dict(), "device": device})
     per_method: dict[str, float] = {}
     autoencoders = set()
     for point in points:
         method = get_method(point.method.name, **point.method.params)
         rows_m = n_train if method.sampler is None else balanced
-        cost = c * (spec.train.epochs * rows_m + evals * n_test)
+        epoch_rows = recipe.rows_per_epoch(rows_m, n_train)
+        run = recipe.for_rows(epoch_rows)
+        evals = math.ceil(run.epochs / run.eval_every) + bool(run.epochs % run.eval_every)
+        cost = overhead + c * (run.epochs * epoch_rows + evals * n_test / 3)
         if method.recipe.pretrain:
             cost += 3 * c * method.recipe.pretrain_epochs * rows_m
         if _is_latent(method) and c_ae is not None:
             sampler = method.make_sampler(random_state=0)
             key = (
                 point.seed,
+                point.fold,
                 repr(sampler.autoencoder_config(train.image_shape)),
                 repr(sampler.train_settings()),
             )
@@ -534,7 +691,11 @@ def estimate_seconds(
                 autoencoders.add(key)
                 cost += c_ae * sampler.epochs * n_train
         per_method[point.method.id] = per_method.get(point.method.id, 0.0) + cost
-    return Estimate(sum(per_method.values()), per_method, len(points), c, c_ae)
+    return Estimate(sum(per_method.values()), per_method, len(points), c, c_ae, overhead)
+
+
+#: Epochs the second timed run of :func:`estimate_seconds` adds to the first.
+_EXTRA_EPOCHS = 3
 
 
 def _is_latent(method) -> bool:
@@ -549,11 +710,14 @@ def _time_autoencoder(method, data, device: str) -> float:
 
     sampler = method.make_sampler(random_state=0)
     config = sampler.autoencoder_config(data.image_shape)
-    settings = dataclasses.replace(sampler.train_settings(), epochs=1)
     X = data.as_float()
-    clock = time.perf_counter()
-    train_autoencoder(config, X, data.labels, settings, seed=0, device=device)
-    return (time.perf_counter() - clock) / len(data)
+    seconds = []
+    for epochs in (1, 1 + _EXTRA_EPOCHS):
+        settings = dataclasses.replace(sampler.train_settings(), epochs=epochs)
+        clock = time.perf_counter()
+        train_autoencoder(config, X, data.labels, settings, seed=0, device=device)
+        seconds.append(time.perf_counter() - clock)
+    return max((seconds[1] - seconds[0]) / (_EXTRA_EPOCHS * len(data)), 1e-7)
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,11 +763,13 @@ def compare_images(
     out="report",
     size=None,
     mode: str | None = None,
-    test_fraction: float = DEFAULT_TEST_FRACTION,
+    test_fraction: float | None = None,
+    folds: int | None = None,
     split_seed: int = 0,
     resplit: bool = False,
     method_params: dict | None = None,
     max_bad: float = MAX_BAD_FRACTION,
+    min_steps: int | None = None,
     device: str = "cpu",
     estimate: bool = True,
     progress: bool | None = None,
@@ -622,12 +788,15 @@ def compare_images(
         more images per class than the data has (SMOTE: ``k_neighbors + 1``) are skipped with a
         note; named ones fail instead.
     seeds : int or list of int, optional
-        Number of seeds (``0..n-1``) or the seeds; each seed is one training run per method.
-        Default 3 (2 with ``budget="quick"``).
+        Number of seeds (``0..n-1``) or the seeds; each seed is one training run per method
+        (per fold under cross-validation, where each seed is one repeat with its own folds).
+        Default: 1 repeat of the cross-validation, 3 seeds with a test split (2 with
+        ``budget="quick"``).
     budget : {None, "quick", "full"}
         ``"quick"``: 2 seeds, 2 epochs, short autoencoder/pretraining (marked REDUCED).
     epochs : int, optional
-        Override the default recipe's epochs (marked REDUCED).
+        Train exactly this many epochs instead of the default recipe's budget (marked
+        REDUCED).
     store : path
         The SQLite results store; finished runs there are skipped (resumable).
     out : path
@@ -636,10 +805,15 @@ def compare_images(
         Resize every image; without it the images must share one size.
     mode : {None, "L", "RGB"}
         ``None`` infers it: 1 channel when every file is grayscale.
-    test_fraction : float
-        Share of each class held out when the source has no test split.
+    test_fraction : float, optional
+        Evaluate on one hold-out split instead of cross-validation: this share of each class
+        is held out (when the source has no test split). Not with ``folds``.
+    folds : int, optional
+        Folds of the stratified cross-validation used when the source has no test split
+        (default :data:`DEFAULT_FOLDS`, 5): at least 2 and at most the images of the rarest
+        class (classes of one image are trained on and not tested).
     split_seed : int
-        Seed of that split.
+        Seed of the split (of the folds: mixed with each repeat's seed).
     resplit : bool
         Carve a new split even if the store holds one for this source that no longer matches
         its files.
@@ -648,6 +822,9 @@ def compare_images(
         ``{"deepsmote": {"sampler_params": {"epochs": 5, "dim_h": 16}}}``).
     max_bad : float
         Largest share of files that may be skipped as not images or undecodable.
+    min_steps : int, optional
+        The fewest optimisation steps of a training run (default: ``TrainConfig``'s, 500);
+        a small training set gets more epochs. Not with ``epochs``.
     device : str
         "cpu", "cuda", "cuda:N" or "auto".
     estimate : bool
@@ -662,7 +839,14 @@ def compare_images(
     -------
     CompareResult
     """
-    from ..bench.runner import Toolkit, build_test_sets, build_train_set, expand_grid, run_spec
+    from ..bench.runner import (
+        Toolkit,
+        build_fold_test,
+        build_test_sets,
+        build_train_set,
+        expand_grid,
+        run_spec,
+    )
     from ..bench.store import Store
     from .verdict import write_compare_report
 
@@ -679,10 +863,12 @@ def compare_images(
         size=size,
         mode=mode,
         test_fraction=test_fraction,
+        folds=folds,
         split_seed=split_seed,
         resplit=resplit,
         method_params=method_params,
         max_bad=max_bad,
+        min_steps=min_steps,
     )
     spec = prepared.spec
     for line in prepared.data_lines:
@@ -696,7 +882,9 @@ def compare_images(
         if todo:
             resolved = toolkit.resolved()
             train = build_train_set(resolved, spec, todo[0])
-            test = build_test_sets(resolved, spec)["test"]
+            test = build_fold_test(resolved, spec, todo[0])
+            if test is None:
+                test = build_test_sets(resolved, spec)["test"]
             planned = estimate_seconds(spec, train, test, todo, device=device)
             console.print(planned.text(), markup=False, highlight=False)
     summary = run_spec(

@@ -45,14 +45,42 @@ SIMPLE = "random-oversampling"
 
 @dataclass(frozen=True)
 class MethodScore(SeedSummary):
-    """One method's metric on a test set over seeds."""
+    """One method's metric on a test set over seeds (and folds).
+
+    Under cross-validation ``values`` are per fold run, ``keys`` their ``(seed, variant)``
+    (what paired tests pair on), and ``pooled`` the metric computed over every image: per
+    repeat (seed) from the summed confusion matrices of its folds, each image tested once,
+    one value per repeat. :attr:`score` is what ranks methods: the pooled mean when there is
+    one, else the mean.
+    """
 
     method_id: str
     label: str
     values: tuple[float, ...]
     seeds: tuple[int, ...]
+    keys: tuple = ()
+    pooled: tuple[float, ...] = ()
+    folds: int | None = None
+    n_images: int | None = None
+
+    @property
+    def score(self) -> float:
+        return float(np.mean(self.pooled)) if self.pooled else self.mean
 
     def text(self) -> str:
+        if self.pooled:
+            repeats = len(self.pooled)
+            spread = (
+                f" ± {float(np.std(self.pooled, ddof=1)):.3f} over {repeats} repeats"
+                if repeats > 1
+                else ""
+            )
+            images = f" {self.n_images}" if self.n_images else ""
+            return (
+                f"{self.score:.3f}{spread} over all{images} tested images ({self.folds}-fold "
+                f"cross-validation × {repeats} repeat{'s' if repeats > 1 else ''}; per fold "
+                f"{self.mean:.3f} ± {self.std:.3f})"
+            )
         if self.n == 1:
             return f"{self.mean:.3f} (1 seed)"
         return f"{self.mean:.3f} ± {self.std:.3f} over {self.n} seeds"
@@ -78,7 +106,8 @@ class PairedTest:
         """E.g. ``+0.081 (paired t-test over 3 seeds, p = 0.012)``."""
         if self.p_value is None:
             return f"{self.difference:+.3f} ({self.note})"
-        return f"{self.difference:+.3f} ({self.test} over {self.n} seeds, p = {self.p_value:.3g})"
+        unit = "fold runs" if self.a.folds else "seeds"
+        return f"{self.difference:+.3f} ({self.test} over {self.n} {unit}, p = {self.p_value:.3g})"
 
 
 def paired_test(a: MethodScore, b: MethodScore) -> PairedTest:
@@ -88,13 +117,18 @@ def paired_test(a: MethodScore, b: MethodScore) -> PairedTest:
     """
     if not isinstance(a, MethodScore) or not isinstance(b, MethodScore):
         raise TypeError("paired_test compares two MethodScore objects (see make_verdict)")
-    result = stats.paired_test(*stats.paired_values(a.values, a.seeds, b.values, b.seeds))
+    a_keys = a.keys or tuple((seed,) for seed in a.seeds)
+    b_keys = b.keys or tuple((seed,) for seed in b.seeds)
+    result = stats.paired_test(*stats.paired_values(a.values, a_keys, b.values, b_keys))
     n, mean = result.n, result.difference
+    if a.pooled and b.pooled and len(a.pooled) == len(b.pooled):
+        mean = float(np.mean(a.pooled) - np.mean(b.pooled))  # the difference over every image
+    unit = "fold run" if a.folds else "seed"
     if result.reason == stats.TOO_FEW_PAIRS:
-        return PairedTest(a, b, n, mean, "none", None, f"{n} common seed(s): no test possible")
+        return PairedTest(a, b, n, mean, "none", None, f"{n} common {unit}(s): no test possible")
     if result.p_value is None:
         what = "identical" if result.reason == stats.NO_DIFFERENCE else "the same"
-        note = f"{what} on every seed, so no test statistic"
+        note = f"{what} on every {unit}, so no test statistic"
         return PairedTest(a, b, n, mean, "none", None, note)
     return PairedTest(a, b, n, mean, result.test, result.p_value)
 
@@ -134,13 +168,61 @@ class Verdict:
         return self.markdown().replace("**", "")
 
 
+def _cv_folds(protocol: Protocol, test_set: str) -> int | None:
+    """Folds of ``test_set`` when it is a cross-validation test set, else None."""
+    for test in protocol.spec.get("test_sets", []):
+        if test.get("name") == test_set and test.get("policy") == "cv":
+            return int(test.get("folds") or 0) or None
+    return None
+
+
+def _pooled(protocol: Protocol, method_id: str, test_set: str, metric: str, folds: int):
+    """Per repeat (seed) with all ``folds`` folds: ACSA of the summed confusion matrices, so
+    every image counts once; ``(values, images tested per repeat)``."""
+    if metric not in ("acsa", "macro_recall"):
+        return (), None
+    by_seed: dict[int, list] = {}
+    for run in protocol.runs:
+        if run.method_id != method_id:
+            continue
+        matrix = protocol.stage(run).get(test_set, {}).get("confusion_matrix")
+        if isinstance(matrix, list) and matrix:
+            by_seed.setdefault(run.seed, []).append(np.asarray(matrix, dtype=np.int64))
+    values, images = [], None
+    for seed in sorted(by_seed):
+        matrices = by_seed[seed]
+        if len(matrices) != folds or len({m.shape for m in matrices}) != 1:
+            continue  # an unfinished repeat: not every image has been tested
+        total = np.sum(matrices, axis=0)
+        support = total.sum(axis=1)
+        tested = support > 0
+        values.append(float(np.mean(np.diag(total)[tested] / support[tested])))
+        images = int(support.sum())
+    return tuple(values), images
+
+
 def _scores(protocol: Protocol, test_set: str, metric: str) -> list[MethodScore]:
     out = []
+    folds = _cv_folds(protocol, test_set)
     for method_id, label in protocol.methods():
         cell = protocol.group_cell(method_id, test_set, metric)
         if cell.n:
             seeds = tuple(int(k[0]) for k in cell.keys)
-            out.append(MethodScore(method_id, label, tuple(cell.values), seeds))
+            pooled, images = (
+                _pooled(protocol, method_id, test_set, metric, folds) if folds else ((), None)
+            )
+            out.append(
+                MethodScore(
+                    method_id,
+                    label,
+                    tuple(cell.values),
+                    seeds,
+                    keys=tuple(tuple(k) for k in cell.keys),
+                    pooled=pooled,
+                    folds=folds,
+                    n_images=images,
+                )
+            )
     return out
 
 
@@ -161,7 +243,7 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
             "comparison first"
         )
     order = {s.method_id: i for i, s in enumerate(scores)}
-    ranked = sorted(scores, key=lambda s: (-round(s.mean, 12), order[s.method_id]))
+    ranked = sorted(scores, key=lambda s: (-round(s.score, 12), order[s.method_id]))
     best = ranked[0]
     by_id = {s.method_id: s for s in scores}
     vs_base = (
@@ -177,7 +259,13 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
         if metric == "acsa"
         else metric
     )
-    where = f"on the held-out {test_set!r} images" if test_set == "test" else f"on {test_set!r}"
+    folds = _cv_folds(protocol, test_set)
+    if folds:
+        where = "by cross-validation, every image tested once per repeat"
+    elif test_set == "test":
+        where = f"on the held-out {test_set!r} images"
+    else:
+        where = f"on {test_set!r}"
     details = []
     if best.method_id == BASELINE:
         runner = ranked[1] if len(ranked) > 1 else None
@@ -230,7 +318,7 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
     rare = _rarest_class_line(protocol, test_set, best, by_id.get(BASELINE))
     if rare:
         details.append(rare)
-    if any(s.n < 2 for s in scores):
+    if any(s.n < 2 for s in scores):  # under cross-validation every fold is a pair
         details.append(
             "With one seed no difference can be tested: rerun with --n-seeds 3 (finished runs are "
             "kept) before acting on this."
@@ -256,23 +344,52 @@ def _mean_list(protocol: Protocol, method_id: str, test_set: str, key: str):
 
 
 def _class_info(protocol: Protocol, test_set: str):
+    """Class names, training and test counts of a run; under cross-validation the training
+    counts of the first fold run and the test counts summed over the folds of its repeat
+    (every image once)."""
     for run in protocol.runs:
         names = run.data.get("class_names")
         if names:
-            return (
-                list(names),
-                run.data.get("train_counts"),
-                run.data.get("test_counts", {}).get(test_set),
-            )
+            tests = run.data.get("test_counts", {}).get(test_set)
+            if _cv_folds(protocol, test_set) and tests:
+                repeat = [
+                    r.data.get("test_counts", {}).get(test_set)
+                    for r in protocol.runs
+                    if r.method_id == run.method_id and r.seed == run.seed
+                ]
+                if all(t and len(t) == len(tests) for t in repeat):
+                    tests = [int(v) for v in np.sum(repeat, axis=0)]
+            return list(names), run.data.get("train_counts"), tests
     return [], None, None
+
+
+def _pooled_recall(protocol: Protocol, method_id: str, test_set: str):
+    """Per-class recall of ``method_id`` from its confusion matrices summed over every run
+    (cross-validation: every image of every repeat); None without them."""
+    matrices = _mean_list(protocol, method_id, test_set, "confusion_matrix")
+    if matrices is None:
+        return None
+    total = np.sum(np.array(matrices, dtype=np.int64), axis=0)
+    support = total.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, np.diag(total) / np.maximum(support, 1), np.nan)
+
+
+def _recalls(protocol: Protocol, method_id: str, test_set: str):
+    """Per-class recall rows: one pooled row under cross-validation, else one per run."""
+    if _cv_folds(protocol, test_set):
+        pooled = _pooled_recall(protocol, method_id, test_set)
+        if pooled is not None:
+            return [[None if not math.isfinite(v) else float(v) for v in pooled]]
+    return _mean_list(protocol, method_id, test_set, "per_class_recall")
 
 
 def _rarest_class_line(protocol, test_set, best: MethodScore, base: MethodScore | None) -> str:
     names, train_counts, test_counts = _class_info(protocol, test_set)
     if not names or not train_counts or base is None or best.method_id == base.method_id:
         return ""
-    recall_best = _mean_list(protocol, best.method_id, test_set, "per_class_recall")
-    recall_base = _mean_list(protocol, base.method_id, test_set, "per_class_recall")
+    recall_best = _recalls(protocol, best.method_id, test_set)
+    recall_base = _recalls(protocol, base.method_id, test_set)
     if recall_best is None or recall_base is None:
         return ""
     tested = [i for i in range(len(names)) if not test_counts or test_counts[i] > 0]
@@ -282,9 +399,14 @@ def _rarest_class_line(protocol, test_set, best: MethodScore, base: MethodScore 
     a = np.nanmean([np.nan if r[rare] is None else r[rare] for r in recall_best])
     b = np.nanmean([np.nan if r[rare] is None else r[rare] for r in recall_base])
     n_test = f", {test_counts[rare]} test" if test_counts else ""
+    cv = bool(_cv_folds(protocol, test_set))
+    trained = (
+        f"about {train_counts[rare]} training per fold" if cv else f"{train_counts[rare]} training"
+    )
+    how = "over every tested image" if cv else "mean over seeds"
     return (
-        f"On the rarest class, {names[rare]!r} ({train_counts[rare]} training{n_test} images), "
-        f"recall is {a:.2f} with {best.label} and {b:.2f} with plain CE (mean over seeds)."
+        f"On the rarest class, {names[rare]!r} ({trained}{n_test} images), "
+        f"recall is {a:.2f} with {best.label} and {b:.2f} with plain CE ({how})."
     )
 
 
@@ -296,7 +418,7 @@ def _recall_table(protocol: Protocol, test_set: str):
     names, train_counts, test_counts = _class_info(protocol, test_set)
     methods = []
     for method_id, label in protocol.methods():
-        rows = _mean_list(protocol, method_id, test_set, "per_class_recall")
+        rows = _recalls(protocol, method_id, test_set)
         if rows is not None and len(rows[0]) == len(names):
             values = np.array([[np.nan if v is None else v for v in r] for r in rows], float)
             methods.append((label, np.nanmean(values, axis=0) if len(values) else None))
@@ -309,6 +431,28 @@ def _recall_table(protocol: Protocol, test_set: str):
         row.append(str(test_counts[i]) if test_counts else "–")
         row += ["–" if not math.isfinite(v[i]) else f"{v[i]:.3f}" for _, v in methods]
         rows.append(row)
+    return header, rows
+
+
+def _fold_table(protocol: Protocol, test_set: str, metric: str):
+    """Header and rows of ``metric`` per fold run (columns: repeat/seed and fold) and per
+    method; None without fold runs."""
+    from ..bench.runner import FOLD_PATTERN
+
+    columns = sorted(
+        {(r.seed, r.variant) for r in protocol.runs if FOLD_PATTERN.match(r.variant)},
+        key=lambda k: (k[0], int(FOLD_PATTERN.match(k[1]).group("fold"))),
+    )
+    if not columns:
+        return None
+    header = ["Method"] + [
+        f"seed {seed} fold {FOLD_PATTERN.match(v).group('fold')}" for seed, v in columns
+    ]
+    rows = []
+    for method_id, label in protocol.methods():
+        cell = protocol.group_cell(method_id, test_set, metric)
+        value = {tuple(k): v for k, v in zip(cell.keys, cell.values, strict=True)}
+        rows.append([label] + [f"{value[k]:.3f}" if k in value else "–" for k in columns])
     return header, rows
 
 
@@ -369,18 +513,40 @@ def write_compare_report(
     for line in verdict.details:
         doc.para(line)
     doc.bullets([f"{s.label}: {s.text()}" for s in verdict.scores])
-    doc.para(
-        "Paired over seeds (the same data split, initialisation and batch order per seed for "
-        f"every method): paired t-test below {WILCOXON_MIN_PAIRS} seeds, Wilcoxon signed-rank "
-        f"test from {WILCOXON_MIN_PAIRS} on (SciPy); within noise = p >= {ALPHA} or untestable. "
-        "Metrics are those of the final training epoch (no model selection on the test images)."
-    )
+    folds = _cv_folds(protocol, test_set)
+    if folds:
+        doc.para(
+            f"Protocol: stratified {folds}-fold cross-validation, each seed one repeat with its "
+            "own folds (cut before any resampling, the same for every method): every image is "
+            "tested once per repeat by a model that never saw it. A method's figure is its "
+            "ACSA over all the images of a repeat (the folds' confusion matrices summed), "
+            "averaged over repeats. Paired fold by fold (the same folds, initialisation and "
+            f"batch order for every method): paired t-test below {WILCOXON_MIN_PAIRS} pairs, "
+            f"Wilcoxon signed-rank test from {WILCOXON_MIN_PAIRS} on (SciPy); within noise = "
+            f"p >= {ALPHA} or untestable. Metrics are those of the final training epoch (no "
+            "model selection on the test images)."
+        )
+        per_fold = _fold_table(protocol, test_set, verdict.metric)
+        if per_fold is not None:
+            doc.heading(2, f"{verdict.metric.upper()} per fold")
+            doc.table(*per_fold)
+    else:
+        doc.para(
+            "Paired over seeds (the same data split, initialisation and batch order per seed "
+            f"for every method): paired t-test below {WILCOXON_MIN_PAIRS} seeds, Wilcoxon "
+            f"signed-rank test from {WILCOXON_MIN_PAIRS} on (SciPy); within noise = p >= "
+            f"{ALPHA} or untestable. Metrics are those of the final training epoch (no model "
+            "selection on the test images)."
+        )
     if data_lines:
         doc.heading(2, "Data")
         doc.bullets(data_lines)
     recall = _recall_table(protocol, test_set)
+    summed = "every tested image" if folds else "seeds"
     if recall is not None:
-        doc.heading(2, f"Per-class recall ({test_set}, mean over seeds)")
+        doc.heading(
+            2, f"Per-class recall ({test_set}, {'over' if folds else 'mean over'} {summed})"
+        )
         doc.table(*recall)
     shown = [verdict.best.method_id]
     if BASELINE not in shown and any(m == BASELINE for m, _ in protocol.methods()):
@@ -389,7 +555,9 @@ def write_compare_report(
     tables = [(m, confusion_table(protocol, m, test_set)) for m in shown]
     tables = [(m, t) for m, t in tables if t is not None]
     if tables:
-        doc.heading(2, f"Confusion matrices ({test_set}, summed over seeds)")
+        doc.heading(
+            2, f"Confusion matrices ({test_set}, summed over {'folds and ' if folds else ''}seeds)"
+        )
         for method_id, table in tables:
             doc.para(f"**{labels[method_id]}** (rows: true class, columns: predicted class):")
             doc.table(*table)
