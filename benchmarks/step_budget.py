@@ -162,7 +162,7 @@ def plot(out: Path) -> None:
     from deepbalance.training.config import DEFAULT_MIN_STEPS
 
     rows = _rows()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True, sharey=True)
     for ax, method in zip(axes, ("none", "random-oversampling"), strict=True):
         for name in GRID:
             pts = sorted(
@@ -173,7 +173,13 @@ def plot(out: Path) -> None:
             if pts:
                 ax.plot(*zip(*pts, strict=True), marker="o", label=name)
         ax.axvline(DEFAULT_MIN_STEPS, color="grey", ls="--", lw=1)
-        ax.text(DEFAULT_MIN_STEPS, 0.05, f" min_steps={DEFAULT_MIN_STEPS}", color="grey")
+        ax.text(
+            DEFAULT_MIN_STEPS,
+            0.02,
+            f" min_steps={DEFAULT_MIN_STEPS}",
+            color="grey",
+            transform=ax.get_xaxis_transform(),
+        )
         ax.set_xscale("log")
         ax.set_xlabel("optimisation steps (batch 128)")
         ax.set_title({"none": "plain CE", "random-oversampling": "random oversampling"}[method])

@@ -514,9 +514,16 @@ def _budget_text(protocol: Protocol) -> str:
     return "the default CPU recipe (the spec's [train]; `--budget protocol` runs the paper's)"
 
 
+def _epochs_text(train: dict) -> str:
+    """``"10 epochs"``, or with a step budget ``"10 epochs or more: at least 500 steps"``."""
+    if train.get("min_steps"):
+        return f"{train.get('epochs')} epochs or more: at least {train['min_steps']} steps"
+    return f"{train.get('epochs')} epochs"
+
+
 def _recipe_text(train: dict) -> str:
     return (
-        f"`{train.get('classifier')}`, {train.get('epochs')} epochs evaluated every "
+        f"`{train.get('classifier')}`, {_epochs_text(train)}, evaluated every "
         f"{train.get('eval_every')}, batch {train.get('batch_size')}, {train.get('optimizer')} "
         f"lr {train.get('lr')} ({train.get('schedule')})"
     )
@@ -918,7 +925,7 @@ def protocol_section(doc: ReportDocument, protocol: Protocol, out: Path, figures
             f"Data: `{data.get('dataset')}`, profile `{profile.get('name', 'none')}`"
             + (f" {profile.get('params')}" if profile.get("params") else "")
             + (f", training subset {spec.get('subset')}" if spec.get("subset") else ""),
-            f"Training: `{train.get('classifier')}`, {train.get('epochs')} epochs, evaluated "
+            f"Training: `{train.get('classifier')}`, {_epochs_text(train)}, evaluated "
             f"every {train.get('eval_every')}, batch {train.get('batch_size')}, "
             f"{train.get('optimizer')} lr {train.get('lr')}",
             f"Selection: **{selection}**",

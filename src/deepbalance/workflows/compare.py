@@ -577,16 +577,17 @@ class Estimate:
     classifier_seconds_per_image: float
     autoencoder_seconds_per_image: float | None
     run_overhead_seconds: float = 0.0
+    classifier_seconds_per_step: float = 0.0
 
     def text(self) -> str:
         total = self.seconds
         when = f"{total:.0f} s" if total < 120 else f"{total / 60:.1f} min"
         parts = (
-            f"classifier {1000 * self.classifier_seconds_per_image:.2f} ms per image pass, "
+            f"classifier {1000 * self.classifier_seconds_per_step:.0f} ms per step, "
             f"{self.run_overhead_seconds:.1f} s per run"
         )
         if self.autoencoder_seconds_per_image is not None:
-            parts += f", autoencoder {1000 * self.autoencoder_seconds_per_image:.2f} ms"
+            parts += f", autoencoder {1000 * self.autoencoder_seconds_per_image:.2f} ms per image"
         return (
             f"estimated time: about {when} for {self.n_runs} run(s) (timed on this machine: "
             f"{parts}; rough, from the cost model of "
@@ -595,24 +596,27 @@ class Estimate:
 
 
 def estimate_seconds(
-    spec: Spec, train, test, points, *, device: str = "cpu", n_time: int = 256
+    spec: Spec, train, test, points, *, device: str = "cpu", n_time: int = 1024
 ) -> Estimate:
     """Estimate the seconds ``points`` (grid points of ``spec``) take: time one short thing,
-    then apply a per-image cost model.
+    then apply a per-step cost model.
 
     The short thing: after a warm-up on 16 images, the spec's classifier (plain CE) trained
-    for one and for four epochs on up to ``n_time`` training images, each with one
-    evaluation of up to ``n_time`` test images; the difference gives ``c``, seconds per
-    training image pass, and the rest of the shorter run the fixed cost of a run (model,
-    evaluation at ``c / 3`` per image). With a latent method, one and four epochs of its
-    autoencoder on the same images give ``c_ae`` likewise. The model, per run:
+    for one and for eight epochs on up to ``n_time`` training images (the whole training set
+    when it is no larger, so the timed epoch has the same batches as a real one: a small
+    set's epochs end in a short batch that costs nearly as much as a full one), each with
+    one evaluation of up to ``n_time`` test images. The difference is the cost of an epoch,
+    which gives ``s``, seconds per optimisation step (per-epoch work included), and ``c``,
+    seconds per training image pass; the rest of the shorter run is the fixed cost of a run
+    (model, evaluation at ``c / 3`` per image). With a latent method, one and eight epochs
+    of its autoencoder on the same images give ``c_ae``, seconds per image pass. Per run:
 
-    - classifier: ``overhead + c * (epochs * epoch_rows + evaluations * n_test / 3)``, where
-      ``epochs`` and the evaluations are the recipe's resolved for this training set (``min_steps``:
-      :meth:`~deepbalance.training.TrainConfig.for_rows`) and ``epoch_rows`` the rows of one
-      epoch (``TrainConfig.rows_per_epoch``: ``n_train`` with the default ``"real"``; with
-      ``"all"`` the set after resampling, ``n_classes * largest class`` for a sampler, which
-      balances fully by default);
+    - classifier: ``overhead + s * epochs * steps + c * evaluations * n_test / 3``, where
+      ``epochs`` and the evaluations are the recipe's resolved for this training set
+      (``min_steps``: :meth:`~deepbalance.training.TrainConfig.for_rows`) and ``steps`` those
+      of one epoch of ``epoch_rows`` rows (``TrainConfig.rows_per_epoch``: ``n_train`` with
+      the default ``"real"``; with ``"all"`` the set after resampling, ``n_classes *
+      largest class`` for a sampler, which balances fully by default);
     - triplet pretraining (CLE-SMOTE): ``3 * c * pretrain_epochs * rows`` (anchor, positive,
       negative passes over the resampled set);
     - autoencoder (latent samplers): ``c_ae * epochs * n_train``, once per seed, fold and
@@ -627,7 +631,7 @@ def estimate_seconds(
         The runs still to do.
     device : str
     n_time : int
-        Images of the timed epoch.
+        Most images of the timed epochs.
     """
     from ..methods import get_method, run_method
     from ..training.config import TrainConfig
@@ -654,10 +658,13 @@ def estimate_seconds(
             clock = time.perf_counter()
             run_method("none", sub, {"test": sub_test}, config=timed, seed=0, progress=False)
             seconds.append(time.perf_counter() - clock)
-    # the slope between the two is the cost of one image pass; the rest is per run
-    # (building the model, one evaluation at a third of a training pass per image)
-    c = max((seconds[1] - seconds[0]) / (_EXTRA_EPOCHS * len(sub)), 1e-7)
-    overhead = max(seconds[0] - c * len(sub) - c / 3 * len(sub_test), 0.0)
+    # the slope between the two is the cost of one epoch; the rest is per run (building the
+    # model, one evaluation at a third of a training pass per image)
+    epoch = max((seconds[1] - seconds[0]) / _EXTRA_EPOCHS, 1e-7)
+    timed_rows = config.rows_per_epoch(len(sub))
+    per_step = epoch / max(config.steps_per_epoch(timed_rows), 1)
+    c = epoch / max(timed_rows, 1)
+    overhead = max(seconds[0] - epoch - c / 3 * len(sub_test), 0.0)
     c_ae = None
     latent = [p for p in points if _is_latent(get_method(p.method.name, **p.method.params))]
     if latent:
@@ -676,7 +683,8 @@ def estimate_seconds(
         epoch_rows = recipe.rows_per_epoch(rows_m, n_train)
         run = recipe.for_rows(epoch_rows)
         evals = math.ceil(run.epochs / run.eval_every) + bool(run.epochs % run.eval_every)
-        cost = overhead + c * (run.epochs * epoch_rows + evals * n_test / 3)
+        steps = run.epochs * recipe.steps_per_epoch(epoch_rows)
+        cost = overhead + per_step * steps + c * evals * n_test / 3
         if method.recipe.pretrain:
             cost += 3 * c * method.recipe.pretrain_epochs * rows_m
         if _is_latent(method) and c_ae is not None:
@@ -691,11 +699,11 @@ def estimate_seconds(
                 autoencoders.add(key)
                 cost += c_ae * sampler.epochs * n_train
         per_method[point.method.id] = per_method.get(point.method.id, 0.0) + cost
-    return Estimate(sum(per_method.values()), per_method, len(points), c, c_ae, overhead)
+    return Estimate(sum(per_method.values()), per_method, len(points), c, c_ae, overhead, per_step)
 
 
 #: Epochs the second timed run of :func:`estimate_seconds` adds to the first.
-_EXTRA_EPOCHS = 3
+_EXTRA_EPOCHS = 7
 
 
 def _is_latent(method) -> bool:

@@ -261,17 +261,17 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
     )
     folds = _cv_folds(protocol, test_set)
     if folds:
-        where = "by cross-validation, every image tested once per repeat"
+        where = ""  # MethodScore.text() names the cross-validation
     elif test_set == "test":
-        where = f"on the held-out {test_set!r} images"
+        where = f" on the held-out {test_set!r} images"
     else:
-        where = f"on {test_set!r}"
+        where = f" on {test_set!r}"
     details = []
     if best.method_id == BASELINE:
         runner = ranked[1] if len(ranked) > 1 else None
         headline = (
             "**Recommendation: plain cross-entropy (no rebalancing).** No method beat it on "
-            f"this data: it has the best {name} {where}, {best.text()}."
+            f"this data: it has the best {name}{where}, {best.text()}."
         )
         if runner is not None:
             gap = paired_test(best, runner)
@@ -283,14 +283,14 @@ def make_verdict(protocol: Protocol, test_set: str = "test", metric: str = "acsa
     elif vs_base is not None and not vs_base.significant:
         headline = (
             f"**Recommendation: no method is clearly better than plain cross-entropy here.** "
-            f"The best, {best.label}, has {name} {best.text()} {where}, "
+            f"The best, {best.label}, has {name} {best.text()}{where}, "
             f"{vs_base.describe()} over plain CE ({by_id[BASELINE].text()}): within noise. "
             "Keep plain CE, or collect more images (or run more seeds, --n-seeds 5) to tell them "
             "apart."
         )
     else:
         headline = (
-            f"**Recommendation: use {best.label}.** It has the best {name} {where}: "
+            f"**Recommendation: use {best.label}.** It has the best {name}{where}: "
             f"{best.text()}"
             + (
                 f", {vs_base.describe()} over plain CE ({by_id[BASELINE].text()}), a real "
@@ -424,7 +424,8 @@ def _recall_table(protocol: Protocol, test_set: str):
             methods.append((label, np.nanmean(values, axis=0) if len(values) else None))
     if not names or not methods:
         return None
-    header = ["Class", "Train images", "Test images", *(label for label, _ in methods)]
+    train = "Train images (per fold)" if _cv_folds(protocol, test_set) else "Train images"
+    header = ["Class", train, "Test images", *(label for label, _ in methods)]
     rows = []
     for i, name in enumerate(names):
         row = [name, str(train_counts[i]) if train_counts else "–"]
