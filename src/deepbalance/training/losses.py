@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_float, check_int
+from .._checks import check_choice, check_float, check_int
 from ..registry import Registry
 
 WEIGHTINGS: Registry = Registry("class weighting")
@@ -38,6 +38,9 @@ LOGIT_ADJUSTMENTS: Registry = Registry("logit adjustment")
 LOSS_HEADS: Registry = Registry("loss head")
 #: The stages of the loss, in the order they act (see :class:`LossHead`).
 STAGES = ("logits", "rows", "weights")
+#: Where label smoothing mixes in the uniform distribution under a logit adjustment
+#: (:class:`Objective`).
+SMOOTHINGS = ("uniform", "balanced")
 
 
 class BatchTargets:
@@ -206,6 +209,24 @@ class LogitAdjustment(LossHead):
     def logits(self, logits: torch.Tensor, batch: BatchTargets) -> torch.Tensor:
         return self(logits)
 
+    def smoothed_target(self, target: torch.Tensor, epsilon: float) -> torch.Tensor:
+        """The target distribution of the adjusted logits for label smoothing ``epsilon`` in
+        the balanced space: ``((1 - epsilon) * target + epsilon / K) * prior**tau``,
+        renormalised, where ``target`` is (B, K) (one-hot or mixed).
+
+        Smoothing the adjusted softmax toward the uniform distribution instead asks the raw
+        logits, which predict, for ``epsilon / K / prior**tau`` on every class: at
+        ``tau = 1``, ``epsilon = 0.1``, ten classes and a ratio of 100 between the largest and
+        the rarest class, that is more than the true class's ``0.91`` of a largest-class
+        image, so the optimum predicts the rarest class for it. Smoothing in the balanced
+        space keeps the raw logits' optimum at the smoothed one-hot target, as plain
+        cross-entropy does.
+        """
+        k = target.shape[1]
+        prior = torch.exp(self.offsets.to(target.device))  # prior ** tau
+        smoothed = ((1.0 - epsilon) * target + epsilon / k) * prior
+        return smoothed / smoothed.sum(dim=1, keepdim=True)
+
 
 class BalancedSoftmax(LogitAdjustment):
     """Balanced softmax (Ren et al.): the softmax with each class's exponential weighted by its
@@ -315,12 +336,25 @@ class Objective:
     label_smoothing : float
         Label smoothing of the cross-entropy in [0, 1) (``l_i`` mixes the target with the
         uniform distribution; Szegedy et al. 2016).
+    smoothing : {"uniform", "balanced"}
+        Where a logit adjustment's label smoothing mixes in the uniform distribution: on
+        the adjusted logits (``"uniform"``, PyTorch's ``label_smoothing`` applied after the
+        offsets) or on the raw, balanced ones (``"balanced"``:
+        :meth:`LogitAdjustment.smoothed_target`). Without a logit adjustment both are plain
+        label smoothing.
     weights, logit_adjustment, cap : LossHead, optional
         The same as listing them in ``heads`` (kept for callers that name the pieces).
     """
 
     def __init__(
-        self, heads=(), *, weights=None, logit_adjustment=None, cap=None, label_smoothing=0.0
+        self,
+        heads=(),
+        *,
+        weights=None,
+        logit_adjustment=None,
+        cap=None,
+        label_smoothing=0.0,
+        smoothing="uniform",
     ):
         heads = [*heads, *(h for h in (logit_adjustment, cap, weights) if h is not None)]
         for head in heads:
@@ -338,6 +372,7 @@ class Objective:
         self.label_smoothing = check_float(
             label_smoothing, "label_smoothing", min_value=0.0, max_value=1.0, max_inclusive=False
         )
+        self.smoothing = check_choice(smoothing, "smoothing", SMOOTHINGS)
 
     def add(self, head: LossHead) -> None:
         """Add a head (e.g. from a phase that switches class weights on)."""
@@ -378,9 +413,16 @@ class Objective:
         for head in self._stage("logits"):
             logits = head.logits(logits, batch)
         target = y if soft is None else soft
-        loss = F.cross_entropy(
-            logits, target, reduction="none", label_smoothing=self.label_smoothing
-        )
+        adjustment = self.logit_adjustment
+        if self.smoothing == "balanced" and self.label_smoothing and adjustment is not None:
+            if soft is None:
+                target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+            target = adjustment.smoothed_target(target, self.label_smoothing)
+            loss = F.cross_entropy(logits, target, reduction="none")
+        else:
+            loss = F.cross_entropy(
+                logits, target, reduction="none", label_smoothing=self.label_smoothing
+            )
         for head in self._stage("rows"):
             loss = head.rows(loss, batch)
         w = None

@@ -18,7 +18,14 @@ import numpy as np
 
 from .._checks import check_choice, check_float, check_int
 from .cle import CAPS, check_beta
-from .losses import LOGIT_ADJUSTMENTS, WEIGHTINGS, CappedLoss, ClassWeights, Objective
+from .losses import (
+    LOGIT_ADJUSTMENTS,
+    SMOOTHINGS,
+    WEIGHTINGS,
+    CappedLoss,
+    ClassWeights,
+    Objective,
+)
 from .phases import Phase, Reweight, build_phase, start_epoch
 from .transforms import BatchTransform, build_batch_transform
 from .triplet import ANCHORS, TripletPretraining, check_margin
@@ -42,6 +49,10 @@ class Recipe:
         Add ``tau * log(prior)`` to the logits in the training loss.
     tau : float
         Scale of the logit adjustment.
+    smoothing : {"uniform", "balanced"}
+        Where the training config's label smoothing mixes in the uniform distribution under a
+        logit adjustment: the adjusted logits (``"uniform"``) or the raw, balanced ones
+        (``"balanced"``; see ``training.losses.LogitAdjustment.smoothed_target``).
     cap : {None, "class-cosine", "class-euclidean", "batch-cosine", "constant"}
         Cap the loss of synthetic rows (CLE-SMOTE and its ablations).
     beta : float
@@ -76,6 +87,7 @@ class Recipe:
     drw_start: int | float | None = None
     logit_adjustment: str | None = None
     tau: float = 1.0
+    smoothing: str = "uniform"
     cap: str | None = None
     beta: float = 1.0
     cap_value: float | None = None
@@ -111,6 +123,7 @@ class Recipe:
         if self.logit_adjustment is not None:
             check_choice(self.logit_adjustment, "logit_adjustment", LOGIT_ADJUSTMENTS.names())
         check_float(self.tau, "tau", min_value=0.0)
+        check_choice(self.smoothing, "smoothing", SMOOTHINGS)
         if self.cap is not None:
             check_choice(self.cap, "cap", CAPS.names())
         check_beta(self.beta)
@@ -200,6 +213,7 @@ class Recipe:
             logit_adjustment=logit_adjustment,
             cap=cap,
             label_smoothing=label_smoothing,
+            smoothing=self.smoothing,
         )
 
     def build_batch_transform(self) -> BatchTransform | None:
