@@ -93,6 +93,10 @@ def table() -> str:
     for r in rows:
         key = (r["method"], json.dumps(r["params"], sort_keys=True), r["label_smoothing"])
         groups.setdefault(key, []).append(r)
+
+    def sd(a):
+        return f" ± {a.std(ddof=1):.3f}" if len(a) > 1 else ""
+
     lines = [
         "| method | params | label smoothing | seeds | balanced ACSA | imbalanced ACSA |",
         "|---|---|---|---|---|---|",
@@ -100,7 +104,6 @@ def table() -> str:
     for (method, params, smoothing), group in sorted(groups.items()):
         bal = np.array([g["acsa"]["balanced"] for g in group])
         imb = np.array([g["acsa"]["imbalanced"] for g in group])
-        sd = (lambda a: f" ± {a.std(ddof=1):.3f}" if len(a) > 1 else "")
         lines.append(
             f"| {method} | {params} | {smoothing} | {len(group)} | {bal.mean():.3f}{sd(bal)} | "
             f"{imb.mean():.3f}{sd(imb)} |"
