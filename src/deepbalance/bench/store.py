@@ -289,6 +289,13 @@ class Store:
         Open an existing store for reading only (SQLite ``mode=ro``): a missing, empty,
         non-SQLite or foreign file is refused and never created or changed.
 
+    Attributes
+    ----------
+    schema_version : int
+        The file's schema. A schema-1 store opened for reading stays 1 (its method names are
+        translated as they are read); opened for writing it is upgraded to
+        :data:`SCHEMA_VERSION` first (module notes).
+
     Raises
     ------
     StoreError
