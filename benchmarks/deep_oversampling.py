@@ -38,18 +38,23 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results" / "deep_oversampling.jsonl"
 RECIPE_RESULTS = Path(__file__).parent / "results" / "recipe.jsonl"
 
-#: variant -> (registered method, overrides for get_method)
+#: variant -> (registered method, overrides for get_method). The variant names are this
+#: script's (and its results file's): "deepsmote" is the published variant, the method
+#: "deepsmote-published"; "deepsmote-residual+copies" is what the method "deepsmote" runs.
 VARIANTS = {
-    "deepsmote": ("deepsmote", {}),
+    "deepsmote": ("deepsmote-published", {}),
     "deepsmote-residual": ("deepsmote-residual", {}),
-    "deepsmote+cap": ("deepsmote+cap", {}),
-    "deepsmote-residual+cap": ("deepsmote+cap", {"sampler_params": {"residual": True}}),
+    "deepsmote+cap": ("deepsmote-published+cap", {}),
+    "deepsmote-residual+cap": (
+        "deepsmote-published+cap",
+        {"sampler_params": {"residual": True}},
+    ),
     "deepsmote-residual+logit-adjustment": (
         "deepsmote-residual",
         {"logit_adjustment": "logit-adjustment", "tau": 0.75},
     ),
     # half of every class's new rows are copies of its real images (random over-sampling)
-    "deepsmote+copies": ("deepsmote", {"sampler_params": {"copy_fraction": 0.5}}),
+    "deepsmote+copies": ("deepsmote-published", {"sampler_params": {"copy_fraction": 0.5}}),
     "deepsmote-residual+copies": (
         "deepsmote-residual",
         {"sampler_params": {"copy_fraction": 0.5}},

@@ -1,5 +1,7 @@
 """Every registered method trains on digits; get_method overrides; run_method's records."""
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -66,9 +68,10 @@ def test_registry_holds_the_issue_methods():
         "logit-adjustment", "balanced-softmax", "drw", "pixel-smote", "deepsmote",
         "deep-denoising-smote", "deep-sparse-smote", "beta-vae-smote", "beta-vae-smote-2",
         "deep-adasyn", "deep-denoising-calibration", "cle-smote", "cle-constant-cap",
-        "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1", "deepsmote+cap",
-        "deepsmote+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
-        "deepsmote-residual+copies", "mixup",
+        "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1",
+        "deepsmote-published", "deepsmote-published+cap",
+        "deepsmote-published+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
+        "mixup",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 
@@ -101,29 +104,67 @@ def test_get_method_overrides_recipe_and_sampler_params():
 
 def test_tuned_loss_baselines():
     assert get_method("logit-adjustment").recipe.tau == 0.75
-    assert get_method("deepsmote+cap+logit-adjustment").recipe.tau == 0.75
+    assert get_method("deepsmote-published+cap+logit-adjustment").recipe.tau == 0.75
     assert get_method("balanced-softmax").recipe.tau == 1.0
     assert get_method("drw").recipe.drw_start == 0.5
     residual = get_method("deepsmote-residual").sampler_params
     assert residual == {"residual": True, "copy_fraction": 0.0}
-    mixed = get_method("deepsmote-residual+copies").sampler_params
-    assert mixed == {"residual": True, "copy_fraction": 0.5}
 
 
-def test_deepsmote_method_is_the_paper_and_the_sampler_default_is_not():
+def test_deepsmote_method_is_the_class_with_its_defaults():
     from deepbalance.samplers import DeepSMOTE
 
+    method = get_method("deepsmote")
+    assert method.sampler == "DeepSMOTE" and method.sampler_params == {}
+    sampler = method.make_sampler(random_state=0)
+    assert sampler.get_params() == DeepSMOTE(random_state=0).get_params()
+    assert (sampler.residual, sampler.copy_fraction) == (True, 0.5)
+
+
+def test_the_published_variant_says_so_in_its_name():
     published = {"residual": False, "copy_fraction": 0.0}
-    for name in ("deepsmote", "deepsmote+cap", "deepsmote+cap+logit-adjustment"):
-        assert get_method(name).sampler_params == published, name
-    sampler = get_method("deepsmote").make_sampler(random_state=0)
-    assert (sampler.residual, sampler.copy_fraction) == (False, 0.0)
-    default = DeepSMOTE()  # the library's default departs from the paper where it hurt
-    assert (default.residual, default.copy_fraction) == (True, 0.5)
-    mixed = get_method("deepsmote-residual+copies").make_sampler(random_state=0)
-    assert {k: mixed.get_params()[k] for k in published} == {
-        k: default.get_params()[k] for k in published
-    }
+    names = (
+        "deepsmote-published",
+        "deepsmote-published+cap",
+        "deepsmote-published+cap+logit-adjustment",
+    )
+    for name in names:
+        method = get_method(name)
+        assert method.sampler == "DeepSMOTE" and method.sampler_params == published, name
+        sampler = method.make_sampler(random_state=0)
+        assert (sampler.residual, sampler.copy_fraction) == (False, 0.0), name
+    assert get_method("deepsmote-published+cap").recipe.cap == "class-cosine"
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("deepsmote-residual+copies", "deepsmote"),
+        ("deepsmote+cap", "deepsmote-published+cap"),
+        ("deepsmote+cap+logit-adjustment", "deepsmote-published+cap+logit-adjustment"),
+    ],
+)
+def test_a_former_name_still_works_and_names_the_new_one(old, new):
+    with pytest.warns(FutureWarning, match=re.escape(f"method {old!r} is now called {new!r}")):
+        method = get_method(old)
+    assert method is get_method(new)
+    assert old in METHODS and old not in METHODS.names()
+    assert METHODS.renamed()[old] == new
+
+
+def test_stored_names_keep_the_names_runs_were_hashed_under():
+    from deepbalance.methods import STORED_AS, current_name, stored_name
+
+    assert stored_name("deepsmote") == "deepsmote-residual+copies"
+    assert stored_name("deepsmote-published") == "deepsmote"
+    assert stored_name("cle-smote") == "cle-smote"
+    assert current_name("deepsmote") == "deepsmote-published"  # what "deepsmote" ran before
+    assert current_name("deepsmote-residual+copies") == "deepsmote"
+    for new, old in STORED_AS.items():
+        assert new in METHODS.names() and current_name(old) == new
+        # a former name that still works is hashed as it was
+        if old in METHODS.renamed():
+            assert METHODS.renamed()[old] == new
 
 
 @pytest.mark.parametrize(

@@ -48,13 +48,21 @@ def test_resample_deepsmote_writes_a_balanced_folder(tmp_path, capsys):
         assert (
             row["base_file"].startswith(row["class"] + "/") and (out / row["base_file"]).is_file()
         )
+    # DeepSMOTE()'s defaults: decoded rows between two real images, and copies of real ones
+    decoded = [r for r in synthetic if r["neighbour_file"]]
+    copies = [r for r in synthetic if not r["neighbour_file"]]
+    assert len(decoded) == 13 and len(copies) == 13
+    for row in decoded:
         assert row["neighbour_file"].startswith(row["class"] + "/")
         assert 0.0 <= float(row["lambda"]) <= 1.0
+    assert {r["lambda"] for r in copies} == {""}
     real = [r for r in rows if r["synthetic"] == "0"]
     assert {r["base_file"] for r in real} == {""}
     assert (out / "class0" / "000.png").read_bytes() == (imgs / "class0" / "000.png").read_bytes()
-    # the fitted sampler reloads and generates more of a class
+    # the fitted sampler reloads and generates more of a class (its save holds the images
+    # the residual decodings add back)
     sampler = DeepSMOTE.load(out / ".sampler")
+    assert sampler.residual and sampler.images_.shape == (34, 1, 12, 12)
     assert sampler.generate(3, 2).shape == (3, 1, 12, 12)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
 

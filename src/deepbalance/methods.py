@@ -192,13 +192,20 @@ _register("drw", None, Recipe(weighting="effective", drw_start=0.5), "weights af
 _register("pixel-smote", "PixelSMOTE", description="SMOTE on pixels, k=5", **_K5)
 # the worked example of docs/architecture.md: a batch transform (Zhang et al. 2018, alpha = 1)
 _register("mixup", None, Recipe(batch_transform="mixup"), "mixup of image pairs, alpha=1")
-# DeepSMOTE's own defaults add the residual and the copies (samplers.presets); the methods
-# say what they decode explicitly, so "deepsmote" is the paper's method
+# one name, one meaning: "deepsmote" is DeepSMOTE() as the class defaults it (residual
+# decodings + copies of real images; samplers.presets), "deepsmote-published" the paper's
+# method (Dablain et al. 2022, Algorithm 1: the plain decodings of the interpolated codes)
 _PUBLISHED = {"residual": False, "copy_fraction": 0.0}
 _register(
     "deepsmote",
     "DeepSMOTE",
-    description="autoencoder + latent SMOTE, decoded images (as published)",
+    description="DeepSMOTE()'s defaults: residual decodings for half the new rows, real copies "
+    "for the rest",
+)
+_register(
+    "deepsmote-published",
+    "DeepSMOTE",
+    description="DeepSMOTE as published: autoencoder + latent SMOTE, decoded images",
     **_PUBLISHED,
 )
 _register("deepsmote-official", "DeepSMOTEOfficial", description="DeepSMOTE, official AE recipe")
@@ -223,7 +230,13 @@ _register(
 )
 _register("cle-euclidean", "PixelSMOTE", _NO_PRE.replace(cap="class-euclidean"), "L2 cap", **_K5)
 _register("cle-v1", "PixelSMOTE", _CLE.replace(triplet_anchors="real"), "real anchors only", **_K5)
-_register("deepsmote+cap", "DeepSMOTE", _CAP, "DeepSMOTE images + CLE-SMOTE's cap", **_PUBLISHED)
+_register(
+    "deepsmote-published+cap",
+    "DeepSMOTE",
+    _CAP,
+    "published DeepSMOTE images + CLE-SMOTE's cap",
+    **_PUBLISHED,
+)
 _register(
     "deepsmote-residual",
     "DeepSMOTE",
@@ -233,20 +246,39 @@ _register(
     copy_fraction=0.0,
 )
 _register(
-    "deepsmote-residual+copies",
-    "DeepSMOTE",
-    None,
-    "DeepSMOTE()'s defaults: residual decodings for half the new rows, real copies for the rest",
-    residual=True,
-    copy_fraction=0.5,
-)
-_register(
-    "deepsmote+cap+logit-adjustment",
+    "deepsmote-published+cap+logit-adjustment",
     "DeepSMOTE",
     _CAP_LA,
-    "DeepSMOTE + cap + logit adj.",
+    "published DeepSMOTE + cap + logit adj.",
     **_PUBLISHED,
 )
+
+#: Former method names that still work (with a FutureWarning naming the current one).
+METHODS.rename("deepsmote-residual+copies", "deepsmote")
+METHODS.rename("deepsmote+cap", "deepsmote-published+cap")
+METHODS.rename("deepsmote+cap+logit-adjustment", "deepsmote-published+cap+logit-adjustment")
+
+#: ``{current name: the name its runs were keyed and hashed under}`` for methods whose name
+#: changed when "deepsmote" came to mean ``DeepSMOTE()``: benchmark specs hash a method by this
+#: name, so runs stored before the change are found again, and results stores of schema 1
+#: (:mod:`deepbalance.bench.store`) are read with these names translated. Before the change
+#: "deepsmote" was the published variant.
+STORED_AS: dict[str, str] = {
+    "deepsmote": "deepsmote-residual+copies",
+    "deepsmote-published": "deepsmote",
+    "deepsmote-published+cap": "deepsmote+cap",
+    "deepsmote-published+cap+logit-adjustment": "deepsmote+cap+logit-adjustment",
+}
+
+
+def stored_name(name: str) -> str:
+    """The name ``name``'s runs are hashed under (:data:`STORED_AS`; else ``name``)."""
+    return STORED_AS.get(name, name)
+
+
+def current_name(stored: str) -> str:
+    """The current name of a method stored as ``stored`` in a schema-1 results store."""
+    return {old: new for new, old in STORED_AS.items()}.get(stored, stored)
 
 
 @dataclass

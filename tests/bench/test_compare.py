@@ -13,7 +13,7 @@ from deepbalance.workflows.compare import DEFAULT_METHODS, compare_images, prepa
 #: a tiny autoencoder and one triplet epoch, so the default methods all run in seconds
 TINY = {
     "deepsmote": {"sampler_params": {"epochs": 1, "dim_h": 4}},
-    "deepsmote-residual+copies": {"sampler_params": {"epochs": 1, "dim_h": 4}},
+    "deepsmote-published": {"sampler_params": {"epochs": 1, "dim_h": 4}},
     "cle-smote": {"pretrain_epochs": 1},
 }
 
@@ -58,7 +58,7 @@ def test_compare_command_end_to_end(tmp_path, one_thread, capsys):
     grids = {m for m, kind, _ in artifacts if kind == GRID_KIND}
     assert {r.method_id for r in runs} == set(DEFAULT_METHODS)
     assert sorted({r.seed for r in runs}) == [0, 1]
-    assert {"random-oversampling", "pixel-smote", "deepsmote-residual+copies", "cle-smote"} <= grids
+    assert {"random-oversampling", "pixel-smote", "deepsmote", "cle-smote"} <= grids
     files = row["spec"]["data"]["options"]["files"]
     # stratified 20% per class, every class tested, recorded in the store
     tested = [sum(1 for _, c in files["test"] if c == f"class{k}") for k in range(3)]

@@ -23,17 +23,17 @@ from deepbalance.cli import main
 CELLS = [
     # DeepSMOTE, Dablain et al. 2022 Table 1 (5-fold cross-validation): SMOTE and DeepSMOTE rows
     ("deepsmote-mnist", "cv", "pixel-smote", "acsa", 0.8148),
-    ("deepsmote-mnist", "cv", "deepsmote", "gm", 0.9811),
+    ("deepsmote-mnist", "cv", "deepsmote-published", "gm", 0.9811),
     ("deepsmote-fmnist", "cv", "pixel-smote", "macro_f1", 0.6712),
-    ("deepsmote-fmnist", "cv", "deepsmote", "acsa", 0.8488),
+    ("deepsmote-fmnist", "cv", "deepsmote-published", "acsa", 0.8488),
     ("deepsmote-cifar10", "cv", "pixel-smote", "gm", 0.5008),
-    ("deepsmote-cifar10", "cv", "deepsmote", "macro_f1", 0.4486),
+    ("deepsmote-cifar10", "cv", "deepsmote-published", "macro_f1", 0.4486),
     ("deepsmote-svhn", "cv", "pixel-smote", "macro_f1", 0.7180),
-    ("deepsmote-svhn", "cv", "deepsmote", "acsa", 0.7959),
+    ("deepsmote-svhn", "cv", "deepsmote-published", "acsa", 0.7959),
     ("deepsmote-celeba", "cv", "pixel-smote", "acsa", 0.6029),
-    ("deepsmote-celeba", "cv", "deepsmote", "macro_f1", 0.6699),
+    ("deepsmote-celeba", "cv", "deepsmote-published", "macro_f1", 0.6699),
     # the journal version's balanced test set (DeepSMOTE only)
-    ("deepsmote-fmnist", "balanced", "deepsmote", "gm", 0.9061),
+    ("deepsmote-fmnist", "balanced", "deepsmote-published", "gm", 0.9061),
     # CLE-SMOTE, Lee et al. 2024 Table 1 and Supplementary Table 2
     ("cle-binary-cifar10", "test", "none", "auroc", 0.824),
     ("cle-binary-cifar10", "test", "no-class-imbalance", "auroc", 0.903),
@@ -53,7 +53,7 @@ CELLS = [
 ]
 #: rows of each table (every method with a number) per spec and test set
 ROWS = {
-    ("deepsmote-mnist", "cv"): {"pixel-smote", "deepsmote"},
+    ("deepsmote-mnist", "cv"): {"pixel-smote", "deepsmote-published"},
     ("cle-binary-cifar10", "test"): {
         "none",
         "random-oversampling",
@@ -67,7 +67,7 @@ ROWS = {
         "cle-v1",
     },
     ("rae-mnist", "test"): {
-        "deepsmote",
+        "deepsmote-published",
         "beta-vae-smote-b1",
         "beta-vae-smote-b2",
         "deep-sparse-smote",
@@ -459,20 +459,20 @@ def test_rae_specs_run_on_generated_files_with_the_papers_numbers_beside(
             ("epochs = 10", "epochs = 1"),
             ("eval_every = 5", "eval_every = 1"),
             (
-                '[[methods]]\nname = "deepsmote"',
-                '[[methods]]\nname = "deepsmote"\nparams = { sampler_params = { epochs = 1, '
-                "dim_h = 4 } }",
+                '[[methods]]\nname = "deepsmote-published"',
+                '[[methods]]\nname = "deepsmote-published"\n'
+                "params = { sampler_params = { epochs = 1, dim_h = 4 } }",
             ),
         ],
     )
-    spec = apply_overrides(spec, methods=["none", "deepsmote"])
+    spec = apply_overrides(spec, methods=["none", "deepsmote-published"])
     assert spec.train.classifier == "mlp"
     path = tmp_path / "r.sqlite"
     run_spec(spec, store=path, data_dir=tmp_path / "data", progress=False, raise_on_failure=True)
     with Store(path, read_only=True) as store:
         runs = {r.method_id: r for r in store.runs()}
     assert runs["none"].data["train_counts"] == counts
-    rows = runs["deepsmote"].data["diagnostics"]["rows"]
+    rows = runs["deepsmote-published"].data["diagnostics"]["rows"]
     assert [row["class"] for row in rows] == list(range(1, 10))  # every class but the majority
     assert all(row["reconstruction_mse"] >= 0 and row["reconstruction_split"] for row in rows)
     markdown = write_report(path, tmp_path / "out")[0].read_text()

@@ -8,8 +8,8 @@ from deepbalance.bench.store import GRID_KIND, Store
 SAMPLER_METHODS = {
     "random-oversampling",
     "pixel-smote",
+    "deepsmote-published",
     "deepsmote",
-    "deepsmote-residual+copies",
     "cle-smote",
 }
 

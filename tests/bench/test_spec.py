@@ -261,7 +261,7 @@ def test_quick_budget(fake, spec):
     protocol = apply_overrides(load_spec("deepsmote-fmnist"), budget="protocol")
     assert (protocol.train.classifier, protocol.train.epochs) == ("resnet18", 30)
     assert protocol.train.optimizer == "adam" and not protocol.reduced
-    (deepsmote,) = [m for m in protocol.methods if m.name == "deepsmote"]
+    (deepsmote,) = [m for m in protocol.methods if m.name == "deepsmote-published"]
     assert deepsmote.params["sampler_params"]["dim_h"] == 64  # DeepSMOTEOfficial's autoencoder
     assert deepsmote.params["sampler_params"]["epochs"] == 200
 

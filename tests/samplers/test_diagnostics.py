@@ -110,8 +110,11 @@ def test_residual_adds_back_the_base_images_detail(digits3):
     got = X_r[residual.synthetic_mask_].astype(np.float32) / 255
     assert np.abs(got - expected).max() <= 1.5 / 255  # uint8 rounding of both outputs
     assert np.abs(got - syn_p).mean() > 0.01  # the detail changed the images
+    # the fitted images are kept for generate(); a sampler fitted without them needs X
+    np.testing.assert_array_equal(residual.generate(2, 1), residual.generate(2, 1, X=X))
+    plain.residual = True
     with pytest.raises(ValueError, match="residual=True adds each base image's detail"):
-        residual.generate(2, 1)
+        plain.generate(2, 1)
     with pytest.raises(TypeError, match="residual='yes' must be True or False"):
         DeepSMOTE(residual="yes", **kw).fit_resample(X, y)
 

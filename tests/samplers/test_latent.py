@@ -195,12 +195,21 @@ def test_generate_after_fit(tiny_images):
     assert images.shape == (4, 8, 8) and images.dtype == np.uint8
     assert np.array_equal(images, sampler.generate(4, "two"))
     assert not np.array_equal(images, sampler.generate(4, "two", random_state=9))
-    # the default adds back the base images' detail, so generate() needs the fitted images
+    # the default adds back the base images' detail: it keeps the fitted images (a view)
     default = DeepSMOTE(**kw)
-    default.fit_resample(X[:, 0], labels)
-    with pytest.raises(ValueError, match="pass X=<the images it was fitted on"):
+    fitted = X[:, 0].copy()
+    default.fit_resample(fitted, labels)
+    assert np.shares_memory(default.images_, fitted)
+    residual = default.generate(4, "two")
+    np.testing.assert_array_equal(residual, default.generate(4, "two", X=X[:, 0]))
+    fitted[:] = 255 - fitted  # changed in place after fitting: refused, not silently used
+    with pytest.raises(ValueError, match="not the set of images the sampler was fitted on"):
         default.generate(4, "two")
-    residual = default.generate(4, "two", X=X[:, 0])
+    fitted[:] = X[:, 0]
+    sampler.residual = True  # fitted without the residual: no images kept
+    with pytest.raises(ValueError, match="pass X=<the images it was fitted on"):
+        sampler.generate(4, "two")
+    sampler.residual = False
     default.residual = False
     plain = default.generate(4, "two")  # same codes (same draws), plain decodings
     assert residual.shape == plain.shape and not np.array_equal(residual, plain)

@@ -271,3 +271,165 @@ def test_save_flushes_every_file_before_renaming_the_folder(fitted, tmp_path, mo
     assert {CONFIG_FILE, WEIGHTS_FILE} <= before
     if os.name != "nt":
         assert (1, str(tmp_path)) in synced  # the parent, after the rename
+
+
+# ---------------------------------------------------------------- the fitted images
+
+
+def _latent_presets():
+    """Every registered latent sampler class (LatentOversampler and its presets)."""
+    from deepbalance.samplers import SAMPLERS
+
+    return [cls for _, cls in SAMPLERS.items() if issubclass(cls, LatentOversampler)]
+
+
+def _cases():
+    for cls in _latent_presets():
+        yield pytest.param(cls, {}, id=f"{cls.__name__}-defaults")
+        if cls().residual is not True:
+            yield pytest.param(cls, {"residual": True}, id=f"{cls.__name__}-residual")
+
+
+@pytest.mark.filterwarnings("ignore:strategy .adasyn. made fewer rows")
+@pytest.mark.parametrize("cls, params", list(_cases()))
+def test_every_latent_preset_generates_after_load_as_before(cls, params, tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = cls(random_state=0, k_neighbors=3, **TINY, **params)
+    sampler.fit_resample(X, y)
+    before = sampler.generate(7, 2, random_state=5)
+    loaded = cls.load(sampler.save(tmp_path / "s"))
+    after = loaded.generate(7, 2, random_state=5)  # no X: the save holds what it needs
+    assert after.dtype == before.dtype == np.uint8 and after.shape == (7, 1, 8, 8)
+    assert after.tobytes() == before.tobytes()
+    with safe_open(str(tmp_path / "s" / WEIGHTS_FILE), "pt") as f:
+        stored = set(f.keys())
+    assert ("images" in stored) == loaded.residual
+    if loaded.residual:
+        assert loaded.images_.dtype == np.uint8 and np.array_equal(loaded.images_, X)
+    else:
+        assert loaded.images_ is None
+
+
+def test_default_deepsmote_generates_after_load(tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = DeepSMOTE(random_state=0, **TINY)  # residual=True, copy_fraction=0.5
+    sampler.fit_resample(X, y)
+    images = DeepSMOTE.load(sampler.save(tmp_path / "s")).generate(7, 2)
+    assert images.shape == (7, 1, 8, 8)
+    np.testing.assert_array_equal(images, sampler.generate(7, 2))
+
+
+def test_images_cost_one_byte_per_uint8_value(tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler.fit_resample(X, y)
+    full = sampler.save(tmp_path / "full") / WEIGHTS_FILE
+    lean = sampler.save(tmp_path / "lean", include_images=False) / WEIGHTS_FILE
+    extra = full.stat().st_size - lean.stat().st_size
+    assert X.nbytes <= extra < X.nbytes + 200  # the images plus their header entry
+
+
+def test_saved_without_images_needs_x(tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler.fit_resample(X, y)
+    loaded = DeepSMOTE.load(sampler.save(tmp_path / "s", include_images=False))
+    assert loaded.images_ is None
+    with pytest.raises(ValueError, match=r"include_images=False\)\): pass X="):
+        loaded.generate(3, 1)
+    np.testing.assert_array_equal(loaded.generate(3, 1, X=X), sampler.generate(3, 1))
+    with pytest.raises(ValueError, match="same order"):
+        loaded.generate(3, 1, X=X[::-1])
+    with pytest.raises(TypeError, match="include_images=1 must be True or False"):
+        sampler.save(tmp_path / "t", include_images=1)
+
+
+def test_uint16_and_float_images_come_back_in_their_dtype(tiny_images, tmp_path):
+    X, y = tiny_images
+    for images in (X.astype(np.uint16) * 257, (X[:, 0] / 255.0).astype(np.float32)):
+        sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+        sampler.fit_resample(images, y)
+        loaded = DeepSMOTE.load(sampler.save(tmp_path / images.dtype.name))
+        assert loaded.images_.dtype == images.dtype
+        out = loaded.generate(4, 2)
+        assert out.dtype == images.dtype and out.shape == (4, *images.shape[1:])
+        np.testing.assert_array_equal(out, sampler.generate(4, 2))
+
+
+def _saved_tensors(path):
+    from safetensors.torch import load_file
+
+    return load_file(path / WEIGHTS_FILE)
+
+
+def _rewrite(path, tensors, config):
+    """Write ``tensors`` and ``config`` with valid checksums (a crafted or damaged save)."""
+    from safetensors.torch import save_file
+
+    weights = path / WEIGHTS_FILE
+    save_file(tensors, weights, metadata={"format": FORMAT, "config_sha256": config_sha256(config)})
+    config["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+
+
+@pytest.fixture
+def residual_save(tiny_images, tmp_path):
+    X, y = tiny_images
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler.fit_resample(X, y)
+    return sampler.save(tmp_path / "s")
+
+
+def test_stored_images_must_match_the_codes(residual_save):
+    path = residual_save
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config.pop("weights_sha256")
+    tensors = _saved_tensors(path)
+    good = tensors["images"]
+    for bad, match in [
+        (good[:-1], r"holds images of shape \(48, 1, 8, 8\) but 49 latent codes"),
+        (good[:, :, :4], r"holds images of shape \(49, 1, 4, 8\)"),
+        (good.to(torch.int16), "holds int16 images but the fitted images were uint8"),
+    ]:
+        _rewrite(path, {**tensors, "images": bad.contiguous()}, dict(config))
+        with pytest.raises(ValueError, match=match) as err:
+            DeepSMOTE.load(path)
+        assert str(path / WEIGHTS_FILE) in str(err.value)
+    _rewrite(path, {k: v for k, v in tensors.items() if k != "images"}, dict(config))
+    with pytest.raises(ValueError, match="holds no images but its config.json lists them"):
+        DeepSMOTE.load(path)
+    _rewrite(path, tensors, {**config, "images": False})
+    with pytest.raises(ValueError, match="holds images but its config.json lists none"):
+        DeepSMOTE.load(path)
+
+
+def test_truncated_weights_are_refused(residual_save):
+    path = residual_save
+    weights = path / WEIGHTS_FILE
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="is corrupted or truncated") as err:
+        DeepSMOTE.load(path)
+    assert str(weights) in str(err.value)
+    # truncated and its checksum updated (the config's own checksum sits in the lost part)
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    (path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="weights.safetensors is corrupted") as err:
+        DeepSMOTE.load(path)
+    assert str(weights) in str(err.value)
+
+
+def test_a_version_2_save_loads_without_images(residual_save, tiny_images):
+    path = residual_save
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config.pop("weights_sha256")
+    config.pop("images")
+    config["version"] = 2
+    tensors = _saved_tensors(path)
+    _rewrite(path, {k: v for k, v in tensors.items() if k != "images"}, config)
+    loaded = DeepSMOTE.load(path)
+    assert loaded.images_ is None
+    with pytest.raises(ValueError, match="pass X="):
+        loaded.generate(2, 1)
+    assert loaded.generate(2, 1, X=tiny_images[0]).shape == (2, 1, 8, 8)

@@ -35,6 +35,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -944,6 +945,7 @@ def run_spec(
         preflight(spec, toolkit, device)
         grid = expand_grid(spec)
         done = _finished_keys(store, spec)
+        _warn_former_meanings(spec, done)
         todo = [p for p in grid if p.key not in done]
         if todo:
             # The data of the first run, loaded here: a missing dataset or a classifier that
@@ -1031,6 +1033,33 @@ def run_spec(
     if raise_on_failure and summary.failed:
         raise GridError(summary)
     return summary
+
+
+def _warn_former_meanings(spec: Spec, keys) -> None:
+    """Warn (``FutureWarning``) where ``spec`` runs a method under a name that meant another
+    method when the stored runs ``keys`` were made (``deepsmote``, once the published variant,
+    is ``DeepSMOTE()`` now): those runs are kept under today's name of what they ran."""
+    from ..methods import current_name
+
+    stored = {key[0] for key in keys}
+    ids = {m.id for m in spec.methods}
+    for method in spec.methods:
+        then = current_name(method.name)  # what a run stored under this name ran
+        if then != method.name and method.id == method.name and then in stored - ids:
+            warnings.warn(
+                f"spec {spec.name!r} runs method {method.name!r}, which today is "
+                f"{_description(method.name)}; the store's runs stored as {method.name!r} "
+                f"before it got that meaning ran the method now called {then!r} and are "
+                f"reported under that name: add {then!r} to the spec to extend them",
+                FutureWarning,
+                stacklevel=3,
+            )
+
+
+def _description(name: str) -> str:
+    from ..methods import METHODS
+
+    return METHODS.get(name).description if name in METHODS else repr(name)
 
 
 def _finished_keys(store: str | os.PathLike | Store, spec: Spec) -> set:

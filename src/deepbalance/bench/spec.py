@@ -10,7 +10,10 @@ the registries (datasets, profiles, classifiers, methods), which needs those lay
 The spec hash (:attr:`Spec.hash`) covers everything that changes the numbers of a run (data,
 profile, test sets, training recipe, training subset) and the spec name. Seeds, methods and
 variants are not in it: they are part of each run's key, so adding a seed or a method to a spec
-keeps the runs already stored.
+keeps the runs already stored. A method is hashed by the name its runs were first stored under
+(``deepbalance.methods.STORED_AS``), so renaming a method keeps its runs; a former method name
+(e.g. ``deepsmote-residual+copies``, now ``deepsmote``) still works, with a ``FutureWarning``,
+and an id that equals it follows the new name.
 
 The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is optional)::
 
@@ -397,7 +400,8 @@ class MethodSpec:
     ``id`` is unique within the spec (default: the method name) and keys the stored runs and
     the paper's numbers; ``label`` is what tables print (default: the id); ``profile`` replaces
     the spec's training profile for this method only (e.g. the "no class imbalance" upper
-    bound). In a spec a method may be just its name.
+    bound). In a spec a method may be just its name. A former method name is replaced by its
+    current one (with a ``FutureWarning``), and so is an id equal to it.
     """
 
     id: _Text
@@ -413,14 +417,25 @@ class MethodSpec:
             value = {"name": value}
         if isinstance(value, Mapping):
             value = {"id": value.get("name"), **value}
+            name = value.get("name")
+            current = _current_method_name(name)
+            if current != name:
+                value = {**value, "name": current}
+                if value["id"] == name:
+                    value["id"] = current
             value = {"label": value["id"], **value}
         return value
 
     @property
     def hash(self) -> str:
-        """Hash of what changes this method's numbers: name, params, profile override."""
+        """Hash of what changes this method's numbers: name (as its runs were first stored,
+        ``deepbalance.methods.stored_name``), params, profile override."""
         return stable_hash(
-            {"name": self.name, "params": self.params, "profile": plain(self.profile)}
+            {
+                "name": _stored_method_name(self.name),
+                "params": self.params,
+                "profile": plain(self.profile),
+            }
         )
 
 
@@ -889,6 +904,36 @@ def _generated_variants(r: _Reader, generator: ProfileSpec, value, profile) -> l
         raise r.fail(("variants_from",), value, str(exc)) from None
 
 
+def _current_method_name(name):
+    """``name``, or the current name of a former method name (with a ``FutureWarning``)."""
+    if not isinstance(name, str):
+        return name
+    try:
+        from ..methods import METHODS
+    except ImportError:  # pragma: no cover - the methods layer is part of the package
+        return name
+    return METHODS.resolve(name, stacklevel=4)
+
+
+def _stored_method_name(name: str) -> str:
+    from ..methods import stored_name
+
+    return stored_name(name)
+
+
+def _method_id(key, ids: Sequence[str]):
+    """A method id written in a ``[paper]`` or ``method_params`` table: a former method name
+    that is no id of the spec stands for its current name (see :class:`MethodSpec`)."""
+    if not isinstance(key, str) or key in ids:
+        return key
+    try:
+        from ..methods import METHODS
+    except ImportError:  # pragma: no cover
+        return key
+    current = METHODS.renamed().get(key)
+    return current if current in ids else key
+
+
 def _paper(r: _Reader, doc: dict, test_sets, methods, metrics) -> tuple[dict, str]:
     """``[paper.<test set>.<method id>] metric = value``: every name must exist in the spec."""
     note = ""
@@ -902,8 +947,9 @@ def _paper(r: _Reader, doc: dict, test_sets, methods, metrics) -> tuple[dict, st
             raise r.fail(p, by_method, f"not a test set of this spec ({', '.join(test_sets)})")
         if not isinstance(by_method, Mapping):
             raise r.fail(p, by_method, "must be a table of method ids")
-        for method_id, by_metric in by_method.items():
-            q = (*p, method_id)
+        for written_id, by_metric in by_method.items():
+            q = (*p, written_id)
+            method_id = _method_id(written_id, methods)
             if method_id not in methods:
                 raise r.fail(q, by_metric, f"not a method id of this spec ({', '.join(methods)})")
             if not isinstance(by_metric, Mapping):
@@ -928,12 +974,17 @@ def _budgets(r: _Reader, doc: Mapping, budgets: dict, method_ids: Sequence[str])
     """``{budget: {key: value}}`` of the keys each ``[budgets.<name>]`` table sets."""
     out = {}
     for name, budget in budgets.items():
-        for method_id, params in (budget.method_params or {}).items():
+        by_id = {}
+        for written_id, params in (budget.method_params or {}).items():
+            method_id = _method_id(written_id, method_ids)
             if method_id not in method_ids:
-                path = ("budgets", name, "method_params", method_id)
+                path = ("budgets", name, "method_params", written_id)
                 raise r.fail(path, params, f"not a method id ({', '.join(method_ids)})")
+            by_id[method_id] = params
         written = doc[name]  # a train table keeps only its own keys
         out[name] = {k: dict(v) if k == "train" else getattr(budget, k) for k, v in written.items()}
+        if "method_params" in out[name]:
+            out[name]["method_params"] = by_id
     return out
 
 
@@ -1112,8 +1163,8 @@ def apply_overrides(
     if methods is not None:
         if isinstance(methods, str):
             methods = [m.strip() for m in methods.split(",") if m.strip()]
-        wanted = list(methods)
         known = {m.id for m in spec.methods} | {m.name for m in spec.methods}
+        wanted = [m if m in known else _current_method_name(m) for m in methods]
         unknown = [m for m in wanted if m not in known]
         if unknown or not wanted:
             ids = ", ".join(m.id for m in spec.methods)

@@ -20,6 +20,14 @@ nothing of the one in flight. Creating the schema is one ``BEGIN IMMEDIATE`` tra
 ``CREATE ... IF NOT EXISTS`` statements, so processes that create one store at once all succeed.
 Read-only use (``Store(path, read_only=True)``, what reports do) opens the file with SQLite's
 ``mode=ro`` and never creates or changes it.
+
+Schema 2 changed no table, only what method names mean: ``deepsmote`` is ``DeepSMOTE()`` with its
+defaults (residual + copies; schema 1 stored it as ``deepsmote-residual+copies``) and the
+published variant is ``deepsmote-published`` (schema 1: ``deepsmote``); see
+``deepbalance.methods.STORED_AS``. A schema-1 store is read with those names translated (its
+runs' ids and names, its specs' method lists, paper numbers and overrides, its artifacts and
+claims; a label is kept unless it was the id), and is translated in place, in one transaction,
+when it is opened for writing. Method hashes do not change, so no stored run has to be rerun.
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ __all__ = [
 ]
 
 APPLICATION = "deepbalance-bench"
-SCHEMA_VERSION = 1
+#: 1: the first schema; 2: today's method names (the tables are unchanged)
+SCHEMA_VERSION = 2
 #: Artifact kind of the PNG grid of real vs synthetic samples saved per sampler method.
 GRID_KIND = "synthetic-grid.png"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -280,6 +289,13 @@ class Store:
         Open an existing store for reading only (SQLite ``mode=ro``): a missing, empty,
         non-SQLite or foreign file is refused and never created or changed.
 
+    Attributes
+    ----------
+    schema_version : int
+        The file's schema. A schema-1 store opened for reading stays 1 (its method names are
+        translated as they are read); opened for writing it is upgraded to
+        :data:`SCHEMA_VERSION` first (module notes).
+
     Raises
     ------
     StoreError
@@ -309,7 +325,10 @@ class Store:
                 )
                 self._conn.execute("PRAGMA foreign_keys = ON")
                 if not set(_TABLES) <= tables:
-                    self._init_schema()
+                    self._init_schema(new=not tables)
+            self.schema_version = self._stored_version()
+            if not read_only and self.schema_version < SCHEMA_VERSION:
+                self._upgrade()
         except sqlite3.Error as exc:
             if self._conn is not None:
                 self._conn.close()
@@ -374,7 +393,7 @@ class Store:
             )
         return tables
 
-    def _init_schema(self) -> None:
+    def _init_schema(self, *, new: bool) -> None:
         # One immediate transaction of idempotent statements: of several processes creating
         # one store at once, the first creates the tables and the others find them there.
         with self.transaction() as conn:
@@ -382,11 +401,40 @@ class Store:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            # an older store that lacked a table keeps its version (and is upgraded next)
+            version = SCHEMA_VERSION if new else 1
             conn.executemany(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
-                [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION))],
+                [("application", APPLICATION), ("schema_version", str(version))],
+            )
+            if new:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _stored_version(self) -> int:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: an empty file opened for writing
+            return SCHEMA_VERSION
+        return int(row[0]) if row is not None else 1
+
+    def _upgrade(self) -> None:
+        """Translate a schema-1 store's method names in place (one transaction)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is not None and int(row[0]) >= SCHEMA_VERSION:
+                return  # another process upgraded it meanwhile
+            _upgrade_names(conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
             )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.schema_version = SCHEMA_VERSION
+
+    @property
+    def _former_names(self) -> bool:
+        """Whether rows are read in schema 1's names (and translated on reading)."""
+        return self.schema_version < 2
 
     # ---------------------------------------------------------------- transactions
 
@@ -600,7 +648,15 @@ class Store:
             query, args = query + " WHERE spec_name=?", (spec_name,)
         cursor = self._conn.execute(query + " ORDER BY claimed_at", args)
         cols = [c[0] for c in cursor.description]
-        return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+        out = [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+        if self._former_names:
+            ids: dict = {}
+            for claim in out:
+                key = (claim["spec_name"], claim["spec_hash"])
+                if key not in ids:
+                    ids[key] = _id_map(self._conn, *key)
+                claim["method_id"] = _renamed_id(claim["method_id"], ids[key])
+        return out
 
     def keep_claims(self, claimant: Claimant, *, every: float = HEARTBEAT_EVERY):
         """Context manager: a thread refreshes ``claimant``'s heartbeat every ``every`` s.
@@ -622,13 +678,18 @@ class Store:
     def finished_keys(self, spec_name: str, spec_hash: str) -> set[tuple]:
         """Keys ``(method_id, method_hash, seed, variant, variant_hash)`` of a spec's runs."""
         rows = self._conn.execute(
-            "SELECT method_id, method_hash, seed, variant, variant_hash FROM runs "
+            "SELECT method_id, method_hash, seed, variant, variant_hash, method_name FROM runs "
             "WHERE spec_name=? AND spec_hash=?",
             (spec_name, spec_hash),
         )
-        return {tuple(r) for r in rows}
+        if not self._former_names:
+            return {tuple(r[:5]) for r in rows}
+        return {(_renamed(r[0], r[5])[0], *r[1:5]) for r in rows}
 
     def has_artifact(self, spec_name: str, spec_hash: str, method_id: str, kind: str) -> bool:
+        if self._former_names:
+            found = self.artifacts(spec_name, spec_hash)
+            return any(m == method_id and k == kind for m, k, _ in found)
         row = self._conn.execute(
             "SELECT 1 FROM artifacts WHERE spec_name=? AND spec_hash=? AND method_id=? AND kind=?",
             (spec_name, spec_hash, method_id, kind),
@@ -656,6 +717,10 @@ class Store:
             ):
                 item[key[: -len("_json")]] = json.loads(item.pop(key))
             item["reduced"] = bool(item["reduced"])
+            if self._former_names:
+                item["spec"], item["full_methods"], item["overrides"], _ = _renamed_spec(
+                    item["spec"], item["full_methods"], item["overrides"]
+                )
             out.append(item)
         return out
 
@@ -671,8 +736,14 @@ class Store:
         cursor = self._conn.execute(query + " ORDER BY run_id", args)
         cols = [c[0] for c in cursor.description]
         out = []
+        ids: dict = {}
         for values in cursor.fetchall():
             row = dict(zip(cols, values, strict=True))
+            if self._former_names:
+                key = (row["spec_name"], row["spec_hash"])
+                if key not in ids:
+                    ids[key] = _id_map(self._conn, *key)
+                _renamed_run_row(row, ids[key])
             out.append(
                 RunRecord(
                     spec_name=row["spec_name"],
@@ -711,13 +782,191 @@ class Store:
             "ORDER BY method_id, kind",
             (spec_name, spec_hash),
         )
-        return [(m, k, bytes(d)) for m, k, d in rows]
+        found = [(m, k, bytes(d)) for m, k, d in rows]
+        if self._former_names:
+            ids = _id_map(self._conn, spec_name, spec_hash)
+            found = sorted((_renamed_id(m, ids), k, d) for m, k, d in found)
+        return found
 
     def count_runs(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
 _KEY_WHERE = " AND ".join(f"{column}=?" for column in _KEY_COLUMNS)
+
+
+# ---------------------------------------------------------------- schema 1's method names
+
+
+def _current_name(name):
+    from ..methods import current_name
+
+    return current_name(name) if isinstance(name, str) else name
+
+
+def _renamed(method_id, name) -> tuple:
+    """``(id, name)`` today of a method stored in schema 1 as ``(method_id, name)``: the name
+    translated (``deepbalance.methods.current_name``), and the id with it where it was the
+    name."""
+    new = _current_name(name)
+    if new == name:
+        return method_id, name
+    return (new if method_id == name else method_id), new
+
+
+def _renamed_entry(entry):
+    """A stored method entry (``{id, name, label, ...}``) in today's names; a label that was
+    the id follows it."""
+    if not isinstance(entry, dict):
+        return entry
+    old_id = entry.get("id")
+    new_id, new_name = _renamed(old_id, entry.get("name"))
+    if (new_id, new_name) == (old_id, entry.get("name")):
+        return entry
+    out = {**entry, "id": new_id, "name": new_name}
+    if entry.get("label") in (None, "", old_id):
+        out["label"] = new_id
+    return out
+
+
+def _renamed_id(method_id, ids: dict):
+    """A stored method id in today's names: as its spec's entries or runs say, else as a
+    name (ids default to names)."""
+    return ids[method_id] if method_id in ids else _renamed(method_id, method_id)[0]
+
+
+def _renamed_keys(value, ids: dict):
+    if not isinstance(value, dict):
+        return value
+    return {_renamed_id(k, ids): v for k, v in value.items()}
+
+
+def _renamed_overrides(overrides, ids: dict):
+    if not isinstance(overrides, dict):
+        return overrides
+    out = dict(overrides)
+    if isinstance(out.get("methods"), list):
+        out["methods"] = [_renamed_id(m, ids) for m in out["methods"]]
+    if "method_params" in out:
+        out["method_params"] = _renamed_keys(out["method_params"], ids)
+    return out
+
+
+def _renamed_spec(spec: dict, full_methods, overrides) -> tuple:
+    """A stored spec (its JSON, full method list and overrides) in today's names, and the
+    ``{stored id: id today}`` of its methods."""
+    if not isinstance(spec, dict):
+        return spec, full_methods, overrides, {}
+    entries = spec.get("methods") or []
+    renamed = [_renamed_entry(e) for e in entries]
+    ids = {
+        old.get("id"): new.get("id")
+        for old, new in zip(entries, renamed, strict=True)
+        if isinstance(old, dict)
+    }
+    out = {**spec, "methods": renamed}
+    if isinstance(spec.get("paper"), dict):
+        out["paper"] = {t: _renamed_keys(v, ids) for t, v in spec["paper"].items()}
+    if isinstance(spec.get("budgets"), dict):
+        out["budgets"] = {
+            b: (
+                {**v, "method_params": _renamed_keys(v["method_params"], ids)}
+                if isinstance(v, dict) and "method_params" in v
+                else v
+            )
+            for b, v in spec["budgets"].items()
+        }
+    if isinstance(spec.get("full_methods"), list):
+        out["full_methods"] = [_renamed_id(m, ids) for m in spec["full_methods"]]
+    if "overrides" in spec:
+        out["overrides"] = _renamed_overrides(spec["overrides"], ids)
+    if isinstance(full_methods, list):
+        full_methods = [_renamed_id(m, ids) for m in full_methods]
+    return out, full_methods, _renamed_overrides(overrides, ids), ids
+
+
+def _id_map(conn, spec_name: str, spec_hash: str) -> dict:
+    """``{stored id: id today}`` of a schema-1 spec's methods (its entries, then its runs)."""
+    ids = {}
+    row = conn.execute(
+        "SELECT spec_json FROM specs WHERE spec_name=? AND spec_hash=?", (spec_name, spec_hash)
+    ).fetchone()
+    if row is not None:
+        ids.update(_renamed_spec(json.loads(row[0]), None, None)[3])
+    for method_id, name in conn.execute(
+        "SELECT DISTINCT method_id, method_name FROM runs WHERE spec_name=? AND spec_hash=?",
+        (spec_name, spec_hash),
+    ):
+        ids.setdefault(method_id, _renamed(method_id, name)[0])
+    return ids
+
+
+def _renamed_run_row(row: dict, ids: dict) -> None:
+    """A stored run row (``runs`` columns, decoded JSON kept as text) in today's names."""
+    row["method_id"], row["method_name"] = _renamed(row["method_id"], row["method_name"])
+    row["method_json"] = _json(_renamed_entry(json.loads(row["method_json"])))
+    row["overrides_json"] = _json(_renamed_overrides(json.loads(row["overrides_json"]), ids))
+
+
+def _upgrade_names(conn) -> None:
+    """Rewrite a schema-1 store's rows in today's method names (inside the caller's
+    transaction)."""
+    specs = conn.execute(
+        "SELECT spec_name, spec_hash, spec_json, full_methods_json, overrides_json FROM specs"
+    ).fetchall()
+    runs = conn.execute(
+        "SELECT run_id, spec_name, spec_hash, method_id, method_name, method_json, "
+        "overrides_json FROM runs"
+    ).fetchall()
+    keys = {(name, spec_hash) for name, spec_hash, *_ in specs}
+    for table in ("runs", "artifacts", "claims"):
+        keys |= set(conn.execute(f"SELECT DISTINCT spec_name, spec_hash FROM {table}"))
+    ids = {key: _id_map(conn, *key) for key in keys}  # before any row changes
+    for name, spec_hash, spec_json, full_json, over_json in specs:
+        spec, full, over, _ = _renamed_spec(
+            json.loads(spec_json), json.loads(full_json), json.loads(over_json)
+        )
+        conn.execute(
+            "UPDATE specs SET spec_json=?, full_methods_json=?, overrides_json=? "
+            "WHERE spec_name=? AND spec_hash=?",
+            (_json(spec), _json(full), _json(over), name, spec_hash),
+        )
+    for run_id, name, spec_hash, method_id, method_name, method_json, over_json in runs:
+        spec_ids = ids[(name, spec_hash)]
+        row = {
+            "method_id": method_id,
+            "method_name": method_name,
+            "method_json": method_json,
+            "overrides_json": over_json,
+        }
+        _renamed_run_row(row, spec_ids)
+        conn.execute(
+            "UPDATE runs SET method_id=?, method_name=?, method_json=?, overrides_json=? "
+            "WHERE run_id=?",
+            (
+                row["method_id"],
+                row["method_name"],
+                row["method_json"],
+                row["overrides_json"],
+                run_id,
+            ),
+        )
+    for table in ("artifacts", "claims"):
+        cursor = conn.execute(f"SELECT * FROM {table}")
+        cols = [c[0] for c in cursor.description]
+        rows = [dict(zip(cols, r, strict=True)) for r in cursor.fetchall()]
+        if not rows:
+            continue
+        conn.execute(f"DELETE FROM {table}")
+        for row in rows:
+            row["method_id"] = _renamed_id(
+                row["method_id"], ids[(row["spec_name"], row["spec_hash"])]
+            )
+            conn.execute(
+                f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
+                f"VALUES ({', '.join('?' for _ in cols)})",
+                tuple(row[c] for c in cols),
+            )
 
 
 def _check_key(key) -> tuple:

@@ -85,7 +85,9 @@ def add_compare_parser(subparsers):
     )
     parser.add_argument("source", metavar="FOLDER|labels.csv")
     parser.add_argument(
-        "--methods", help=f"comma-separated method names (default: {','.join(DEFAULT_METHODS)})"
+        "--methods",
+        help=f"comma-separated method names (default: {','.join(DEFAULT_METHODS)}; deepsmote is "
+        "DeepSMOTE() with its defaults, deepsmote-published the paper's plain decodings)",
     )
     seeds = parser.add_mutually_exclusive_group()
     seeds.add_argument(

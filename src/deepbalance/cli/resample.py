@@ -57,7 +57,13 @@ def add_resample_parser(subparsers):
     )
     parser.add_argument("source", metavar="FOLDER|labels.csv")
     parser.add_argument("--out", required=True, help="the balanced folder to write")
-    parser.add_argument("--method", default="deepsmote", help="a method with a sampler")
+    parser.add_argument(
+        "--method",
+        default="deepsmote",
+        help="a method with a sampler (default: deepsmote, DeepSMOTE() with its defaults: "
+        "residual decodings + copies of real images; deepsmote-published: the paper's plain "
+        "decodings)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="sampler seed (default: 0)")
     parser.add_argument("--size", help="resize to N or HxW before resampling")
     parser.add_argument(

@@ -11,17 +11,22 @@ A saved sampler is a folder with two files:
     The autoencoder's weights (``autoencoder.*``), every training image's latent
     code (``latent``) and its encoded label (``latent_labels``): what generating
     new images of a class needs (SMOTE between the class's codes, or the
-    calibration distribution fitted on all codes). Its metadata holds the SHA-256
-    of ``config.json`` (canonical JSON, without the weights checksum), so each file
-    covers the other.
+    calibration distribution fitted on all codes). With ``residual=True`` also the
+    fitted images (``images``, (N, C, H, W) in their own dtype: one byte per value
+    for uint8), whose detail ``generate`` adds back, unless saved with
+    ``include_images=False``. Its metadata holds the SHA-256 of ``config.json``
+    (canonical JSON, without the weights checksum), so each file covers the other.
 
 Loading builds nothing the files name beyond an allow-list: the sampler class is
 one of :data:`SAVEABLE_SAMPLERS` (``LatentOversampler`` and its presets, which
 register themselves with :func:`register_saveable`) and a strategy class one of
 :func:`saveable_strategies` (imbalanced-learn's over-samplers and
 :class:`~deepbalance.samplers.calibration.WeightedCalibration`); the stored labels
-are checked against the stored classes. The checksums detect damaged or edited
-files; they do not authenticate them, so load only saves you trust.
+are checked against the stored classes, and stored images against the codes' count and
+the layout's shape and dtype. The checksums detect damaged, truncated or edited files;
+they do not authenticate them, so load only saves you trust. A load that fails returns
+nothing: the sampler is assembled only once every part has been checked. Saves of format
+version 2 (before images were stored) still load, as saves without images.
 
 The folder is written beside its destination under a temporary name and renamed
 into place, so a reader never sees half a save. The autoencoder cache lives in
@@ -78,8 +83,11 @@ __all__ = [
 ]
 
 FORMAT = "deepbalance-latent-sampler"
-#: 2: config.json covered by a checksum in the weights' metadata
-FORMAT_VERSION = 2
+#: 2: config.json covered by a checksum in the weights' metadata; 3: the fitted images
+#: (``residual=True``) stored beside the codes
+FORMAT_VERSION = 3
+#: format versions :func:`load_sampler` reads (2: saved without images)
+READABLE_VERSIONS = (2, 3)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 #: layouts a saved sampler may restore images to
@@ -242,7 +250,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_sampler(sampler, path) -> Path:
+def save_sampler(sampler, path, *, include_images=True) -> Path:
     """Save a fitted :class:`~deepbalance.samplers.latent.LatentOversampler` to folder ``path``.
 
     Parameters
@@ -252,6 +260,10 @@ def save_sampler(sampler, path) -> Path:
     path : str or path-like
         Folder to write. An existing save there is replaced; any other existing
         file or non-empty folder is refused.
+    include_images : bool, default=True
+        Store the fitted images when the sampler has ``residual=True`` (N·C·H·W values in
+        their dtype, e.g. one byte each for uint8), so the loaded sampler generates without
+        ``X``; see :meth:`LatentOversampler.save`.
 
     Returns
     -------
@@ -269,6 +281,8 @@ def save_sampler(sampler, path) -> Path:
         )
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path={path!r} must be a str or path-like")
+    if not isinstance(include_images, bool):
+        raise TypeError(f"include_images={include_images!r} must be True or False")
     path = Path(path)
     if path.exists() and not (path / CONFIG_FILE).is_file():
         if path.is_file() or any(path.iterdir()):
@@ -303,6 +317,10 @@ def save_sampler(sampler, path) -> Path:
     tensors["latent_labels"] = torch.from_numpy(
         np.ascontiguousarray(sampler.latent_labels_, dtype=np.int64)
     )
+    images = getattr(sampler, "images_", None)
+    with_images = bool(include_images and sampler.residual is True and images is not None)
+    if with_images:
+        tensors["images"] = torch.from_numpy(np.ascontiguousarray(images))
     classes = np.asarray(sampler.classes_)
     config = {
         "format": FORMAT,
@@ -320,6 +338,7 @@ def save_sampler(sampler, path) -> Path:
             "image_shape": list(layout.image_shape),
         },
         "history": sampler.history_,
+        "images": with_images,
     }
     config = json.loads(json.dumps(config))  # exactly what a reader will see
     metadata = {"format": FORMAT, "config_sha256": config_sha256(config)}
@@ -359,6 +378,39 @@ def _check_stored_labels(classes, latent, latent_labels, ae_config, config_path)
     if empty:
         raise ValueError(
             f"{config_path} lists classes {empty!r} that no stored label has; the save is corrupted"
+        )
+
+
+def _check_stored_images(images, latent, layout, stored, weights_path):
+    """The stored images (or their absence) must agree with the config, codes and layout."""
+    if not isinstance(stored, bool):
+        raise ValueError(f"{weights_path.parent / CONFIG_FILE} has images={stored!r}, not a bool")
+    if stored != (images is not None):
+        held = "holds no images" if images is None else "holds images"
+        said = "lists them" if stored else "lists none"
+        raise ValueError(
+            f"{weights_path} {held} but its {CONFIG_FILE} {said}; the save is corrupted — "
+            "save the sampler again"
+        )
+    if images is None:
+        return
+    expected = (len(latent), *layout.image_shape)
+    if tuple(images.shape) != expected:
+        raise ValueError(
+            f"{weights_path} holds images of shape {tuple(images.shape)} but {len(latent)} "
+            f"latent codes of {layout.image_shape} images, which need {expected}; the save is "
+            "corrupted — save the sampler again"
+        )
+    if images.dtype != layout.dtype:
+        raise ValueError(
+            f"{weights_path} holds {images.dtype} images but the fitted images were "
+            f"{layout.dtype}; the save is corrupted — save the sampler again"
+        )
+    if images.dtype.kind == "f" and not (
+        np.isfinite(images).all() and images.min() >= 0.0 and images.max() <= 1.0
+    ):
+        raise ValueError(
+            f"{weights_path} holds float images outside [0, 1] (or NaN); the save is corrupted"
         )
 
 
@@ -420,15 +472,19 @@ def load_sampler(path, *, device="cpu"):
         raise ValueError(f"{config_path} is corrupted (not JSON: {err})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ValueError(f"{config_path} is not a deepbalance sampler config (format marker)")
-    if config.get("version") != FORMAT_VERSION:
+    if config.get("version") not in READABLE_VERSIONS:
         raise ValueError(
             f"{config_path} has format version {config.get('version')!r}; this deepbalance "
-            f"reads version {FORMAT_VERSION} — load it with the version that saved it"
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))} — load it with the "
+            "version that saved it"
         )
     if not weights_path.is_file():
         raise FileNotFoundError(f"{weights_path} is missing; the save is incomplete")
     if _sha256(weights_path) != config.get("weights_sha256"):
-        raise ValueError(f"{weights_path} is corrupted (checksum differs from {CONFIG_FILE})")
+        raise ValueError(
+            f"{weights_path} is corrupted or truncated ({weights_path.stat().st_size} bytes; "
+            f"its SHA-256 differs from the one {CONFIG_FILE} records) — save the sampler again"
+        )
     try:
         with safe_open(str(weights_path), framework="pt") as f:
             stored = (f.metadata() or {}).get("config_sha256")
@@ -453,6 +509,8 @@ def load_sampler(path, *, device="cpu"):
         latent = tensors["latent"].numpy()
         latent_labels = tensors["latent_labels"].numpy()
         _check_stored_labels(classes, latent, latent_labels, ae_config, config_path)
+        images = tensors["images"].numpy() if "images" in tensors else None
+        _check_stored_images(images, latent, layout, config.get("images", False), weights_path)
         model = build_autoencoder(ae_config)
         prefix = "autoencoder."
         model.load_state_dict(
@@ -465,6 +523,7 @@ def load_sampler(path, *, device="cpu"):
     sampler.autoencoder_ = model.to(resolve_device(device)).eval()
     sampler.latent_ = latent
     sampler.latent_labels_ = latent_labels
+    sampler.images_ = images
     sampler.classes_ = classes
     sampler.image_shape_ = layout.image_shape
     sampler.layout_ = layout

@@ -19,8 +19,9 @@ DeepDenoisingCalibration       denoising          calibration
 =============================  =================  ===============  ===============
 
 ``DeepSMOTE``'s own defaults, ``residual=True`` and ``copy_fraction=0.5``, are not the
-paper's (see its docstring); the method ``"deepsmote"`` (:mod:`deepbalance.methods`) builds
-it with the paper's ``residual=False, copy_fraction=0.0``.
+paper's (see its docstring). The method ``"deepsmote"`` (:mod:`deepbalance.methods`) builds it
+with these defaults; the method ``"deepsmote-published"`` with the paper's ``residual=False,
+copy_fraction=0.0``.
 
 ``DeepDenoisingCalibration`` uses :class:`~deepbalance.samplers.calibration.WeightedCalibration`
 with its defaults; for other calibration settings use
@@ -95,9 +96,12 @@ DeepSMOTE = _preset(
     "class's new rows are copies of its real images). On Fashion-MNIST-LT with the default "
     "training recipe (5 seeds, docs/benchmarks.md) the published decodings trained a worse "
     "classifier than no oversampling at all, these defaults one as good as random "
-    "oversampling. The paper's method is ``DeepSMOTE(residual=False, copy_fraction=0.0)`` "
-    '(the method ``"deepsmote"``), or :class:`DeepSMOTEOfficial` with the official '
-    "script's autoencoder training as well.",
+    'oversampling. The method ``"deepsmote"`` is this class with these defaults; the '
+    "paper's method is ``DeepSMOTE(residual=False, copy_fraction=0.0)`` (the method "
+    '``"deepsmote-published"``), or :class:`DeepSMOTEOfficial` with the official '
+    "script's autoencoder training as well. With ``residual=True`` the fitted images are "
+    "kept (``images_``) and saved with the sampler (:meth:`save`), so a loaded sampler "
+    "generates without them being passed.",
     residual=True,
     copy_fraction=0.5,
 )

@@ -13,7 +13,9 @@ registered method's sampler on the training images, and writes ``out``:
   the sampler's ``provenance_`` (base and neighbour are the real images a synthetic one was
   interpolated between, ``lambda`` the interpolation factor; empty where the strategy has none);
 - ``.sampler/``: the fitted sampler. Latent samplers (DeepSMOTE, ...) are saved with
-  ``save()`` (safetensors + JSON; ``LatentOversampler.load`` reloads it and can generate more);
+  ``save()`` (safetensors + JSON, with the training images when the sampler adds their detail
+  back, ``residual=True``: one byte per uint8 pixel; ``LatentOversampler.load`` reloads it and
+  can generate more);
   pixel samplers learn nothing beyond the images themselves, so ``.sampler/sampler.json`` holds
   their class and parameters only — refitting it on the real images with the same
   ``random_state`` reproduces the synthetic ones. The folder is hidden so that reading ``out``
@@ -191,7 +193,8 @@ def resample_folder(
         The folder to write; refused if it exists unless ``overwrite``.
     method : str
         A registered method with a sampler (``random-oversampling``, ``pixel-smote``,
-        ``deepsmote``, ...); its loss-level parts do not apply here.
+        ``deepsmote`` = ``DeepSMOTE()`` with its defaults, ``deepsmote-published``, ...); its
+        loss-level parts do not apply here.
     seed : int
         The sampler's ``random_state``.
     size : int or (H, W), optional
