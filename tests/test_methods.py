@@ -68,7 +68,7 @@ def test_registry_holds_the_issue_methods():
         "deep-adasyn", "deep-denoising-calibration", "cle-smote", "cle-constant-cap",
         "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1", "deepsmote+cap",
         "deepsmote+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
-        "deepsmote-residual+copies", "mixup",
+        "deepsmote-residual+copies", "mixup", "mixup-drw", "remix-drw", "cmo", "cmo-drw",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 
