@@ -197,8 +197,10 @@ _register("mixup", None, Recipe(batch_transform="mixup"), "mixup of image pairs,
 # al. 2022's CE + CMO and CE-DRW + CMO) with their published transform settings. Their DRW
 # switches at 80 % of 200 epochs with beta = 0.9999; here it is the library's `drw` (50 %,
 # beta = 0.999, chosen on validation at this schedule: docs/benchmarks.md, "Loss-level
-# baselines"). Mixup and Remix train every epoch mixed, as the anchors do (Bag of Tricks'
-# plain last epochs: add phases=[{"name": "stop-batch-transform", "start": 0.9}]).
+# baselines"). A mixed row's class weight is `soft @ w` in one weighted mean (the anchors
+# weight each label's cross-entropy term separately). Mixup and Remix train every epoch mixed,
+# as the anchors do (Bag of Tricks' plain last epochs: add
+# phases=[{"name": "stop-batch-transform", "start": 0.9}]).
 _MIXUP = {"alpha": 1.0}
 _REMIX = {"alpha": 1.0, "kappa": 3.0, "tau": 0.5}
 _CMO = {"alpha": 1.0, "probability": 0.5, "exponent": 1.0}

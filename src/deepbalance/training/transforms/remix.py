@@ -75,8 +75,7 @@ class Remix(Mixup):
     Parameters
     ----------
     alpha : float
-        Beta parameter, > 0 (1.0, as imbalanced-DL's Remix-DRW, the numbers the long-tail
-        literature compares against).
+        Beta parameter, > 0 (1.0: imbalanced-DL's Remix-DRW setting).
     kappa : float
         κ >= 1 (3 in Chou et al. 2020).
     tau : float
