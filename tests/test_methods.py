@@ -71,7 +71,7 @@ def test_registry_holds_the_issue_methods():
         "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1",
         "deepsmote-published", "deepsmote-published+cap",
         "deepsmote-published+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
-        "mixup",
+        "mixup", "mixup-drw", "remix-drw", "cmo", "cmo-drw",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 

@@ -188,10 +188,46 @@ _register("class-weighted", None, Recipe(weighting="inverse"), "CE weighted by 1
 _register("class-weighted-effective", None, Recipe(weighting="effective"), "CE, Cui et al. weights")
 _register("logit-adjustment", None, _LA, "Menon et al., tau=0.75 (chosen on validation)")
 _register("balanced-softmax", None, Recipe(logit_adjustment="balanced-softmax"), "Ren et al.")
-_register("drw", None, Recipe(weighting="effective", drw_start=0.5), "weights after 50% of epochs")
+_DRW = Recipe(weighting="effective", drw_start=0.5)
+_register("drw", None, _DRW, "weights after 50% of epochs")
 _register("pixel-smote", "PixelSMOTE", description="SMOTE on pixels, k=5", **_K5)
 # the worked example of docs/architecture.md: a batch transform (Zhang et al. 2018, alpha = 1)
 _register("mixup", None, Recipe(batch_transform="mixup"), "mixup of image pairs, alpha=1")
+# The long-tail anchors' label-mixing methods (imbalanced-DL's Mixup-DRW and Remix-DRW; Park et
+# al. 2022's CE + CMO and CE-DRW + CMO) with their published transform settings. Their DRW
+# switches at 80 % of 200 epochs with beta = 0.9999; here it is the library's `drw` (50 %,
+# beta = 0.999, chosen on validation at this schedule: docs/benchmarks.md, "Loss-level
+# baselines"). A mixed row's class weight is `soft @ w` in one weighted mean (the anchors
+# weight each label's cross-entropy term separately). Mixup and Remix train every epoch mixed,
+# as the anchors do (Bag of Tricks' plain last epochs: add
+# phases=[{"name": "stop-batch-transform", "start": 0.9}]).
+_MIXUP = {"alpha": 1.0}
+_REMIX = {"alpha": 1.0, "kappa": 3.0, "tau": 0.5}
+_CMO = {"alpha": 1.0, "probability": 0.5, "exponent": 1.0}
+_register(
+    "mixup-drw",
+    None,
+    _DRW.replace(batch_transform="mixup", batch_transform_params=_MIXUP),
+    "mixup (alpha=1) + DRW",
+)
+_register(
+    "remix-drw",
+    None,
+    _DRW.replace(batch_transform="remix", batch_transform_params=_REMIX),
+    "Remix (alpha=1, kappa=3, tau=0.5): labels lean to the minority image; + DRW",
+)
+_register(
+    "cmo",
+    None,
+    Recipe(batch_transform="cmo", batch_transform_params=_CMO),
+    "CutMix of minority images (drawn by 1/n_c) onto half the batches",
+)
+_register(
+    "cmo-drw",
+    None,
+    _DRW.replace(batch_transform="cmo", batch_transform_params=_CMO),
+    "CMO + DRW (Park et al.'s CE-DRW + CMO)",
+)
 # one name, one meaning: "deepsmote" is DeepSMOTE() as the class defaults it (residual
 # decodings + copies of real images; samplers.presets), "deepsmote-published" the paper's
 # method (Dablain et al. 2022, Algorithm 1: the plain decodings of the interpolated codes)

@@ -37,6 +37,7 @@ from .config import TrainConfig
 from .data import ImageRows, InputPipeline, RowStream, channel_stats, split_validation
 from .phases import PhaseContext
 from .recipe import Recipe
+from .transforms import TrainingRows
 from .triplet import TripletSampler, triplet_loss
 
 
@@ -354,7 +355,6 @@ class Trainer:
                     f"batch_transform={self.recipe.batch_transform!r} mixes labels, but the loss "
                     f"head {type(hard[0]).__name__} needs hard labels; drop one of them"
                 )
-            transform.setup(n_classes=n_classes, real_counts=real_counts, seed=self.seed)
         device = resolve_device(config.device)
 
         with seeded_torch(self.seed, device):
@@ -378,6 +378,11 @@ class Trainer:
             )
             pipeline = InputPipeline(mean, std, augment=augment, shift=config.shift, device=device)
             loop = _Loop(self, model, train, synthetic, eval_sets, pipeline, device, config)
+            if transform is not None:
+                rows = TrainingRows(train.labels, synthetic, loop.inputs)
+                transform.setup(
+                    n_classes=n_classes, real_counts=real_counts, seed=self.seed, rows=rows
+                )
             loop.batch_transform, loop.phases, loop.real_counts = transform, phases, real_counts
             state = TrainState("train", 0, config.epochs, model, objective)
             for cb in self.callbacks:
@@ -518,7 +523,8 @@ class _Loop:
                 self._callbacks("on_evaluate")
             self._callbacks("on_epoch_end")
 
-    def _inputs(self, rows: torch.Tensor) -> torch.Tensor:
+    def inputs(self, rows: torch.Tensor) -> torch.Tensor:
+        """Training rows at index tensor ``rows`` as network inputs (augmented, standardised)."""
         return self.pipeline(self.images[rows], train=True, generator=self.generator)
 
     def pretrain(self, settings) -> None:
@@ -531,7 +537,7 @@ class _Loop:
 
         def batch_loss(anchors, epoch):
             positives, negatives = sampler.sample(anchors, self.generator)
-            emb = embed(self._inputs(torch.cat([anchors, positives, negatives])))
+            emb = embed(self.inputs(torch.cat([anchors, positives, negatives])))
             a, p, n = emb.split(len(anchors))
             return triplet_loss(a, p, n, settings.margin)
 
@@ -563,7 +569,7 @@ class _Loop:
 
         def batch_loss(idx, epoch):
             idx = idx.to(self.device)
-            x, y, syn = self._inputs(idx), self.labels[idx], self.synthetic[idx]
+            x, y, syn = self.inputs(idx), self.labels[idx], self.synthetic[idx]
             soft = None
             if self.batch_transform is not None:
                 x, soft = self.batch_transform(x, y, epoch=epoch, generator=self.generator)

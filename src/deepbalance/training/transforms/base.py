@@ -18,6 +18,41 @@ def one_hot(y: torch.Tensor, n_classes: int) -> torch.Tensor:
     return F.one_hot(y, n_classes).to(torch.float32)
 
 
+class TrainingRows:
+    """The training rows a transform may draw further images from (CMO's minority batch).
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (N,)
+        Label of every training row.
+    synthetic : ndarray of bool, shape (N,)
+        True for a sampler's synthetic rows.
+    inputs : callable
+        ``inputs(rows)`` with ``rows`` an int64 index tensor: those rows as network inputs,
+        augmented and standardised as the training batches are (the trainer's own pipeline
+        and generator).
+    """
+
+    def __init__(self, labels, synthetic, inputs):
+        self.labels = np.asarray(labels)
+        self.synthetic = np.asarray(synthetic, dtype=bool)
+        if self.labels.ndim != 1 or self.synthetic.shape != self.labels.shape:
+            raise ValueError(
+                f"labels {self.labels.shape} and synthetic {self.synthetic.shape} must be 1-D "
+                "arrays of one length, one entry per training row"
+            )
+        if not callable(inputs):
+            raise TypeError(f"inputs={inputs!r} must be a callable rows -> image tensor")
+        self._inputs = inputs
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def images(self, rows: torch.Tensor) -> torch.Tensor:
+        """The rows at index tensor ``rows`` as network inputs ``(len(rows), C, H, W)``."""
+        return self._inputs(rows)
+
+
 class BatchTransform:
     """Changes a training batch after augmentation and standardisation.
 
@@ -34,12 +69,23 @@ class BatchTransform:
 
     mixes_labels: bool = True
 
-    def setup(self, *, n_classes: int, real_counts: np.ndarray, seed: int) -> None:
-        """Called once before training: the class count, real rows per class, and the seed
-        every random draw of the transform must come from."""
+    def setup(
+        self,
+        *,
+        n_classes: int,
+        real_counts: np.ndarray,
+        seed: int,
+        rows: TrainingRows | None = None,
+    ) -> None:
+        """Called once before training: the class count, real rows per class, the seed
+        every random draw of the transform must come from, and the training rows (for a
+        transform that draws images beyond the batch's own)."""
         self.n_classes = int(n_classes)
         self.real_counts = np.asarray(real_counts)
         self.rng = np.random.default_rng(seed)
+        if rows is not None and not isinstance(rows, TrainingRows):
+            raise TypeError(f"rows must be a TrainingRows, got {type(rows).__name__}")
+        self.rows = rows
 
     def __call__(
         self, x: torch.Tensor, y: torch.Tensor, *, epoch: int, generator: torch.Generator
