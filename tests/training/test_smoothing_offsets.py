@@ -68,3 +68,41 @@ def test_bad_smoothing_is_named():
         Objective([], smoothing="prior")
     with pytest.raises(ValueError, match="smoothing"):
         Recipe(smoothing="nope")
+
+
+def test_smoothing_none_ignores_the_configs_label_smoothing():
+    torch.manual_seed(0)
+    logits, y = torch.randn(8, 3), torch.randint(0, 3, (8,))
+    adjustment = LogitAdjustment.from_counts(COUNTS)
+    none = Objective([adjustment], label_smoothing=0.1, smoothing="none")
+    plain = Objective([adjustment], label_smoothing=0.0)
+    torch.testing.assert_close(none(logits, y, epoch=0), plain(logits, y, epoch=0))
+
+
+def test_balanced_softmax_trains_as_without_label_smoothing(one_thread):
+    """The registered method under the default recipe (label smoothing 0.1) trains exactly as
+    balanced softmax with label smoothing 0 (benchmarks/smoothing_offsets.py's runs)."""
+    from deepbalance import load_dataset, make_imbalanced
+    from deepbalance.methods import get_method, run_method
+    from deepbalance.training import TrainConfig
+
+    train = make_imbalanced(load_dataset("digits", "train"), "longtail", seed=0, rho=10.0)
+    tests = {"test": load_dataset("digits", "test")}
+    config = TrainConfig(
+        epochs=2, batch_size=32, min_steps=None, classifier_params={"channels": [8, 16, 16]}
+    )
+    method = get_method("balanced-softmax")
+    assert method.recipe.smoothing == "none"
+    a = run_method(method, train, tests, config=config, seed=0, progress=False)
+    b = run_method(
+        get_method("balanced-softmax", smoothing="uniform"),
+        train,
+        tests,
+        config=config.replace(label_smoothing=0.0),
+        seed=0,
+        progress=False,
+    )
+    assert a.final["test"]["acsa"] == b.final["test"]["acsa"]
+    np.testing.assert_array_equal(
+        a.final["test"]["confusion_matrix"], b.final["test"]["confusion_matrix"]
+    )

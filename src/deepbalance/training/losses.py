@@ -38,9 +38,8 @@ LOGIT_ADJUSTMENTS: Registry = Registry("logit adjustment")
 LOSS_HEADS: Registry = Registry("loss head")
 #: The stages of the loss, in the order they act (see :class:`LossHead`).
 STAGES = ("logits", "rows", "weights")
-#: Where label smoothing mixes in the uniform distribution under a logit adjustment
-#: (:class:`Objective`).
-SMOOTHINGS = ("uniform", "balanced")
+#: How a method's loss applies the training config's label smoothing (:class:`Objective`).
+SMOOTHINGS = ("uniform", "balanced", "none")
 
 
 class BatchTargets:
@@ -336,12 +335,13 @@ class Objective:
     label_smoothing : float
         Label smoothing of the cross-entropy in [0, 1) (``l_i`` mixes the target with the
         uniform distribution; Szegedy et al. 2016).
-    smoothing : {"uniform", "balanced"}
-        Where a logit adjustment's label smoothing mixes in the uniform distribution: on
-        the adjusted logits (``"uniform"``, PyTorch's ``label_smoothing`` applied after the
-        offsets) or on the raw, balanced ones (``"balanced"``:
-        :meth:`LogitAdjustment.smoothed_target`). Without a logit adjustment both are plain
-        label smoothing.
+    smoothing : {"uniform", "balanced", "none"}
+        How ``label_smoothing`` applies: mixing the uniform distribution into the target of
+        the logits as the heads leave them (``"uniform"``, PyTorch's ``label_smoothing``,
+        after any logit adjustment's offsets), into the target of the raw, balanced logits
+        (``"balanced"``: :meth:`LogitAdjustment.smoothed_target`; without a logit adjustment
+        the same as ``"uniform"``), or not at all (``"none"``: this loss ignores
+        ``label_smoothing``).
     weights, logit_adjustment, cap : LossHead, optional
         The same as listing them in ``heads`` (kept for callers that name the pieces).
     """
@@ -414,15 +414,14 @@ class Objective:
             logits = head.logits(logits, batch)
         target = y if soft is None else soft
         adjustment = self.logit_adjustment
-        if self.smoothing == "balanced" and self.label_smoothing and adjustment is not None:
+        epsilon = 0.0 if self.smoothing == "none" else self.label_smoothing
+        if self.smoothing == "balanced" and epsilon and adjustment is not None:
             if soft is None:
                 target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
-            target = adjustment.smoothed_target(target, self.label_smoothing)
+            target = adjustment.smoothed_target(target, epsilon)
             loss = F.cross_entropy(logits, target, reduction="none")
         else:
-            loss = F.cross_entropy(
-                logits, target, reduction="none", label_smoothing=self.label_smoothing
-            )
+            loss = F.cross_entropy(logits, target, reduction="none", label_smoothing=epsilon)
         for head in self._stage("rows"):
             loss = head.rows(loss, batch)
         w = None

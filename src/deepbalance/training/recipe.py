@@ -49,10 +49,11 @@ class Recipe:
         Add ``tau * log(prior)`` to the logits in the training loss.
     tau : float
         Scale of the logit adjustment.
-    smoothing : {"uniform", "balanced"}
-        Where the training config's label smoothing mixes in the uniform distribution under a
-        logit adjustment: the adjusted logits (``"uniform"``) or the raw, balanced ones
-        (``"balanced"``; see ``training.losses.LogitAdjustment.smoothed_target``).
+    smoothing : {"uniform", "balanced", "none"}
+        How the training config's label smoothing applies to this method's loss: on the
+        logits after any logit adjustment (``"uniform"``), on the raw, balanced logits
+        (``"balanced"``; see ``training.losses.LogitAdjustment.smoothed_target``), or not at
+        all (``"none"``).
     cap : {None, "class-cosine", "class-euclidean", "batch-cosine", "constant"}
         Cap the loss of synthetic rows (CLE-SMOTE and its ablations).
     beta : float
