@@ -53,7 +53,8 @@ class Recipe:
     pretrain : bool
         Triplet pretraining of the embedding before training the classifier.
     pretrain_epochs : int
-        Epochs of triplet pretraining.
+        Epochs of triplet pretraining, each of the classifier's row budget
+        (``TrainConfig.epoch_rows``: with "real" as many anchors as real training rows).
     margin : float
         Triplet margin, >= 0 (0 in CLE-SMOTE's equation).
     triplet_anchors : {"all", "real"}

@@ -522,7 +522,13 @@ class _Loop:
         return self.pipeline(self.images[rows], train=True, generator=self.generator)
 
     def pretrain(self, settings) -> None:
-        """Triplet stage: anchors from ``settings.anchors``, real positives and negatives."""
+        """Triplet stage: anchors from ``settings.anchors``, real positives and negatives.
+
+        An epoch covers the classifier's row budget (``TrainConfig.epoch_rows``; all anchors
+        when they are fewer), drawn from a running permutation of the anchors: with
+        ``epoch_rows="real"`` it costs what a classifier epoch costs, whatever the sampler
+        added, and with ``"all"`` it is one pass over every anchor (the papers' epochs).
+        """
         sampler = TripletSampler(
             self.labels_np, self.synthetic_np, self.n_classes, self.class_names
         )
@@ -535,7 +541,8 @@ class _Loop:
             a, p, n = emb.split(len(anchors))
             return triplet_loss(a, p, n, settings.margin)
 
-        self._epochs("pretrain", settings.epochs, rows, None, batch_loss)
+        budget = min(len(rows), self._rows_per_epoch())
+        self._epochs("pretrain", settings.epochs, rows, None, batch_loss, rows_per_epoch=budget)
 
     def train(self, objective) -> None:
         """Classifier stage with ``objective``; evaluates on the eval splits."""

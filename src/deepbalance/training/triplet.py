@@ -107,7 +107,8 @@ class TripletPretraining:
     Parameters
     ----------
     epochs : int
-        Passes over the anchors.
+        Epochs of the stage, each of the classifier's row budget (``TrainConfig.epoch_rows``;
+        every anchor when they are fewer).
     margin : float
         Triplet margin (>= 0).
     anchors : {"all", "real"}
