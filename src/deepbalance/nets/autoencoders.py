@@ -5,8 +5,8 @@ The architecture follows DeepSMOTE's official encoder: stride-2 convolutions
 BatchNorm after every convolution but the first, LeakyReLU(0.2), then a Linear
 layer to the latent code. ``first_batchnorm=True`` adds BatchNorm after the first
 convolution too, as the dissertation's encoder has it ("four convolutional layers, each
-followed by batch normalization", Mandal 2024 §5.3). The number of stride-2 stages comes from the image
-size: ``min(4, floor(log2(min(H, W))))`` (4 for 28×28, as the official script;
+followed by batch normalization", Mandal 2024 §5.3). The number of stride-2 stages comes
+from the image size: ``min(4, floor(log2(min(H, W))))`` (4 for 28×28, as the official script;
 3 for 8×8), so any ``H, W >= 8`` works. Larger images get more stages, one per
 halving, until the last feature map is at most ``TOP_SIZE`` (8) pixels on its
 smaller side (5 stages for 224×224: 224 → 112 → 56 → 28 → 14 → 7; 6 for 512), the
