@@ -53,8 +53,9 @@ class Recipe:
     pretrain : bool
         Triplet pretraining of the embedding before training the classifier.
     pretrain_epochs : int
-        Epochs of triplet pretraining, each of the classifier's row budget
-        (``TrainConfig.epoch_rows``: with "real" as many anchors as real training rows).
+        Epochs of triplet pretraining; with ``TrainConfig.epoch_rows="real"`` each feeds the
+        network as many images as a classifier epoch (a third of the real rows as anchors),
+        with "all" each passes over every anchor (``TripletPretraining.anchors_per_epoch``).
     margin : float
         Triplet margin, >= 0 (0 in CLE-SMOTE's equation).
     triplet_anchors : {"all", "real"}
