@@ -11,7 +11,7 @@ unit 4 (5,208 real training rows; pixel SMOTE grows them to 29,760). ``cle-smote
 ``cle-no-pretrain`` (``k_neighbors = 3``, as the spec) train with the spec's CPU recipe
 (``fast-cnn``, 10 epochs, ``epoch_rows = "real"``) and CLE-SMOTE's 10 pretraining epochs. Each
 run appends one JSON line to ``benchmarks/results/cle_pretrain_cost.jsonl`` (method, seed,
-wall seconds, the rows of one pretraining epoch, AUROC normal/abnormal best of the
+wall seconds, the triplets of one pretraining epoch, AUROC normal/abnormal best of the
 evaluations, the code's git revision); recorded runs are skipped, so the script resumes.
 """
 
@@ -65,6 +65,7 @@ def run(seeds) -> None:
     from deepbalance.bench.spec import MethodSpec, load_spec
     from deepbalance.methods import get_method, run_method
     from deepbalance.training.config import TrainConfig
+    from deepbalance.training.triplet import TripletPretraining
 
     spec = load_spec(SPEC)
     (variant,) = [v for v in spec.variants if v.name == VARIANT]
@@ -93,7 +94,9 @@ def run(seeds) -> None:
                 "cpu_s": round(cpu, 1),
                 "n_real": real,
                 "n_train": int(result.n_train),
-                "pretrain_rows_per_epoch": config.rows_per_epoch(int(result.n_train), real)
+                "pretrain_anchors_per_epoch": TripletPretraining.anchors_per_epoch(
+                    int(result.n_train), config, config.rows_per_epoch(int(result.n_train), real)
+                )
                 if method.recipe.pretrain
                 else 0,
                 "auroc_abnormal_best": round(result.best["test"]["auroc_abnormal"], 4),
@@ -111,12 +114,15 @@ def run(seeds) -> None:
 
 def table() -> None:
     rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
-    print("| revision | method | seed | wall s | pretraining rows / epoch | AUROC best | final |")
+    print(
+        "| revision | method | seed | wall s | triplets / pretraining epoch | AUROC best | final |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['revision']} | {r['method']} | {r['seed']} | {r['wall_s']} | "
-            f"{r['pretrain_rows_per_epoch']} | {r['auroc_abnormal_best']} | "
+            f"{r.get('pretrain_anchors_per_epoch', r.get('pretrain_rows_per_epoch'))} | "
+            f"{r['auroc_abnormal_best']} | "
             f"{r['auroc_abnormal_final']} |"
         )
 
