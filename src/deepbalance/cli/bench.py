@@ -106,7 +106,8 @@ def bench_show(args) -> int:
             "test sets: "
             + ", ".join(
                 f"{t.name} ({t.policy}{' ' + t.profile.name if t.profile else ''}"
-                f"{f', {t.folds} folds' if t.folds else ''})"
+                f"{f', {t.folds} folds' if t.folds else ''}"
+                f"{f', {_named(t.dataset, t.options)} {t.own_split}' if t.dataset else ''})"
                 for t in spec.test_sets
             )
         )
