@@ -20,7 +20,15 @@ from deepbalance.data.imageset import ImageSet
 from deepbalance.data.profiles import make_imbalanced
 from deepbalance.registry import Registry
 
-SPECS = ("cxr-frameworks-fmnist", "cxr-chexpert")
+SPECS = ("cxr-frameworks-fmnist", "cxr-chexpert", "cxr-chexpert-nih-expert")
+#: the paper's four baselines and CLE-SMOTE (CLE-SMOTE CXR 2024 §4.2); the proxy keeps 1/n too
+PAPER_METHODS = [
+    "none",
+    "random-oversampling",
+    "class-weighted-effective",
+    "pixel-smote",
+    "cle-smote",
+]
 PER_FRAMEWORK = {
     "interclass": 1,
     "intraclass-single": 4,
@@ -43,16 +51,14 @@ def test_specs_validate_against_the_library(name):
     assert "CLE-SMOTE" in spec.source.paper and "Tables 1 and 2" in spec.source.table
     assert spec.selection == "best" and spec.train.best_metric == "auroc_abnormal"
     assert spec.metrics[0] == "auroc_abnormal"
-    assert [m.name for m in spec.methods] == [
-        "none",
-        "random-oversampling",
-        "class-weighted",
-        "pixel-smote",
-        "cle-smote",
-    ]
+    expected = list(PAPER_METHODS)
+    if name == "cxr-frameworks-fmnist":
+        expected.insert(3, "class-weighted")
+    assert [m.name for m in spec.methods] == expected
     check_names(spec)  # against the library's registries
-    for budget in (None, "quick"):
+    for budget in (None, "quick", "protocol"):
         reduced = apply_overrides(spec, budget=budget) if budget else spec
+        check_names(reduced)
         for method in reduced.methods:
             get_method(method.name, **method.params)
         TrainConfig(**dataclasses.asdict(reduced.train))
@@ -77,8 +83,64 @@ def test_variants_are_the_17_experiments(name):
     # the group only tells the report what to average: stored runs keep their key without it
     v = spec.variants[1]
     assert dataclasses.replace(v, group="").hash == v.hash != spec.variants[2].hash
-    assert len(expand_grid(spec)) == 17 * 5 * len(spec.seeds)
-    assert len(expand_grid(apply_overrides(spec, budget="quick"))) == 17 * 5
+    assert len(expand_grid(spec)) == 17 * len(spec.methods) * len(spec.seeds)
+    assert len(expand_grid(apply_overrides(spec, budget="quick"))) == 17 * len(spec.methods)
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_weighted_loss_is_cui_et_als_effective_number(name):
+    from deepbalance.methods import get_method
+    from deepbalance.training.losses import effective_number_weights
+
+    spec = load_spec(name)
+    (weighted,) = [m for m in spec.methods if m.label.startswith("Weighted loss (effective")]
+    recipe = get_method(weighted.name, **weighted.params).recipe
+    assert recipe.weighting == "effective" and recipe.effective_beta == 0.999
+    # inter-intra multiple at unit = 10: 12,400 normal images against 10 of a minority
+    counts = np.array([12400, 10, 10, 200, 200, 200])
+    weights = recipe.build_objective(counts, epochs=1).weights.class_weights.numpy()
+    np.testing.assert_allclose(weights, effective_number_weights(counts, 0.999), rtol=1e-6)
+    assert 95 < weights[1] / weights[0] < 105  # about 100:1, where 1/n gives 1240:1
+    inverse = [m for m in spec.methods if get_method(m.name).recipe.weighting == "inverse"]
+    if name == "cxr-frameworks-fmnist":  # the stored 1/n runs keep a row named for what they are
+        assert [(m.id, m.label) for m in inverse] == [("class-weighted", "Weighted loss (1/n)")]
+    else:
+        assert inverse == []
+
+
+@pytest.mark.parametrize("name", ["cxr-chexpert", "cxr-chexpert-nih-expert"])
+def test_protocol_budget_draws_the_counts_of_table_1(name):
+    from deepbalance.data.frameworks import TABLE1_COUNTS
+
+    spec = load_spec(name)
+    protocol = apply_overrides(spec, budget="protocol")
+    assert spec.profile.params["unit"] == 10  # the default CPU budget: reduced counts
+    assert apply_overrides(spec, budget="quick").profile.params["unit"] == 10
+    assert protocol.profile.params == {**spec.profile.params, "unit": "paper"}
+    assert not protocol.reduced and protocol.hash != spec.hash
+    sizes = [19700, 1800, 1800, 1800, 1800, 1800]  # enough of every class for Table 1
+    labels = np.repeat(np.arange(6), sizes)
+    data = ImageSet(np.zeros((len(labels), 1, 1, 1), np.uint8), labels, CXR_CLASSES, "toy")
+    totals = {}
+    for v in protocol.variants:
+        params = {**protocol.profile.params, **v.profile_params}
+        counts = make_imbalanced(data, protocol.profile.name, seed=0, **params).class_counts()
+        normal, majority, minority = TABLE1_COUNTS[v.group]
+        majors = set(v.profile_params["majority"])
+        assert counts.tolist() == [
+            normal,
+            *(majority if c in majors else minority for c in CXR_CLASSES[1:]),
+        ]
+        totals[v.group] = int(counts[1:].sum())
+    # Table 1's abnormal totals; the intra-class single-majority row prints 2147 for cells
+    # that sum to 2107 (87, 1759, 87, 87, 87), read as a misprint of their sum
+    assert totals == {
+        "interclass": 980,
+        "intraclass-single": 2107,
+        "intraclass-multiple": 3859,
+        "inter-intra-single": 977,
+        "inter-intra-multiple": 978,
+    }
 
 
 def test_variant_profiles_draw_the_framework_counts():
@@ -342,6 +404,45 @@ def test_chexpert_spec_scores_valid_csv_by_abnormality_auroc(tmp_path, monkeypat
         assert set(final["auroc_subconditions"]) == set(SUBCONDITIONS)
         assert final["auroc_subconditions"]["Fracture"] is None  # no positive: undefined
         assert run.data["test_counts"]["valid"] == [6, 7]
+    from deepbalance.bench.report import write_report
+
+    markdown = write_report(tmp_path / "r.sqlite", tmp_path / "out")[0].read_text()
+    # the reduced counts are a departure listed under the table with the paper's numbers
+    assert (
+        "Departure, training counts: profile `cxr-framework` with unit = 1 here; the paper's "
+        "counts are unit = 'paper' ([budgets.protocol], `--budget protocol`)."
+    ) in markdown
+    assert "- No method (CE): `none` (cross-entropy on the data as given)" in markdown
+
+
+def test_stored_one_over_n_runs_keep_their_meaning_after_the_change(tmp_path):
+    """Runs stored when the proxy's "Weighted loss" row was 1/n: the report says which
+    method they ran, and resuming with today's spec adds the effective-number row beside them."""
+    from markdown_tables import table_rows
+
+    from deepbalance.bench.report import load_protocols, method_legend, write_report
+
+    spec = _tiny_proxy_spec(1, ["class-weighted"])
+    old = dataclasses.replace(
+        spec, methods=(dataclasses.replace(spec.methods[0], label="Weighted loss"),)
+    )
+    path = tmp_path / "r.sqlite"
+    run_spec(old, store=path, toolkit=_toolkit(_tiny_fmnist), progress=False)
+    (protocol,) = load_protocols(path)
+    assert method_legend(protocol) == ["Weighted loss: `class-weighted` (CE weighted by 1/n_c)"]
+    new = _tiny_proxy_spec(1, ["class-weighted-effective", "class-weighted"])
+    assert new.hash == old.hash  # the same protocol: only the effective-number runs are new
+    summary = run_spec(new, store=path, toolkit=_toolkit(_tiny_fmnist), progress=False)
+    assert summary.ran == 5 and summary.skipped == 5
+    (protocol,) = load_protocols(path)
+    assert method_legend(protocol) == [
+        "Weighted loss (effective number): `class-weighted-effective` (CE, Cui et al. weights)",
+        "Weighted loss (1/n): `class-weighted` (CE weighted by 1/n_c)",
+    ]
+    markdown = write_report(path, tmp_path / "out")[0].read_text()
+    rows = table_rows(markdown, "AUROC normal/abnormal, mean ± std")
+    assert rows["Method"] == ["Method", "interclass", "intraclass-single", "All"]
+    assert {"Weighted loss (effective number)", "Weighted loss (1/n)"} <= set(rows)
 
 
 def test_chexpert_spec_without_data_fails_cleanly(tmp_path, monkeypatch, capsys):
@@ -380,7 +481,7 @@ def test_proxy_spec_end_to_end_on_fashion_mnist(tmp_path):
         ],
     )
     summary = run_spec(spec, store=tmp_path / "r.sqlite", progress=False, save_grids=False)
-    assert summary.complete and summary.ran == 5 * 5
+    assert summary.complete and summary.ran == 5 * len(spec.methods)
     with Store(tmp_path / "r.sqlite") as store:
         runs = store.runs(spec.name, spec.hash)
     for run in runs:
@@ -391,3 +492,86 @@ def test_proxy_spec_end_to_end_on_fashion_mnist(tmp_path):
     report = write_report(tmp_path / "r.sqlite", tmp_path / "report")[0].read_text()
     assert "| Method | interclass | intraclass-single | All |" in report
     assert "| Method | Trouser | Pullover | Dress | Coat | Shirt |" in report
+
+
+# --------------------------------------------------------------------------------------------
+# cxr-chexpert-nih-expert: CheXpert's valid.csv and ChestX-ray14's expert-labelled test images
+
+
+def _write_nih(root: Path, expert: str | None) -> None:
+    """ChestX-ray14 files in the true format (the loader tests' writer) and, unless None, the
+    expert normal/abnormal CSV with these lines."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "data" / "test_cxr_chestxray14.py"
+    module_spec = importlib.util.spec_from_file_location("nih_files", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    module.write_nih(root)
+    if expert is not None:
+        (root / "expert_normal_labels.csv").write_text(expert, encoding="utf-8")
+
+
+def test_nih_expert_spec_scores_both_test_sets(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("DEEPBALANCE_DATA", str(tmp_path / "env"))
+    EXPECTED.clear()
+    _write_chexpert(tmp_path / "data")
+    # the experts disagree with NIH on images 22 (NIH: Pneumothorax) and 23 (NIH: Fibrosis)
+    expert = "Image ID,Patient ID,Abnormal\n00000020_000.png,20,NO\n00000021_000.png,21,YES\n"
+    expert += "00000022_000.png,22,NO\n00000023_000.png,23,YES\n"
+    _write_nih(tmp_path / "env" / "chestxray14", expert)
+    spec = _tiny_spec(
+        "cxr-chexpert-nih-expert",
+        [
+            ('variants_from = "cxr-frameworks"', INTERCLASS_ONLY),
+            ("size = 224", "size = 8"),
+            ("unit = 10", "unit = 1"),
+            ("seeds = [0, 1, 2, 3, 4]", "seeds = [0]"),
+            (TRAIN, f"{TRAIN}\n{MLP}"),
+            ("epochs = 10\n", "epochs = 2\n"),
+            ("eval_every = 5", "eval_every = 1"),
+        ],
+    )
+    assert [(t.name, t.dataset) for t in spec.test_sets] == [
+        ("valid", None),
+        ("nih-expert", "chestxray14"),
+    ]
+    spec = apply_overrides(spec, methods=["none"])
+    summary = run_spec(
+        spec,
+        store=tmp_path / "r.sqlite",
+        toolkit=_toolkit(_tiny_fmnist),
+        data_dir=tmp_path / "data",  # CheXpert's; ChestX-ray14 is found in $DEEPBALANCE_DATA
+        progress=False,
+        raise_on_failure=True,
+    )
+    assert summary.complete
+    _check_against_store(tmp_path / "r.sqlite", spec, "valid", CXR_CLASSES)
+    (run,) = _check_against_store(tmp_path / "r.sqlite", spec, "nih-expert", CXR_CLASSES)
+    assert run.data["test_counts"] == {"valid": [6, 7], "nih-expert": [2, 2]}  # expert labels
+    per = run.final["nih-expert"]["auroc_subconditions"]
+    assert per["Fracture"] is None  # ChestX-ray14 has no fracture label
+    assert per["Lung Lesion"] is not None  # image 21's Nodule
+
+
+def test_nih_expert_spec_without_the_expert_csv_names_the_file_and_its_columns(
+    tmp_path, monkeypatch, capsys
+):
+    from deepbalance.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("DEEPBALANCE_DATA", str(tmp_path / "env"))
+    _write_chexpert(tmp_path / "data")
+    nih = tmp_path / "env" / "chestxray14"
+    _write_nih(nih, None)
+    store = tmp_path / "r.sqlite"
+    argv = ["bench", "run", "cxr-chexpert-nih-expert", "--data-dir", str(tmp_path / "data")]
+    code = main([*argv, "--quiet", "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and not store.exists()
+    assert err.startswith("error: expert_normal='expert_normal_labels.csv': no such file")
+    assert str(nih / "expert_normal_labels.csv") in err
+    assert "'Image Index' (or 'Image ID')" in err and "'Abnormal' (YES/NO)" in err
+    decoded = [p.name for p in (tmp_path / "xdg").rglob("*.npy")]
+    assert not any(name.startswith("chexpert-train") for name in decoded)  # failed before

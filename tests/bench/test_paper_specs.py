@@ -490,3 +490,37 @@ def test_bench_show_prints_the_papers_numbers(capsys):
     assert main(["bench", "show", "deepsmote-fmnist"]) == 0
     out = capsys.readouterr().out
     assert "test set cv" in out and "0.8488" in out and "cv (cv, 5 folds)" in out
+
+
+@pytest.mark.parametrize("name, shape", [("rae-mnist", (1, 28, 28)), ("rae-cifar10", (3, 32, 32))])
+def test_rae_protocol_budget_trains_the_dissertations_autoencoder(name, shape):
+    import torch
+
+    from deepbalance.methods import get_method
+    from deepbalance.nets.autoencoders import build_autoencoder
+
+    spec = load_spec(name)
+    protocol = apply_overrides(spec, budget="protocol")
+    assert not protocol.reduced
+    latent = [m for m in protocol.methods if m.name != "none"]
+    assert len(latent) == len(spec.methods) - 1
+    for method in latent:
+        sampler = get_method(method.name, **method.params).make_sampler(random_state=0)
+        config, settings = sampler.autoencoder_config(shape), sampler.train_settings()
+        # Mandal 2024 §5.3: width 64, latent 300, BatchNorm after every convolution
+        assert (config.dim_h, config.latent_dim, config.first_batchnorm) == (64, 300, True)
+        assert config.widths == [64, 128, 256, 512] and config.n_stages == 4
+        with torch.device("meta"):
+            layers = list(build_autoencoder(config).encoder_conv)
+        convs = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
+        assert all(isinstance(layers[i + 1], torch.nn.BatchNorm2d) for i in convs)
+        # Adam 3e-4, 50 to 350 epochs, stopped when the training loss plateaus
+        assert (settings.lr, settings.schedule) == (3e-4, "constant")
+        assert (settings.min_epochs, settings.epochs, settings.patience) == (50, 350, 10)
+        assert settings.validation_fraction == 0 and settings.batch_size == 100
+    for method in spec.methods[1:]:  # the default budget keeps the library's autoencoder
+        sampler = get_method(method.name, **method.params).make_sampler(random_state=0)
+        config, settings = sampler.autoencoder_config(shape), sampler.train_settings()
+        assert (config.dim_h, config.first_batchnorm, settings.epochs) == (16, False, 20)
+        assert config.latent_dim == (300 if shape[1] == 28 else 600)
+        assert (settings.lr, settings.schedule, settings.min_epochs) == (2e-3, "onecycle", None)

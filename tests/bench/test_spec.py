@@ -104,6 +104,20 @@ def _load_error(fake, tmp_path, old, new):
             "params = 2.0",
             "table of parameters",
         ),
+        (
+            'policy = "official"',
+            'policy = "official"\noptions = { scale = 2 }',
+            "test_sets[1].options",
+            "options = { scale = 2 }",
+            "applies to a test set with its own dataset = ...",
+        ),
+        (
+            'policy = "official"',
+            'policy = "cv"\ndataset = "other"',
+            "test_sets[1].dataset",
+            'dataset = "other"',
+            "a cross-validation test set is drawn from the training set",
+        ),
     ],
 )
 def test_bad_values_name_key_value_and_line(fake, tmp_path, old, new, key, needle, words):
@@ -133,7 +147,8 @@ def test_bad_values_name_key_value_and_line(fake, tmp_path, old, new, key, needl
             "test_sets[0].per_clas",
             3,
             "per_clas = 3",
-            "unknown key 'per_clas'; allowed: name, policy, profile, per_class, seed, folds",
+            "unknown key 'per_clas'; allowed: name, policy, profile, per_class, seed, folds, "
+            "dataset, split, options, data_dir",
         ),
         (
             'policy = "official"',
@@ -430,6 +445,27 @@ train = { classifier = "resnet18", optimizer = "adam", lr = 0.001, schedule = "c
     bad = text.replace('schedule = "constant"', 'schedule = "warm"')
     with pytest.raises(SpecError, match="schedule"):
         loads_spec(bad, file="x.toml")
+
+
+def test_a_test_set_from_another_dataset(fake, toolkit):
+    from deepbalance.bench.runner import build_test_sets
+
+    written = 'name = "official"\npolicy = "official"'
+    own = written + '\ndataset = "fake-digits"'
+    spec = loads_spec(_with(fake, written, own))
+    plain = loads_spec(fake.SPEC_TOML)
+    assert spec.test_sets[1].own_split == "test" and spec.hash != plain.hash
+    # unset keys stay out of the hash (stored runs keep theirs); a data_dir never counts
+    assert "dataset" not in plain.protocol()["test_sets"][1]
+    moved = loads_spec(_with(fake, written, own + '\ndata_dir = "x"'))
+    assert moved.hash == spec.hash
+    scaled = loads_spec(_with(fake, written, own + "\noptions = { scale = 2 }"))
+    assert scaled.hash != spec.hash
+    sets = build_test_sets(toolkit.resolved(), scaled)
+    assert sets["official"].class_counts().tolist() == [12, 12, 12]  # fake-digits' test split
+    unknown = loads_spec(_with(fake, written, own.replace("fake-digits", "nope")))
+    with pytest.raises(SpecError, match=r"test_sets\[1\]\.dataset = 'nope': unknown dataset"):
+        check_names(unknown, datasets=fake.DATASETS)
 
 
 def test_deepsmote_imbalanced_test_keeps_the_specs_training_ratios():

@@ -99,6 +99,24 @@ def test_architecture_follows_deepsmote():
     assert AutoencoderConfig((1, 8, 8)).n_stages == 3
 
 
+def test_first_batchnorm_puts_batchnorm_after_every_convolution():
+    # Mandal 2024 §5.3: "four convolutional layers, each followed by batch normalization"
+    for first, n_norms in ((False, 3), (True, 4)):
+        cfg = AutoencoderConfig((1, 28, 28), dim_h=4, first_batchnorm=first)
+        model = build_autoencoder(cfg)
+        layers = list(model.encoder_conv)
+        after = [layers[i + 1] for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
+        norms = [isinstance(m, torch.nn.BatchNorm2d) for m in after]
+        assert norms == [first, True, True, True] and sum(norms) == n_norms
+        n_weights = sum(p.numel() for p in model.parameters())
+        assert ae.autoencoder_parameter_count(cfg) == n_weights
+        assert len(model.hidden_activations(torch.zeros(2, 1, 28, 28))[1]) == 9  # 2 · 4 + 1
+        assert AutoencoderConfig.from_dict(cfg.to_dict()) == cfg
+    assert AutoencoderConfig((1, 8, 8)).first_batchnorm is False  # DeepSMOTE's by default
+    with pytest.raises(TypeError, match="first_batchnorm='yes' must be True"):
+        AutoencoderConfig((1, 8, 8), first_batchnorm="yes")
+
+
 def test_config_errors_and_round_trip():
     with pytest.raises(ValueError, match="at least 8x8"):
         AutoencoderConfig((1, 4, 4))
@@ -362,6 +380,16 @@ def test_plateau_stops_early(tiny_images):
     assert len(history) == 3  # epoch 1 sets the reference; 2 and 3 fail to beat it by 100
     settings = TrainSettings(epochs=3, batch_size=16, patience=None, min_delta=100.0)
     assert len(train_autoencoder(cfg, X01, y, settings, seed=0)[1]) == 3
+
+
+def test_min_epochs_holds_off_the_plateau_stop(tiny_images):
+    X01, y = _images01(tiny_images)
+    cfg = AutoencoderConfig((1, 8, 8), latent_dim=8, dim_h=4)
+    settings = TrainSettings(epochs=10, batch_size=16, patience=2, min_delta=100.0, min_epochs=5)
+    _, history = train_autoencoder(cfg, X01, y, settings, seed=0)
+    assert len(history) == 5  # the plateau is reached at epoch 3, the stop waits for epoch 5
+    with pytest.raises(ValueError, match="min_epochs=11 is too large; pass min_epochs<=10"):
+        TrainSettings(epochs=10, min_epochs=11)
 
 
 def test_best_weights_are_restored(tiny_images):

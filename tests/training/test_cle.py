@@ -113,6 +113,37 @@ def test_triplet_stage_runs_before_fine_tuning_and_lowers_its_loss(digits, ancho
     assert [r["stage"] for r in result.losses] == ["pretrain"] * 4 + ["train"] * 3
 
 
+@pytest.mark.parametrize(
+    "epoch_rows, anchors, expected",
+    # 49 rows, 33 real: every anchor with "all", else a third of the classifier's rows per
+    # epoch (the same images: three per triplet), rounded up
+    [
+        ("real", "all", 11),
+        ("real", "real", 11),
+        (20, "all", 7),
+        ("all", "all", 49),
+        ("all", "real", 33),
+    ],
+)
+def test_pretraining_steps_equal_the_row_budget(digits, monkeypatch, epoch_rows, anchors, expected):
+    from deepbalance.training import trainer as trainer_module
+
+    train, _ = digits
+    batches = []
+
+    def counting(anchor, positive, negative, margin=0.0):
+        batches.append(len(anchor))
+        return original(anchor, positive, negative, margin)
+
+    original = trainer_module.triplet_loss
+    monkeypatch.setattr(trainer_module, "triplet_loss", counting)
+    config = CONFIG.replace(batch_size=8, epoch_rows=epoch_rows)
+    recipe = Recipe(pretrain=True, pretrain_epochs=3, triplet_anchors=anchors)
+    Trainer(config, recipe=recipe, progress=False).fit(train, synthetic_mask=with_synthetic(train))
+    assert sum(batches) == 3 * expected  # anchors of the triplet stage's three epochs
+    assert len(batches) == 3 * config.steps_per_epoch(expected)  # its optimisation steps
+
+
 def test_cap_with_logit_adjustment_uses_real_priors(digits):
     train, test = digits
     synthetic = with_synthetic(train)

@@ -16,8 +16,10 @@ draw one series per method, averaged over seeds and variants. Where evaluations 
 per-sub-condition AUROCs (``auroc_subconditions``), a table gives their means per method.
 
 With a cross-validation test set (``policy = "cv"``, DeepSMOTE, Dablain et al. 2022 §4) every cell
-is the mean ± std over seeds × folds. Under a table with the paper's numbers the report lists how
-our protocol differs from the paper's (the training recipe and budget run, the spec's notes). A
+is the mean ± std over seeds × folds. Each protocol lists the registered method (and parameters)
+behind every row label, as stored with its runs. Under a table with the paper's numbers the
+report lists how our protocol differs from the paper's (the training recipe and budget run, the
+training counts where ``[budgets.protocol]`` sets other profile parameters, the spec's notes). A
 "selection" table puts the three readings of each run side by side: best of the evaluations on the
 reported split (the CLE-SMOTE papers' protocol, Lee et al. 2024 App. C.2; optimistic), the final
 epoch, and the epoch best on the validation split carved from the training rows. Beside each
@@ -529,6 +531,44 @@ def _recipe_text(train: dict) -> str:
     )
 
 
+def method_legend(protocol: Protocol) -> list[str]:
+    """One line per table row label: the registered method its runs ran and their parameters,
+    as stored with the runs (so a label keeps saying what was run, whatever a spec now calls
+    it), with the method's current description where the name is still registered."""
+    from ..methods import METHODS
+
+    lines = []
+    for method_id, label in protocol.methods():
+        run = next(r for r in protocol.runs if r.method_id == method_id)
+        name = run.method.get("name") or run.method_name
+        text = f"{label}: `{name}`"
+        if name in METHODS:
+            description = METHODS.get(name).description
+            text += f" ({description})" if description else ""
+        params = run.method.get("params")
+        if params:
+            text += f", parameters {params}"
+        lines.append(text)
+    return lines
+
+
+def profile_departure(protocol: Protocol) -> str | None:
+    """The line saying how the training profile of these runs departs from the paper's, when
+    the spec's ``[budgets.protocol]`` sets profile parameters these runs did not use."""
+    paper = protocol.spec.get("budgets", {}).get("protocol", {}).get("profile_params")
+    profile = protocol.spec.get("profile") or {}
+    params = profile.get("params") or {}
+    differ = {k: v for k, v in (paper or {}).items() if params.get(k) != v}
+    if not differ:
+        return None
+    ours = ", ".join(f"{k} = {params.get(k)!r}" for k in differ)
+    theirs = ", ".join(f"{k} = {v!r}" for k, v in differ.items())
+    return (
+        f"Departure, training counts: profile `{profile.get('name')}` with {ours} here; the "
+        f"paper's counts are {theirs} ([budgets.protocol], `--budget protocol`)."
+    )
+
+
 def protocol_differences(protocol: Protocol, test_set: str) -> list[str]:
     """How the runs behind ``test_set``'s numbers differ from the paper's (for the lines under
     a table with the paper's numbers): the budget and recipe run, the paper's recipe, the
@@ -542,6 +582,9 @@ def protocol_differences(protocol: Protocol, test_set: str) -> list[str]:
             f"The paper's recipe as the spec gives it ([budgets.protocol]): "
             f"{_recipe_text({**train, **paper_train})}."
         )
+    departure = profile_departure(protocol)
+    if departure:
+        lines.append(departure)
     selection = SELECTION_TEXT[protocol.selection].format(metric=train.get("best_metric", "acsa"))
     lines.append(f"Our numbers: {selection}.")
     test = next((t for t in spec.get("test_sets", []) if t.get("name") == test_set), {})
@@ -933,6 +976,8 @@ def protocol_section(doc: ReportDocument, protocol: Protocol, out: Path, figures
             "var = variance (n − 1 denominator)",
         ]
     )
+    doc.para("Methods (row label: the registered method its runs ran, and their parameters):")
+    doc.bullets(method_legend(protocol))
     searched = lr_search_table(protocol)
     if searched is not None:
         doc.para(

@@ -434,6 +434,19 @@ def _full_train_set(toolkit: Toolkit, spec: Spec, point: GridPoint):
     return _memo("train", key, make)
 
 
+def _test_base(toolkit: Toolkit, spec: Spec, test, variant: VariantSpec | None):
+    """The split a test set is drawn from: the spec's test split, another split of its
+    dataset, or a split of the test set's own dataset (``dataset``, ``options``, ``data_dir``)."""
+    if test.dataset is None:
+        return _load(toolkit, spec, test.split or spec.data.test_split, variant)
+    split = test.own_split
+
+    def make():
+        return toolkit.load_dataset(test.dataset, split, data_dir=test.data_dir, **test.options)
+
+    return _memo("dataset", (test.dataset, split, test.data_dir, test.options), make)
+
+
 def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = None) -> dict:
     """The spec's test sets ``{name: ImageSet}``, the same for every seed (all but a
     ``policy = "cv"`` one, which :func:`run_tests` adds per run)."""
@@ -447,12 +460,10 @@ def build_test_sets(toolkit: Toolkit, spec: Spec, variant: VariantSpec | None = 
 
     def make():
         sets = {}
-        if all(test.policy == "cv" for test in spec.test_sets):
-            return sets  # no test split needed
-        base = _load(toolkit, spec, spec.data.test_split, variant)
         for test in spec.test_sets:
             if test.policy == "cv":
                 continue  # drawn per run from its training set (build_fold_test)
+            base = _test_base(toolkit, spec, test, variant)
             if test.policy == "official":
                 sets[test.name] = base
             elif test.policy == "balanced":
@@ -950,7 +961,10 @@ def run_spec(
         if todo:
             # The data of the first run, loaded here: a missing dataset or a classifier that
             # does not fit the images fails now, once, not in every run (and before the
-            # store file is created).
+            # store file is created). Test sets from other datasets come first, so their
+            # missing files fail before the training images are decoded.
+            if any(test.dataset is not None for test in spec.test_sets):
+                build_test_sets(toolkit, spec, todo[0].variant)
             train = build_train_set(toolkit, spec, todo[0])
             _check_classes(spec, train, run_tests(toolkit, spec, todo[0]), todo[0])
             _check_classifier(toolkit, spec, train)

@@ -47,6 +47,11 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
     # per_class = 500                    # balanced: images per class (default: the fewest)
     # profile = { name = "cle-binary-balanced" }    # policy = "profile"
 
+    # [[test_sets]]                      # a test set from another dataset (its test split)
+    # name = "nih"
+    # dataset = "chestxray14"
+    # options = { size = 224 }            # its options; split = "...", data_dir = "..."
+
     # [[test_sets]]                      # k-fold cross-validation on the training set:
     # name = "cv"                        # each run becomes one run per fold, trained on the
     # policy = "cv"                      # other folds and tested on this one (DeepSMOTE §4)
@@ -79,13 +84,15 @@ The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is
 
     [budgets.quick]                      # what --budget quick runs: seeds, epochs, subset,
     seeds = 1                            # classifier, classifier_params, method_params,
-                                         # train, lr_search
+                                         # profile_params, train, lr_search
     epochs = 2
     # method_params = { beta-vae-2 = { sampler_params = { epochs = 1 } } }  # by method id
 
     [budgets.protocol]                   # --budget protocol: the paper's own recipe (GPU)
     train = { classifier = "resnet18", optimizer = "adam", lr = 0.001, epochs = 30 }
     lr_search = [0.01, 0.001]            # budgets may set the learning-rate search too
+    # profile_params = { unit = "paper" }  # merged into [profile] params (the paper's counts;
+                                         # the report names them under a table run without)
 """
 
 from __future__ import annotations
@@ -162,6 +169,8 @@ TEST_POLICIES = ("official", "balanced", "deepsmote-imbalanced", "profile", "cv"
 #: ``folds`` of a ``policy = "cv"`` test set when the spec does not say (DeepSMOTE, Dablain et
 #: al. 2022 §4).
 DEFAULT_FOLDS = 5
+#: Keys of a test set left out of the spec hash where unset (data_dir: always).
+_OPTIONAL_TEST_KEYS = ("folds", "dataset", "split", "options", "data_dir")
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
 #: Training settings of a spec's ``[train]`` table and their defaults.
@@ -320,6 +329,12 @@ class TestSetSpec:
     plain profile name) or ``"profile"`` (any profile, e.g. to keep the classes of
     a ``cle-*`` training profile). Drawn with ``seed``, the same for every run.
 
+    ``dataset`` (with ``options``, ``split`` and ``data_dir``) draws the test set from another
+    registered dataset than the spec's (its ``"test"`` split unless ``split`` says otherwise;
+    ``data_dir`` default: that dataset's usual search, never the spec's ``data_dir``), e.g.
+    ChestX-ray14's expert-labelled test images beside CheXpert's. ``split`` alone picks another
+    split of the spec's own dataset (default ``data.test_split``).
+
     ``"cv"`` is DeepSMOTE's evaluation (Dablain et al. 2022 §4, 5-fold cross-validation): the run's
     (imbalanced) training set is split into ``folds`` stratified folds (scikit-learn's
     ``StratifiedKFold``, shuffled with a seed drawn from the run's seed and ``seed``); each run
@@ -333,6 +348,10 @@ class TestSetSpec:
     per_class: _Count | None = None
     seed: _Seed = 0
     folds: _Folds | None = None
+    dataset: _Text | None = None
+    split: _Text | None = None
+    options: dict = field(default_factory=dict)
+    data_dir: _Text | None = None
 
     def __post_init__(self):  # the policy's defaults
         if self.policy == "cv" and self.folds is None:
@@ -350,7 +369,28 @@ class TestSetSpec:
         for key, policy in needs.items():
             if getattr(self, key) is not None and self.policy != policy:
                 raise _invalid(f'needs policy = "{policy}"', at=key)
+        for key in ("dataset", "split", "options", "data_dir"):
+            if getattr(self, key) and self.policy == "cv":
+                raise _invalid(
+                    "a cross-validation test set is drawn from the training set; drop it or "
+                    'choose another policy (e.g. "official")',
+                    at=key,
+                )
+        for key in ("options", "data_dir"):
+            if getattr(self, key) and self.dataset is None:
+                raise _invalid(
+                    "applies to a test set with its own dataset = ...; the spec's dataset "
+                    "takes its options and data_dir from [data]",
+                    at=key,
+                )
         return self
+
+    @property
+    def own_split(self) -> str | None:
+        """The split this test set loads, when it names a dataset or split of its own."""
+        if self.dataset is not None:
+            return self.split or "test"
+        return self.split
 
 
 @_table
@@ -512,7 +552,8 @@ class Spec:
         methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
         harmless = {"seeds", "methods"}
         if self.overrides.get("budget") == "protocol":
-            harmless |= {"budget", "train", "method_params", "lr_search"}  # the paper's recipe
+            # the paper's recipe and counts
+            harmless |= {"budget", "train", "method_params", "profile_params", "lr_search"}
         if set(self.overrides) - harmless:
             return True
         return not (
@@ -526,9 +567,14 @@ class Spec:
             "name": self.name,
             "data": {k: v for k, v in plain(self.data).items() if k != "data_dir"},
             "profile": plain(self.profile),
-            # ``folds`` is left out where unset, so specs written before it keep their hash
+            # ``folds`` and a test set's own dataset keys are left out where unset, so specs
+            # written before them keep their hash; a test set's data_dir never counts
             "test_sets": [
-                {k: v for k, v in plain(t).items() if k != "folds" or v is not None}
+                {
+                    k: v
+                    for k, v in plain(t).items()
+                    if k not in _OPTIONAL_TEST_KEYS or (v and k != "data_dir")
+                }
                 for t in self.test_sets
             ],
             # ``min_steps`` is left out where unset, so specs written before it keep their hash
@@ -781,6 +827,7 @@ class _Budget:
     classifier: _Text | None = None
     classifier_params: dict | None = None
     method_params: dict[str, dict] | None = None
+    profile_params: dict | None = None
     train: TrainSpec | None = None
     lr_search: _Rates | None = None
 
@@ -875,7 +922,7 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         description=d.description,
         subset=d.subset,
         lr_search=d.lr_search,
-        budgets=_budgets(r, doc.get("budgets", {}), d.budgets, method_ids),
+        budgets=_budgets(r, doc.get("budgets", {}), d.budgets, method_ids, d.profile),
         full_seeds=d.seeds,
         full_methods=tuple(method_ids),
         path=file,
@@ -970,10 +1017,14 @@ def _paper(r: _Reader, doc: dict, test_sets, methods, metrics) -> tuple[dict, st
     return out, note
 
 
-def _budgets(r: _Reader, doc: Mapping, budgets: dict, method_ids: Sequence[str]) -> dict:
+def _budgets(r: _Reader, doc: Mapping, budgets: dict, method_ids: Sequence[str], profile) -> dict:
     """``{budget: {key: value}}`` of the keys each ``[budgets.<name>]`` table sets."""
     out = {}
     for name, budget in budgets.items():
+        if budget.profile_params and profile is None:
+            path = ("budgets", name, "profile_params")
+            problem = "the spec has no [profile] whose parameters it could set; add one or drop it"
+            raise r.fail(path, budget.profile_params, problem)
         by_id = {}
         for written_id, params in (budget.method_params or {}).items():
             method_id = _method_id(written_id, method_ids)
@@ -1072,12 +1123,12 @@ def apply_overrides(
         Method ids (or registry names) to keep, in the spec's order.
     budget : {"quick", "full", "protocol"}, optional
         ``"quick"``: the spec's ``[budgets.quick]`` (seeds, epochs, subset, classifier,
-        classifier_params, method_params, train, lr_search; by default 1 seed, 2 epochs, a
-        quarter of the training data); explicit overrides win. ``"full"``: the spec as written
-        (or its ``[budgets.full]``). ``"protocol"``: the spec's ``[budgets.protocol]``, the paper's
-        own training recipe (its ``train`` table replaces those settings; not REDUCED).
-        ``method_params`` (``{method id: params}``) is merged into those
-        methods' parameters.
+        classifier_params, method_params, profile_params, train, lr_search; by default 1 seed,
+        2 epochs, a quarter of the training data); explicit overrides win. ``"full"``: the spec
+        as written (or its ``[budgets.full]``). ``"protocol"``: the spec's
+        ``[budgets.protocol]``, the paper's own protocol (its ``train`` table replaces those
+        settings; not REDUCED). ``method_params`` (``{method id: params}``) is merged into
+        those methods' parameters, ``profile_params`` into the training profile's.
     """
     overrides: dict[str, Any] = {}
     preset: dict[str, Any] = {}
@@ -1147,6 +1198,11 @@ def apply_overrides(
         if value != spec.subset and value != 1.0:
             changes["subset"] = value
             overrides["subset"] = value
+    if preset.get("profile_params") and spec.profile is not None:
+        params = {**spec.profile.params, **preset["profile_params"]}
+        if params != spec.profile.params:
+            changes["profile"] = dataclasses.replace(spec.profile, params=params)
+            overrides["profile_params"] = dict(preset["profile_params"])
     if "lr_search" in preset and tuple(preset["lr_search"]) != spec.lr_search:
         changes["lr_search"] = tuple(preset["lr_search"])
         overrides["lr_search"] = list(preset["lr_search"])
@@ -1218,6 +1274,8 @@ def check_names(spec: Spec, *, methods=None, datasets=None, profiles=None, class
         need(profiles, spec.profile.name, ("profile", "name"), "profile")
         _check_profile_params(r, profiles, spec.profile, ("profile", "params"))
     for i, test in enumerate(spec.test_sets):
+        if test.dataset is not None:
+            need(datasets, test.dataset, ("test_sets", i, "dataset"), "dataset")
         if test.profile is not None and test.policy == "profile":
             need(profiles, test.profile.name, ("test_sets", i, "profile", "name"), "profile")
             _check_profile_params(r, profiles, test.profile, ("test_sets", i, "profile", "params"))

@@ -106,7 +106,8 @@ def bench_show(args) -> int:
             "test sets: "
             + ", ".join(
                 f"{t.name} ({t.policy}{' ' + t.profile.name if t.profile else ''}"
-                f"{f', {t.folds} folds' if t.folds else ''})"
+                f"{f', {t.folds} folds' if t.folds else ''}"
+                f"{f', {_named(t.dataset, t.options)} {t.own_split}' if t.dataset else ''})"
                 for t in spec.test_sets
             )
         )
@@ -158,6 +159,14 @@ def bench_show(args) -> int:
     if paper_train:
         recipe = ", ".join(f"{k}={v}" for k, v in paper_train.items())
         console.print(Text(f"paper's recipe (--budget protocol): {recipe}"))
+    paper_profile = spec.budgets.get("protocol", {}).get("profile_params")
+    if paper_profile:
+        params = ", ".join(f"{k}={v!r}" for k, v in paper_profile.items())
+        console.print(Text(f"paper's training counts (--budget protocol): profile {params}"))
+    paper_methods = spec.budgets.get("protocol", {}).get("method_params")
+    if paper_methods:
+        for method_id, params in paper_methods.items():
+            console.print(Text(f"paper's {method_id} (--budget protocol): {params}"))
     if spec.lr_search:
         rates = ", ".join(f"{lr:g}" for lr in spec.lr_search)
         console.print(Text(f"learning rate searched per run on a validation split: {rates}"))
@@ -285,8 +294,9 @@ def add_bench_parser(subparsers) -> None:
         "--budget",
         choices=("quick", "full", "protocol"),
         help="quick: a smoke-sized run (the spec's [budgets.quick]); full: as written (the "
-        "CPU recipe); protocol: the paper's own training recipe (the spec's "
-        "[budgets.protocol], e.g. ResNet-18; meant for a GPU)",
+        "CPU recipe); protocol: the paper's own training recipe, and its counts or "
+        "autoencoder where the spec gives them (the spec's [budgets.protocol], e.g. "
+        "ResNet-18; meant for a GPU)",
     )
     run.add_argument("--store", default="results.sqlite", help="results store (SQLite file)")
     run.add_argument("--executor", choices=("local", "ray"), default="local")

@@ -42,6 +42,10 @@ four-findings file's) per-sub-condition ``multi_hot`` is kept as is. Rows with a
 name or label are skipped and counted (``meta["expert_normal_skipped"]``); an image that is not
 in ``Data_Entry_2017.csv``, a repeated image or an unreadable value stops with an error naming
 the file and line.
+
+A relative ``expert_labels`` / ``expert_normal`` path is tried as given, then in the ChestX-ray14
+folder (beside ``Data_Entry_2017.csv``), so a spec can name the file alone; a file found in
+neither place is an error naming both places and the columns the file needs.
 """
 
 from __future__ import annotations
@@ -380,6 +384,34 @@ def read_expert_normal_labels(
     return images, np.asarray(abnormal, dtype=np.int64), skipped
 
 
+#: the columns an expert label file needs, for the error about a missing one
+EXPERT_LABEL_FORMAT = (
+    "a CSV with the columns 'Image Index' and at least one of 'Fracture', 'Pneumothorax', "
+    "'Airspace opacity', 'Nodule or mass' (YES/NO), one row per image"
+)
+EXPERT_NORMAL_FORMAT = (
+    "a CSV with an image column 'Image Index' (or 'Image ID') and one label column: "
+    "'Abnormal' (YES/NO), 'Normal' (YES/NO) or 'Label' (NORMAL/ABNORMAL), one row per image "
+    "(the expert labels of Nabulsi et al. 2021)"
+)
+
+
+def _expert_file(value, root: Path, option: str, expected: str) -> Path:
+    """``value`` as given, else in ``root``; an error naming both places and the format."""
+    if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{option}={value!r} must be a path to a CSV file (str or Path)")
+    given = Path(value).expanduser()
+    tried = [given] if given.is_absolute() else [given, root / given]
+    for path in tried:
+        if path.is_file():
+            return path
+    where = " or ".join(str(p) for p in tried)
+    raise FileNotFoundError(
+        f"{option}={str(value)!r}: no such file ({where}). It should be {expected}; put it "
+        f"beside {ENTRY_FILES[0]} in {root} or pass its path"
+    )
+
+
 def _numbered_rows(reader):
     """``(line, row)`` of every non-blank CSV row, ``line`` 1-based where the row starts."""
     start = 1
@@ -540,9 +572,11 @@ def load_chestxray14(
         Count Infiltration as Focal/Multifocal Lung Opacity (default) or drop its rows.
     expert_labels : str or Path, optional
         Adjudicated expert labels (:func:`read_expert_labels`); only with ``split="test"``.
+        A relative path is tried as given, then in the ChestX-ray14 folder.
     expert_normal : str or Path, optional
         Expert normal/abnormal labels (:func:`read_expert_normal_labels`); only with
         ``split="test"``: the split keeps the graded images and takes their binary labels.
+        A relative path is tried as given, then in the ChestX-ray14 folder.
     max_missing_fraction, on_error, cache, cache_dir, n_jobs, progress
         As for :func:`deepbalance.data.chexpert.load_chexpert`.
     """
@@ -565,6 +599,10 @@ def load_chestxray14(
         if download:
             raise type(exc)(f"{exc}\n(download=True cannot fetch ChestX-ray14)") from None
         raise
+    if expert_labels is not None:
+        expert_labels = _expert_file(expert_labels, root, "expert_labels", EXPERT_LABEL_FORMAT)
+    if expert_normal is not None:
+        expert_normal = _expert_file(expert_normal, root, "expert_normal", EXPERT_NORMAL_FORMAT)
     entries = read_data_entry(entry_path)
     list_path = _list_path(root, split)
     split_images = read_image_list(list_path)

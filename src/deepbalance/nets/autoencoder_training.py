@@ -107,6 +107,10 @@ class TrainSettings:
     patience : int or None
         Stop after this many epochs without an improvement larger than ``min_delta``
         of the monitored loss; None trains all ``epochs``.
+    min_epochs : int or None
+        Train at least this many epochs before ``patience`` may stop the run (the
+        dissertation's "50 to 350 epochs, stopping once the training loss plateaued",
+        Mandal 2024 §5.3); None: no minimum.
     min_delta : float
         Smallest decrease of the monitored loss that counts as an improvement.
     penalty : {"deepsmote", "permute", None}
@@ -130,9 +134,12 @@ class TrainSettings:
     schedule: str = "constant"
     penalty_batch: int = PENALTY_BATCH
     penalty_batchnorm: str = "running"
+    min_epochs: int | None = None
 
     def __post_init__(self):
         check_int(self.epochs, "epochs", min_value=1)
+        if self.min_epochs is not None:
+            check_int(self.min_epochs, "min_epochs", min_value=1, max_value=self.epochs)
         check_int(self.batch_size, "batch_size", min_value=2)
         check_float(self.lr, "lr", min_value=0.0, min_inclusive=False)
         if self.patience is not None:
@@ -496,7 +503,11 @@ def _fit(
                 wait += 1
             if progress:
                 progress.update(bar, advance=1, description=f"autoencoder loss {entry['loss']:.4f}")
-            if settings.patience is not None and wait >= settings.patience:
+            if (
+                settings.patience is not None
+                and wait >= settings.patience
+                and epoch >= (settings.min_epochs or 0)
+            ):
                 break
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -3,8 +3,10 @@
 The architecture follows DeepSMOTE's official encoder: stride-2 convolutions
 (kernel 4, padding 1) doubling the width ``dim_h → 2·dim_h → 4·dim_h → 8·dim_h``,
 BatchNorm after every convolution but the first, LeakyReLU(0.2), then a Linear
-layer to the latent code. The number of stride-2 stages comes from the image
-size: ``min(4, floor(log2(min(H, W))))`` (4 for 28×28, as the official script;
+layer to the latent code. ``first_batchnorm=True`` adds BatchNorm after the first
+convolution too, as the dissertation's encoder has it ("four convolutional layers, each
+followed by batch normalization", Mandal 2024 §5.3). The number of stride-2 stages comes
+from the image size: ``min(4, floor(log2(min(H, W))))`` (4 for 28×28, as the official script;
 3 for 8×8), so any ``H, W >= 8`` works. Larger images get more stages, one per
 halving, until the last feature map is at most ``TOP_SIZE`` (8) pixels on its
 smaller side (5 stages for 224×224: 224 → 112 → 56 → 28 → 14 → 7; 6 for 512), the
@@ -123,6 +125,9 @@ class AutoencoderConfig:
         Activations the "sparse" penalty covers: every hidden layer (§3.5) or the code only.
     vae_scale : {"dissertation", "per-pixel"}
         Scale of the "vae" objective (module docstring).
+    first_batchnorm : bool
+        BatchNorm after the first convolution as well (Mandal 2024 §5.3); the default False
+        is DeepSMOTE's official encoder, without it.
     """
 
     image_shape: tuple[int, int, int]
@@ -135,6 +140,7 @@ class AutoencoderConfig:
     denoising_weight: float = 1.0
     sparse_layers: str = "hidden"
     vae_scale: str = "dissertation"
+    first_batchnorm: bool = False
 
     def __post_init__(self):
         shape = self.image_shape
@@ -165,6 +171,11 @@ class AutoencoderConfig:
         )
         check_choice(self.sparse_layers, "sparse_layers", SPARSE_LAYERS)
         check_choice(self.vae_scale, "vae_scale", VAE_SCALES)
+        if not isinstance(self.first_batchnorm, bool):
+            raise TypeError(
+                f"first_batchnorm={self.first_batchnorm!r} must be True (BatchNorm after every "
+                "convolution, Mandal 2024 §5.3) or False (none after the first, DeepSMOTE)"
+            )
 
     @property
     def n_stages(self) -> int:
@@ -218,7 +229,7 @@ class ConvAutoencoder(nn.Module):
         in_ch = c
         for i, width in enumerate(widths):
             enc.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
-            if i > 0:
+            if i > 0 or config.first_batchnorm:
                 enc.append(nn.BatchNorm2d(width))
             enc.append(nn.LeakyReLU(0.2, inplace=True))
             in_ch = width
@@ -407,7 +418,8 @@ def autoencoder_parameter_count(config: AutoencoderConfig) -> int:
     flat = widths[-1] * stage_sizes(h, len(widths))[-1] * stage_sizes(w, len(widths))[-1]
     n_out = 2 * config.latent_dim if config.variant == "vae" else config.latent_dim
     convs = sum(16 * a * b for a, b in zip([c, *widths[:-1]], widths, strict=True))
-    norms = 2 * sum(widths[1:]) + 2 * sum(widths[:-1])  # BatchNorm weight and bias
+    encoder_norms = widths if config.first_batchnorm else widths[1:]
+    norms = 2 * sum(encoder_norms) + 2 * sum(widths[:-1])  # BatchNorm weight and bias
     linear = flat * n_out + n_out + config.latent_dim * flat + flat
     return 2 * convs + norms + linear + c
 

@@ -72,6 +72,9 @@ class LatentOversampler(BaseImageSampler):
         than ``min_delta``; None always trains ``epochs`` (the one-cycle schedule must run to
         its end to anneal).
     min_delta : float, default=1e-4
+    min_epochs : int or None, default=None
+        Train at least this many epochs before ``patience`` may stop (the dissertation trains
+        "50 to 350 epochs, stopping once the training loss plateaued", Mandal 2024 §5.3).
     validation_fraction : float, default=0.0
         Share of the images held out to monitor reconstruction; 0 monitors the
         training loss. Held-out images are still encoded and over-sampled.
@@ -111,6 +114,10 @@ class LatentOversampler(BaseImageSampler):
         "per-pixel" is the older, much weaker scaling ``MSE + beta · KL / D`` (D = values per
         image; see :mod:`deepbalance.nets.autoencoders`); on Fashion-MNIST-LT after 6 epochs
         its held-out MSE was 0.020 / 0.021 / 0.031 / 0.055 for beta = 0.01 / 0.1 / 1 / 4.
+    first_batchnorm : bool, default=False
+        BatchNorm after the encoder's first convolution too, as the dissertation's
+        autoencoders (Mandal 2024 §5.3: every convolution is followed by batch
+        normalization); False is DeepSMOTE's official encoder.
     residual : bool, default=False
         Add back the detail the autoencoder loses: each synthetic image becomes
         ``clip(x_base + D(z_new) - D(z_base), 0, 1)``, its base image plus the change the
@@ -173,6 +180,7 @@ class LatentOversampler(BaseImageSampler):
         schedule="onecycle",
         patience=None,
         min_delta=1e-4,
+        min_epochs=None,
         validation_fraction=0.0,
         penalty="deepsmote",
         penalty_batch=64,
@@ -183,6 +191,7 @@ class LatentOversampler(BaseImageSampler):
         sparse_layers="hidden",
         beta=1.0,
         vae_scale="dissertation",
+        first_batchnorm=False,
         residual=False,
         copy_fraction=0.0,
         cache_dir=None,
@@ -203,6 +212,7 @@ class LatentOversampler(BaseImageSampler):
         self.schedule = schedule
         self.patience = patience
         self.min_delta = min_delta
+        self.min_epochs = min_epochs
         self.validation_fraction = validation_fraction
         self.penalty = penalty
         self.penalty_batch = penalty_batch
@@ -213,6 +223,7 @@ class LatentOversampler(BaseImageSampler):
         self.sparse_layers = sparse_layers
         self.beta = beta
         self.vae_scale = vae_scale
+        self.first_batchnorm = first_batchnorm
         self.residual = residual
         self.copy_fraction = copy_fraction
         self.cache_dir = cache_dir
@@ -243,6 +254,7 @@ class LatentOversampler(BaseImageSampler):
             denoising_weight=self.denoising_weight,
             sparse_layers=self.sparse_layers,
             vae_scale=self.vae_scale,
+            first_batchnorm=self.first_batchnorm,
         )
 
     def train_settings(self) -> TrainSettings:
@@ -253,6 +265,7 @@ class LatentOversampler(BaseImageSampler):
             lr=self.lr,
             patience=self.patience,
             min_delta=self.min_delta,
+            min_epochs=self.min_epochs,
             penalty=self.penalty,
             validation_fraction=self.validation_fraction,
             schedule=self.schedule,

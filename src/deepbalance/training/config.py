@@ -61,7 +61,9 @@ class TrainConfig:
         Rows per epoch: ``"real"`` as many as the real (non-synthetic) training rows, drawn
         without replacement from a running permutation of all rows, so every method trains for
         the same number of steps whatever its sampler adds; ``"all"`` one pass over every row
-        (the papers' epochs); an int, that many rows.
+        (the papers' epochs); an int, that many rows. A triplet pretraining epoch
+        (``Recipe(pretrain=True)``) feeds the network as many images: a third as many
+        triplets (every anchor once with ``"all"``; ``TripletPretraining.anchors_per_epoch``).
     eval_every : int
         Evaluate the eval splits every this many epochs (and always after the last epoch).
     batch_size : int

@@ -65,7 +65,9 @@ class Recipe:
     pretrain : bool
         Triplet pretraining of the embedding before training the classifier.
     pretrain_epochs : int
-        Epochs of triplet pretraining.
+        Epochs of triplet pretraining; with ``TrainConfig.epoch_rows="real"`` each feeds the
+        network as many images as a classifier epoch (a third of the real rows as anchors),
+        with "all" each passes over every anchor (``TripletPretraining.anchors_per_epoch``).
     margin : float
         Triplet margin, >= 0 (0 in CLE-SMOTE's equation).
     triplet_anchors : {"all", "real"}

@@ -528,7 +528,15 @@ class _Loop:
         return self.pipeline(self.images[rows], train=True, generator=self.generator)
 
     def pretrain(self, settings) -> None:
-        """Triplet stage: anchors from ``settings.anchors``, real positives and negatives."""
+        """Triplet stage: anchors from ``settings.anchors``, real positives and negatives.
+
+        With ``epoch_rows="all"`` an epoch is one pass over every anchor (the papers' epochs).
+        Otherwise it feeds the network as many images as a classifier epoch: a third as many
+        anchors as the classifier's rows per epoch (``TrainConfig.epoch_rows``, rounded up; at
+        most every anchor), each anchor bringing a positive and a negative, drawn from a
+        running permutation of the anchors. So with ``"real"`` the stage's cost follows the
+        real rows, not what the sampler added.
+        """
         sampler = TripletSampler(
             self.labels_np, self.synthetic_np, self.n_classes, self.class_names
         )
@@ -541,7 +549,16 @@ class _Loop:
             a, p, n = emb.split(len(anchors))
             return triplet_loss(a, p, n, settings.margin)
 
-        self._epochs("pretrain", settings.epochs, rows, None, batch_loss)
+        self._epochs(
+            "pretrain",
+            settings.epochs,
+            rows,
+            None,
+            batch_loss,
+            rows_per_epoch=settings.anchors_per_epoch(
+                len(rows), self.config, self._rows_per_epoch()
+            ),
+        )
 
     def train(self, objective) -> None:
         """Classifier stage with ``objective``; evaluates on the eval splits."""

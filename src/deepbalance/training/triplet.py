@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from .._checks import check_choice, check_float, check_int
 
 ANCHORS = ("all", "real")
+#: images one triplet feeds the network (anchor, positive, negative)
+IMAGES_PER_TRIPLET = 3
 
 
 def check_margin(margin) -> float:
@@ -107,7 +109,8 @@ class TripletPretraining:
     Parameters
     ----------
     epochs : int
-        Passes over the anchors.
+        Epochs of the stage (:meth:`anchors_per_epoch`: with ``epoch_rows="all"`` a pass over
+        every anchor, otherwise the images of a classifier epoch).
     margin : float
         Triplet margin (>= 0).
     anchors : {"all", "real"}
@@ -123,6 +126,18 @@ class TripletPretraining:
         check_int(self.epochs, "pretrain_epochs", min_value=1)
         check_margin(self.margin)
         check_choice(self.anchors, "triplet_anchors", ANCHORS)
+
+    @staticmethod
+    def anchors_per_epoch(n_anchors: int, config, classifier_rows: int) -> int:
+        """Anchors of one epoch: all ``n_anchors`` when ``config.epoch_rows == "all"`` (the
+        papers' epochs), else ``ceil(classifier_rows / 3)`` (at most ``n_anchors``): a triplet
+        is :data:`IMAGES_PER_TRIPLET` images, so the epoch feeds the network the images of a
+        classifier epoch of ``classifier_rows`` rows."""
+        n_anchors = check_int(n_anchors, "n_anchors", min_value=0)
+        classifier_rows = check_int(classifier_rows, "classifier_rows", min_value=0)
+        if config.epoch_rows == "all":
+            return n_anchors
+        return min(n_anchors, -(-classifier_rows // IMAGES_PER_TRIPLET))
 
     def anchor_rows(self, synthetic: np.ndarray) -> np.ndarray:
         """Rows used as anchors."""
