@@ -603,6 +603,8 @@ def execute_run(task: RunTask) -> RunRecord:
         notes["diagnostics"] = diagnostics
     if getattr(result, "diagnostics_error", None):
         notes["diagnostics_error"] = result.diagnostics_error
+    if getattr(result, "post_hoc", None) is not None:  # e.g. tau-norm's tau, chosen on val
+        notes["post_hoc"] = result.post_hoc
     if task.save_grid:
         try:
             png = synthetic_grid_png(toolkit, result, train)
