@@ -50,8 +50,10 @@ def test_every_method_beats_chance_on_digits(name, digits, tmp_path):
         method = get_method(name, sampler_params=TINY_AUTOENCODER)
     if method.recipe.pretrain:
         method = method.with_params(pretrain_epochs=2)
+    # a method that chooses on validation gets a split carved from the training rows
+    config = CONFIG.replace(val_fraction=0.2) if method.recipe.needs_validation else CONFIG
     result = run_method(
-        method, train, {"test": test}, config=CONFIG, seed=0, cache_dir=tmp_path, progress=False
+        method, train, {"test": test}, config=config, seed=0, cache_dir=tmp_path, progress=False
     )
     assert result.final["test"]["acsa"] > 0.5  # chance is 1/3
     if method.sampler is None:
@@ -71,7 +73,8 @@ def test_registry_holds_the_issue_methods():
         "cle-no-pretrain", "cle-batch-average", "cle-euclidean", "cle-v1",
         "deepsmote-published", "deepsmote-published+cap",
         "deepsmote-published+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
-        "mixup", "mixup-drw", "remix-drw", "cmo", "cmo-drw",
+        "mixup", "mixup-drw", "remix-drw", "cmo", "cmo-drw", "ldam", "ldam-drw", "drs", "crt",
+        "tau-norm",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 

@@ -237,6 +237,25 @@ _register(
     _DRW.replace(batch_transform="cmo", batch_transform_params=_CMO),
     "CMO + DRW (Park et al.'s CE-DRW + CMO)",
 )
+# The long-tail anchors. Their deferred stages start at half the epochs, the switch the library's
+# DRW uses (chosen on validation for this one-cycle schedule, docs/benchmarks.md "Loss-level
+# baselines"); the papers switch at 160 of 200 epochs (override with drw_start=0.8 or
+# phases=[{"name": "resample", "start": 0.8}]).
+# LDAM (Cao et al. 2019, eq. 13): margins C / n_c**(1/4), largest 0.5, cosine head, s = 30
+_LDAM = Recipe(loss_heads=({"name": "ldam", "max_margin": 0.5, "scale": 30.0},))
+_register("ldam", None, _LDAM, "LDAM margins on a cosine classifier (Cao et al.)")
+# LDAM-DRW (§3.3, Algorithm 1): effective-number weights with the paper's beta = 0.9999
+_LDAM_DRW = _LDAM.replace(weighting="effective", effective_beta=0.9999, drw_start=0.5)
+_register("ldam-drw", None, _LDAM_DRW, "LDAM, then effective-number weights after 50%")
+# deferred re-sampling (Cao et al. 2019, §3.3; Zhang et al. 2021): class-balanced draws late
+_DRS = Recipe(phases=({"name": "resample", "start": 0.5},))
+_register("drs", None, _DRS, "class-balanced re-sampling after 50% of epochs")
+# cRT (Kang et al. 2020, §4): the last 10% of the steps retrain a new head on frozen features,
+# the paper's 10 retraining epochs after 90 (ImageNet-LT), each stage with its own schedule
+_CRT = Recipe(phases=({"name": "retrain-classifier", "start": 0.9},))
+_register("crt", None, _CRT, "classifier re-trained class-balanced on frozen features (last 10%)")
+# tau-norm (Kang et al. 2020, §4): tau in 0, 0.1, ..., 1 chosen on the validation split
+_register("tau-norm", None, Recipe(post_hoc="tau-norm"), "tau-normalised classifier, tau on val")
 # one name, one meaning: "deepsmote" is DeepSMOTE() as the class defaults it (residual
 # decodings + copies of real images; samplers.presets), "deepsmote-published" the paper's
 # method (Dablain et al. 2022, Algorithm 1: the plain decodings of the interpolated codes)
@@ -337,9 +356,10 @@ class RunResult:
     seed : int
     train : TrainResult
         The trainer's result; ``history``, ``final``, ``best``, ``best_epoch``,
-        ``best_metric``, ``selected``, ``selected_epoch``, ``losses`` and ``model`` read
-        through to it (``best`` is the seed papers' optimistic "best of evaluations";
-        ``selected`` the honest choice on a ``"val"`` split; see ``training.trainer``).
+        ``best_metric``, ``selected``, ``selected_epoch``, ``losses``, ``model`` and
+        ``post_hoc`` (what a post-hoc adjustment chose, e.g. tau-norm's tau) read through to
+        it (``best`` is the seed papers' optimistic "best of evaluations"; ``selected`` the
+        honest choice on a ``"val"`` split; see ``training.trainer``).
     timings : dict
         Seconds: ``"resample"``, ``"train"``, ``"total"`` (and ``"diagnostics"`` when run).
     n_train : int
@@ -382,6 +402,7 @@ class RunResult:
     selected_epoch = property(lambda self: self.train.selected_epoch)
     losses = property(lambda self: self.train.losses)
     model = property(lambda self: self.train.model)
+    post_hoc = property(lambda self: self.train.post_hoc)
 
     def to_dict(self) -> dict:
         """JSON-friendly fields (without the sampler, the model and images)."""
@@ -399,6 +420,7 @@ class RunResult:
                     "selected",
                     "selected_epoch",
                     "losses",
+                    "post_hoc",
                 )
             },
             "timings": self.timings,
@@ -536,6 +558,7 @@ def run_method(
     examples_per_class = check_int(examples_per_class, "examples_per_class", min_value=0)
     split_seed, sampler_seed, train_seed = run_seeds(seed)
     eval_sets = dict(eval_sets)
+    method.recipe.check_validation(config.val_fraction > 0 or "val" in eval_sets)
     if config.val_fraction > 0:
         if "val" in eval_sets:
             raise ValueError(

@@ -71,3 +71,16 @@ def test_unregistered_names_fail_at_their_spec_line(tmp_path, capsys, old, new, 
     assert f"{path}:{_line(text, needle)}:" in err
     for word in words:
         assert word in err
+
+
+def test_a_method_chosen_on_validation_needs_val_fraction_at_its_spec_line(tmp_path, capsys):
+    text = SPEC.replace('name = "none"', 'name = "tau-norm"').replace("PARAMS", "{}")
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    assert main(["bench", "show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{_line(text, 'tau-norm')}:" in err
+    assert "post_hoc='tau-norm' is chosen on a validation split" in err
+    assert "[train] val_fraction = 0.1" in err
+    path.write_text(text.replace("epochs = 2", "epochs = 2\nval_fraction = 0.2"))
+    assert main(["bench", "show", str(path)]) == 0

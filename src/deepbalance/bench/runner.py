@@ -615,6 +615,8 @@ def execute_run(task: RunTask) -> RunRecord:
         notes["diagnostics"] = diagnostics
     if getattr(result, "diagnostics_error", None):
         notes["diagnostics_error"] = result.diagnostics_error
+    if getattr(result, "post_hoc", None) is not None:  # e.g. tau-norm's tau, chosen on val
+        notes["post_hoc"] = result.post_hoc
     if task.save_grid:
         try:
             png = synthetic_grid_png(toolkit, result, train)
@@ -869,16 +871,28 @@ def preflight(spec: Spec, toolkit: Toolkit, device: str = "cpu") -> None:
         profiles=toolkit.profiles,
         classifiers=toolkit.classifiers,
     )
+    built = []
     for method in spec.methods:
+        index = spec.full_methods.index(method.id) if method.id in spec.full_methods else 0
         try:
-            toolkit.get_method(method.name, **method.params)
+            built.append((method, index, toolkit.get_method(method.name, **method.params)))
         except (TypeError, ValueError) as exc:
-            index = spec.full_methods.index(method.id) if method.id in spec.full_methods else 0
             raise spec_error(
                 spec, ("methods", index, "params"), method.params, f"method {method.id!r}: {exc}"
             ) from None
-    for variant in spec.variants or (None,):
+    configs = [
         toolkit.train_config(**_train_settings(spec, variant, device))
+        for variant in spec.variants or (None,)
+    ]
+    for method, index, built_method in built:  # e.g. tau-norm without a validation split
+        check = getattr(getattr(built_method, "recipe", None), "check_validation", None)
+        for config in configs if check is not None else ():
+            try:
+                check(getattr(config, "val_fraction", 0) > 0)
+            except ValueError as exc:
+                raise spec_error(
+                    spec, ("methods", index, "name"), method.name, f"method {method.id!r}: {exc}"
+                ) from None
 
 
 def run_spec(

@@ -1,7 +1,7 @@
 """Neural networks: autoencoders for latent oversampling and image classifiers."""
 
 # --- classifiers ----------------------------------------------------------------------------
-from .classifiers import CLASSIFIERS, Classifier, create_classifier
+from .classifiers import CLASSIFIERS, HEADS, Classifier, CosineHead, create_classifier
 
 # isort: split
 # --- autoencoders and devices ---------------------------------------------------------------
@@ -20,7 +20,9 @@ from .device import resolve_device
 __all__ = [
     # classifiers
     "CLASSIFIERS",
+    "HEADS",
     "Classifier",
+    "CosineHead",
     "create_classifier",
     # autoencoders and devices
     "PENALTIES",

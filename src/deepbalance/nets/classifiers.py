@@ -1,26 +1,95 @@
 """Image classifiers, built by name from the image shape and the number of classes.
 
 Every classifier is a :class:`Classifier`: an embedding network ``body`` followed by one
-linear ``head``, so ``forward(x) == head(embed(x))``. Losses that work on embeddings
-(triplet pretraining, CLE-SMOTE's cap) use :meth:`Classifier.embed`.
+``head``, so ``forward(x) == head(embed(x))``. The head is linear, or with
+``create_classifier(..., head="cosine")`` a :class:`CosineHead` (scaled cosine similarities,
+the normalised classifier LDAM trains). Losses that work on embeddings (triplet pretraining,
+CLE-SMOTE's cap) use :meth:`Classifier.embed`.
 
 Inputs are float tensors ``(N, C, H, W)`` (the trainer feeds standardised pixels).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_float, check_int
+from .._checks import check_choice, check_float, check_int
 from ..registry import Registry
 from .resnet import resnet_body
 
 CLASSIFIERS: Registry = Registry("classifier")
+#: Classification heads: ``"linear"`` (``nn.Linear``) or ``"cosine"`` (:class:`CosineHead`).
+HEADS = ("linear", "cosine")
+#: Default scale of the cosine head: Cao et al. 2019's ``s = 30``.
+DEFAULT_COSINE_SCALE = 30.0
+
+
+class CosineHead(nn.Module):
+    """Normalised linear classifier: logit ``c`` is ``scale * cos(embedding, w_c)``.
+
+    The last layer LDAM trains on (Cao et al. 2019's implementation details and their released
+    code's ``NormedLinear``: normalised embeddings times normalised class weights, no bias, the
+    loss scaled by ``s = 30``). Here
+    the scale is part of the head, so the logits the model predicts with are the ones its loss
+    was computed on (softmax probabilities included), not the bare cosines.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    scale : float
+        Multiplier of the cosines, > 0.
+
+    Attributes
+    ----------
+    weight : Parameter (out_features, in_features)
+        One direction per class (its norm does not matter); initialised as ``nn.Linear``'s,
+        uniform in a cube, which gives the same distribution of directions as the released
+        code's ``uniform_(-1, 1)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, scale: float = DEFAULT_COSINE_SCALE):
+        super().__init__()
+        self.in_features = check_int(in_features, "in_features", min_value=1)
+        self.out_features = check_int(out_features, "out_features", min_value=1)
+        self.scale = check_scale(scale)
+        self.weight = nn.Parameter(torch.empty(self.out_features, self.in_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw new class directions (classifier retraining re-initialises the head)."""
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cosines = F.linear(F.normalize(x, dim=1), F.normalize(self.weight, dim=1))
+        return self.scale * cosines
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features} -> {self.out_features}, scale={self.scale}"
+
+
+def check_scale(scale, name: str = "scale") -> float:
+    """A cosine head's (or LDAM's) logit scale: a finite number > 0."""
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(
+            f"{name}={scale!r} must be a number > 0 (the multiplier of the cosine logits); "
+            f"pass e.g. {name}={DEFAULT_COSINE_SCALE:g}"
+        )
+    if not math.isfinite(scale) or scale <= 0:
+        raise ValueError(
+            f"{name}={scale} must be a finite number > 0 (the multiplier of the cosine logits, "
+            f"30 in Cao et al. 2019); pass e.g. {name}={DEFAULT_COSINE_SCALE:g}"
+        )
+    return float(scale)
 
 
 class Classifier(nn.Module):
-    """An embedding network plus a linear classification head.
+    """An embedding network plus a classification head (``nn.Linear``; ``create_classifier``
+    can swap in a :class:`CosineHead`).
 
     Parameters
     ----------
@@ -68,7 +137,9 @@ def check_image_shape(image_shape) -> tuple[int, int, int]:
     return tuple(check_int(s, "image_shape entry", min_value=1) for s in shape)  # type: ignore[return-value]
 
 
-def create_classifier(name: str, image_shape, n_classes: int, **params) -> Classifier:
+def create_classifier(
+    name: str, image_shape, n_classes: int, *, head: str = "linear", head_scale=None, **params
+) -> Classifier:
     """Build the classifier registered as ``name`` for ``image_shape`` and ``n_classes``.
 
     Parameters
@@ -80,18 +151,33 @@ def create_classifier(name: str, image_shape, n_classes: int, **params) -> Class
         ``(C, H, W)`` (or ``(H, W)`` for grayscale).
     n_classes : int
         Number of classes (>= 2).
+    head : {"linear", "cosine"}
+        The classification head: ``nn.Linear`` (the default), or a :class:`CosineHead` on the
+        same embedding (LDAM's normalised classifier).
+    head_scale : float, optional
+        The cosine head's scale (default 30, Cao et al. 2019); only with ``head="cosine"``.
     **params
         Architecture options of that classifier (e.g. ``hidden=(256, 128)`` for ``"mlp"``).
     """
     builder = CLASSIFIERS.get(name)
     shape = check_image_shape(image_shape)
     n_classes = check_int(n_classes, "n_classes", min_value=2)
+    check_choice(head, "head", HEADS)
+    if head_scale is not None and head != "cosine":
+        raise ValueError(
+            f"head_scale={head_scale!r} scales a cosine head, but head={head!r}; pass "
+            "head='cosine' as well or drop head_scale"
+        )
+    scale = DEFAULT_COSINE_SCALE if head_scale is None else check_scale(head_scale, "head_scale")
     try:
-        return builder(shape, n_classes, **params)
+        model = builder(shape, n_classes, **params)
     except TypeError as err:
         if "unexpected keyword" not in str(err):
             raise
         raise TypeError(f"classifier {name!r}: {err}; see help({builder.__name__})") from None
+    if head == "cosine":
+        model.head = CosineHead(model.embedding_dim, n_classes, scale)
+    return model
 
 
 def _check_widths(widths, name: str, n: int | None = None) -> tuple[int, ...]:

@@ -4,8 +4,10 @@ from .callbacks import Callback, RichProgress, TrainState
 from .cle import CAPS, BatchMeanCap, ClassMeanCap, ConstantCap
 from .config import TrainConfig
 from .data import InputPipeline, channel_stats, random_crop_flip, split_validation
+from .ldam import LDAMLoss, ldam_margins
 from .losses import (
     LOGIT_ADJUSTMENTS,
+    LOSS_HEADS,
     WEIGHTINGS,
     BalancedSoftmax,
     CappedLoss,
@@ -15,6 +17,7 @@ from .losses import (
     effective_number_weights,
     inverse_frequency_weights,
 )
+from .posthoc import POST_HOC, TauNormalisation
 from .recipe import Recipe
 from .trainer import Trainer, TrainResult
 from .triplet import TripletPretraining, TripletSampler, triplet_loss
@@ -22,6 +25,8 @@ from .triplet import TripletPretraining, TripletSampler, triplet_loss
 __all__ = [
     "CAPS",
     "LOGIT_ADJUSTMENTS",
+    "LOSS_HEADS",
+    "POST_HOC",
     "WEIGHTINGS",
     "BalancedSoftmax",
     "BatchMeanCap",
@@ -31,12 +36,14 @@ __all__ = [
     "ClassWeights",
     "ConstantCap",
     "InputPipeline",
+    "LDAMLoss",
     "LogitAdjustment",
     "Objective",
     "Recipe",
     "RichProgress",
     "TrainConfig",
     "TrainResult",
+    "TauNormalisation",
     "TrainState",
     "Trainer",
     "TripletPretraining",
@@ -44,6 +51,7 @@ __all__ = [
     "channel_stats",
     "effective_number_weights",
     "inverse_frequency_weights",
+    "ldam_margins",
     "random_crop_flip",
     "split_validation",
     "triplet_loss",

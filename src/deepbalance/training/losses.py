@@ -13,7 +13,8 @@ Every piece is a :class:`LossHead` that acts at one stage of the loss — ``"log
 the logits before the cross-entropy), ``"rows"`` (change each row's loss) or ``"weights"``
 (weight the rows in the mean) — so pieces compose by what they do, not by the order a caller
 lists them in. A new loss-level method is one ``LossHead`` subclass in its own file plus one
-line in :data:`LOSS_HEADS` (docs/architecture.md shows one).
+line in :data:`LOSS_HEADS` (docs/architecture.md shows one); a recipe names it in
+``Recipe.loss_heads`` (e.g. LDAM, ``training.ldam``).
 
 Class priors and weights come from the **real** (non-synthetic) training rows. After
 oversampling to balance, the resampled counts are uniform, so priors taken from them would
@@ -34,7 +35,9 @@ from ..registry import Registry
 
 WEIGHTINGS: Registry = Registry("class weighting")
 LOGIT_ADJUSTMENTS: Registry = Registry("logit adjustment")
-#: Loss heads by name: ``LOSS_HEADS.get(name).build(real_counts, **params)`` makes one.
+#: Loss heads by name: ``LOSS_HEADS.get(name).build(real_counts, class_names=..., **params)``
+#: makes one; ``LOSS_HEADS.get(name).check_params(**params)`` validates the parameters before
+#: any counts are known (see :func:`build_loss_head`).
 LOSS_HEADS: Registry = Registry("loss head")
 #: The stages of the loss, in the order they act (see :class:`LossHead`).
 STAGES = ("logits", "rows", "weights")
@@ -89,6 +92,14 @@ class LossHead:
     needs_embeddings: bool = False
     needs_hard_labels: bool = False
 
+    def classifier_options(self) -> dict:
+        """Options of ``nets.create_classifier`` the head needs (e.g. LDAM's cosine head); the
+        trainer builds its classifier with them. Empty: any classifier."""
+        return {}
+
+    def check_model(self, model) -> None:
+        """Raise when a given ``model`` lacks what :meth:`classifier_options` asks for."""
+
     def on_epoch_start(self, context) -> None:
         """Called at the start of every classifier epoch (``trainer.EpochContext``)."""
 
@@ -102,7 +113,41 @@ class LossHead:
         return None
 
 
-def _check_counts(counts, what: str, class_names=None) -> np.ndarray:
+def _head_spec(spec, where: str) -> tuple[str, type, dict]:
+    from collections.abc import Mapping
+
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise TypeError(
+            f"{where}={spec!r} must be a table {{name = ..., **params}} with name one of "
+            f"{', '.join(LOSS_HEADS.names()) or '(none registered)'}, e.g. {{'name': 'ldam'}}"
+        )
+    cls = LOSS_HEADS.get(spec["name"])
+    return spec["name"], cls, {k: v for k, v in spec.items() if k != "name"}
+
+
+def check_loss_head(spec, where: str = "loss head") -> type:
+    """Validate ``{"name": ..., **params}`` (a name in :data:`LOSS_HEADS`) without building the
+    head; returns the head's class."""
+    name, cls, params = _head_spec(spec, where)
+    try:
+        cls.check_params(**params)
+    except TypeError as err:
+        raise TypeError(f"{where} {name!r}: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"{where} {name!r}: {err}") from None
+    return cls
+
+
+def build_loss_head(spec, real_counts, *, class_names=None, where: str = "loss head"):
+    """The loss head ``{"name": ..., **params}`` for the real class counts ``real_counts``."""
+    check_loss_head(spec, where)
+    _, cls, params = _head_spec(spec, where)
+    return cls.build(real_counts, class_names=class_names, **params)
+
+
+def check_class_counts(counts, what: str, class_names=None) -> np.ndarray:
+    """``counts`` as floats: a 1-D integer array over >= 2 classes, each > 0 (else an error
+    saying that ``what`` of the empty classes is undefined)."""
     counts = np.asarray(counts)
     if counts.ndim != 1 or len(counts) < 2 or not np.issubdtype(counts.dtype, np.integer):
         raise ValueError(
@@ -121,7 +166,7 @@ def _check_counts(counts, what: str, class_names=None) -> np.ndarray:
 @WEIGHTINGS.register("inverse")
 def inverse_frequency_weights(counts, class_names=None) -> np.ndarray:
     """Weights proportional to ``1 / n_c``, scaled to sum to the number of classes."""
-    n = _check_counts(counts, "its inverse-frequency weight", class_names)
+    n = check_class_counts(counts, "its inverse-frequency weight", class_names)
     w = 1.0 / n
     return w * len(n) / w.sum()
 
@@ -131,7 +176,7 @@ def effective_number_weights(counts, beta: float = 0.999, class_names=None) -> n
     """Cui et al.'s weights ``(1 - beta) / (1 - beta**n_c)``, scaled to sum to the number of
     classes (their normalisation)."""
     beta = check_float(beta, "beta", min_value=0.0, max_value=1.0, max_inclusive=False)
-    n = _check_counts(counts, "its effective-number weight", class_names)
+    n = check_class_counts(counts, "its effective-number weight", class_names)
     w = (1.0 - beta) / (1.0 - np.power(beta, n))
     return w * len(n) / w.sum()
 
@@ -197,7 +242,7 @@ class LogitAdjustment(LossHead):
 
     @classmethod
     def from_counts(cls, counts, *, tau: float = 1.0, class_names=None):
-        n = _check_counts(counts, "its prior", class_names)
+        n = check_class_counts(counts, "its prior", class_names)
         return cls(n / n.sum(), tau=tau)
 
     stage = "logits"
@@ -399,6 +444,25 @@ class Objective:
     def needs_hard_labels(self) -> list:
         """The heads that are undefined for soft (mixed) targets."""
         return [h for h in self.heads if h.needs_hard_labels]
+
+    def classifier_options(self) -> dict:
+        """The ``create_classifier`` options every head needs, merged; two heads asking for
+        different values of one option are an error."""
+        options, owner = {}, {}
+        for head in self.heads:
+            for key, value in head.classifier_options().items():
+                if key in options and options[key] != value:
+                    raise ValueError(
+                        f"loss heads {owner[key]} and {type(head).__name__} need different "
+                        f"classifiers ({key}={options[key]!r} vs {value!r}); drop one of them"
+                    )
+                options[key], owner[key] = value, type(head).__name__
+        return options
+
+    def check_model(self, model) -> None:
+        """Raise when ``model`` lacks what a head needs (a model given to ``Trainer.fit``)."""
+        for head in self.heads:
+            head.check_model(model)
 
     def on_epoch_start(self, context) -> None:
         for head in self.heads:

@@ -5,7 +5,9 @@ A phase starts at a 0-based epoch (an int) or after a fraction of the epochs (a 
 :class:`PhaseContext` the trainer hands it: it may add a loss head (deferred re-weighting),
 change which rows the epochs draw (deferred re-sampling), freeze layers (classifier
 retraining) or stop the batch transform. The learning-rate schedule runs on over the whole
-training, as one schedule.
+training, as one schedule, unless a phase ``restarts_schedule`` (classifier retraining): then
+the epochs before it and the epochs from it on each get a fresh optimizer and a schedule of
+their own.
 
 A new phase is one :class:`Phase` subclass and one :data:`PHASES` line; docs/architecture.md
 shows one.
@@ -125,6 +127,11 @@ class Phase:
         0-based epoch, or a fraction of the epochs in [0, 1).
     """
 
+    #: The phase starts a new stage: the epochs before it get a learning-rate schedule of
+    #: their own, and so do the epochs from it on (with a fresh optimizer over the parameters
+    #: still trained).
+    restarts_schedule: bool = False
+
     def __init__(self, start):
         self.start = check_start(start)
 
@@ -179,11 +186,27 @@ class Resample(Phase):
 @PHASES.register("retrain-classifier")
 class RetrainClassifier(Phase):
     """Classifier retraining (cRT; Kang et al. 2020, §4): from ``start`` the features are
-    frozen, the linear head is re-initialised and trained on class-balanced rows.
+    frozen (BatchNorm statistics included), the head is re-initialised and trained on
+    class-balanced rows.
 
-    Departure: Kang et al. retrain with a schedule of its own after the first stage ends; here
-    the second stage continues the one learning-rate schedule of the run.
+    As in Kang et al., the two stages are two trainings: the instance-balanced stage's
+    learning-rate schedule ends at ``start`` (its features are those of a finished run), and
+    the retraining gets a fresh optimizer and the configured schedule over the remaining
+    epochs. The whole run keeps the step budget of the others.
+
+    Parameters
+    ----------
+    start : int or float
+    restart_schedule : bool, default True
+        False: the retraining continues the one schedule of the run instead (the features
+        come from mid-schedule and the new head trains at the schedule's last, small rates).
     """
+
+    def __init__(self, start, *, restart_schedule: bool = True):
+        super().__init__(start)
+        if not isinstance(restart_schedule, bool):
+            raise TypeError(f"restart_schedule={restart_schedule!r} must be True or False")
+        self.restarts_schedule = restart_schedule
 
     def begin(self, context: PhaseContext) -> None:
         context.freeze_features()

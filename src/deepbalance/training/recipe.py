@@ -1,10 +1,12 @@
 """``Recipe``: which training-level pieces a method trains with, as plain values.
 
 A recipe is data (strings and numbers), so methods can be declared in one line, stored
-with results and overridden by name. It names pieces at the trainer's three extension points
+with results and overridden by name. It names pieces at the trainer's extension points
 through their registries: loss heads (:meth:`Recipe.build_objective`, ``training.losses`` /
-``training.cle``), a batch transform (:meth:`Recipe.build_batch_transform`,
-``training.transforms``) and phases (:meth:`Recipe.build_phases`, ``training.phases``).
+``training.cle`` / ``training.ldam``), a batch transform (:meth:`Recipe.build_batch_transform`,
+``training.transforms``), phases (:meth:`Recipe.build_phases`, ``training.phases``) and a
+post-hoc adjustment chosen on validation (:meth:`Recipe.build_post_hoc`,
+``training.posthoc``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import check_choice, check_float, check_int
+from . import ldam  # noqa: F401  (registers the "ldam" loss head)
 from .cle import CAPS, check_beta
 from .losses import (
     LOGIT_ADJUSTMENTS,
@@ -25,8 +28,11 @@ from .losses import (
     CappedLoss,
     ClassWeights,
     Objective,
+    build_loss_head,
+    check_loss_head,
 )
 from .phases import Phase, Reweight, build_phase, start_epoch
+from .posthoc import PostHoc, build_post_hoc
 from .transforms import BatchTransform, build_batch_transform
 from .triplet import ANCHORS, TripletPretraining, check_margin
 
@@ -80,6 +86,15 @@ class Recipe:
     phases : tuple of dict
         Changes at an epoch, each ``{"name": ..., "start": ..., **params}`` with a name in
         ``training.phases.PHASES`` (e.g. ``{"name": "resample", "start": 0.8}``).
+    loss_heads : tuple of dict
+        Further loss heads, each ``{"name": ..., **params}`` with a name in
+        ``training.losses.LOSS_HEADS`` (e.g. ``{"name": "ldam", "max_margin": 0.5}``).
+    post_hoc : str or None
+        A name in ``training.posthoc.POST_HOC`` (e.g. ``"tau-norm"``): an adjustment of the
+        trained classifier chosen on the validation split; the run needs one
+        (``TrainConfig(val_fraction=...)``).
+    post_hoc_params : dict
+        Its parameters (e.g. ``{"taus": [0, 0.5, 1]}``).
 
     Class priors and weights are computed from the real training rows; see
     ``training.losses`` for why.
@@ -102,6 +117,9 @@ class Recipe:
     batch_transform: str | None = None
     batch_transform_params: Mapping = field(default_factory=dict)
     phases: tuple = ()
+    loss_heads: tuple = ()
+    post_hoc: str | None = None
+    post_hoc_params: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         if self.weighting is not None:
@@ -169,6 +187,38 @@ class Recipe:
                 "(CLE-SMOTE's cap) compares each row's loss for one class and needs hard "
                 "labels; drop the cap or the batch transform"
             )
+        if isinstance(self.loss_heads, (str, Mapping)) or not isinstance(
+            self.loss_heads, (list, tuple)
+        ):
+            raise TypeError(
+                f"loss_heads={self.loss_heads!r} must be a list of tables, e.g. "
+                "[{'name': 'ldam'}]"
+            )
+        object.__setattr__(
+            self,
+            "loss_heads",
+            tuple(dict(h) if isinstance(h, Mapping) else h for h in self.loss_heads),
+        )
+        for i, spec in enumerate(self.loss_heads):
+            head = check_loss_head(spec, f"loss_heads[{i}]")
+            if transform is not None and transform.mixes_labels and head.needs_hard_labels:
+                raise ValueError(
+                    f"batch_transform={self.batch_transform!r} mixes labels, but loss_heads[{i}] "
+                    f"{spec['name']!r} needs hard labels (it acts on each row's one true "
+                    "class); drop the loss head or the batch transform"
+                )
+        if not isinstance(self.post_hoc_params, Mapping):
+            raise TypeError(
+                f"post_hoc_params={self.post_hoc_params!r} must be a dict, e.g. "
+                "{'taus': [0, 0.5, 1]}"
+            )
+        object.__setattr__(self, "post_hoc_params", dict(self.post_hoc_params))
+        if self.post_hoc is None and self.post_hoc_params:
+            raise ValueError(
+                f"post_hoc_params={self.post_hoc_params} but post_hoc=None; name the adjustment "
+                "(e.g. post_hoc='tau-norm') or drop the parameters"
+            )
+        self.build_post_hoc()
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -185,6 +235,21 @@ class Recipe:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def needs_validation(self) -> bool:
+        """The recipe chooses something on a validation split (a post-hoc adjustment)."""
+        return self.post_hoc is not None
+
+    def check_validation(self, has_validation: bool) -> None:
+        """Refuse a run without a validation split when the recipe needs one."""
+        if self.needs_validation and not has_validation:
+            raise ValueError(
+                f"post_hoc={self.post_hoc!r} is chosen on a validation split carved from the "
+                "training rows (never on a test set), but this run has none (val_fraction=0.0 "
+                "and no eval split named 'val'); pass TrainConfig(val_fraction=0.1) (or "
+                "[train] val_fraction = 0.1 in a spec)"
+            )
 
     def drw_start_epoch(self, epochs: int) -> int:
         """0-based epoch from which class weights apply."""
@@ -211,7 +276,12 @@ class Recipe:
             make_cap = CAPS.get(self.cap)
             value = make_cap(beta=self.beta, value=self.cap_value, n_classes=len(real_counts))
             cap = CappedLoss(value, detach=self.detach_cap)
+        heads = [
+            build_loss_head(spec, real_counts, class_names=class_names, where=f"loss_heads[{i}]")
+            for i, spec in enumerate(self.loss_heads)
+        ]
         return Objective(
+            heads,
             weights=weights,
             logit_adjustment=logit_adjustment,
             cap=cap,
@@ -224,6 +294,12 @@ class Recipe:
         if self.batch_transform is None:
             return None
         return build_batch_transform(self.batch_transform, self.batch_transform_params)
+
+    def build_post_hoc(self) -> PostHoc | None:
+        """The post-hoc adjustment, or None."""
+        if self.post_hoc is None:
+            return None
+        return build_post_hoc(self.post_hoc, self.post_hoc_params)
 
     def build_phases(self, epochs: int) -> list[tuple[int, Phase]]:
         """``(start epoch, phase)`` of every phase, in start order (deferred re-weighting

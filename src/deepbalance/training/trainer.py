@@ -10,6 +10,8 @@ Reported numbers
   protocol ("best of evaluations"); it selects on the split it reports, so it is optimistic.
 - ``selected``: with a validation split, every split's metrics at the epoch that was best on
   ``"val"`` — the honest choice.
+- ``post_hoc``: what a recipe's post-hoc adjustment chose on ``"val"`` (e.g. tau-norm's tau);
+  it is applied before the last epoch's evaluation, so ``final`` is the adjusted model's.
 
 Each split is scored by the metric suites it asks for
 (:func:`deepbalance.metrics.metric_suites_for`): the classification metrics, and for example
@@ -36,6 +38,7 @@ from .callbacks import Callback, RichProgress, TrainState
 from .config import TrainConfig
 from .data import ImageRows, InputPipeline, RowStream, channel_stats, split_validation
 from .phases import PhaseContext
+from .posthoc import PostHocContext
 from .recipe import Recipe
 from .transforms import TrainingRows
 from .triplet import TripletSampler, triplet_loss
@@ -70,6 +73,9 @@ class TrainResult:
         The augmentation applied (``TrainConfig.augment`` resolved for the dataset).
     steps : int
         Optimisation steps of the classifier stage.
+    post_hoc : dict or None
+        The record of the recipe's post-hoc adjustment (e.g. ``{"name": "tau-norm", "tau":
+        0.7, "metric": "acsa", "scores": [[tau, validation score], ...]}``); None without one.
     """
 
     model: torch.nn.Module = field(repr=False)
@@ -86,6 +92,7 @@ class TrainResult:
     train_seconds: float = 0.0
     augment: str = "none"
     steps: int = 0
+    post_hoc: dict | None = None
 
     def predict_proba(self, images, *, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities for uint8 images ``(N, C, H, W)``."""
@@ -326,6 +333,7 @@ class Trainer:
         eval_sets = dict(eval_sets or {})
         if config.val_fraction > 0:
             train, synthetic, eval_sets = self._carve_validation(train, synthetic, eval_sets)
+        self.recipe.check_validation("val" in eval_sets)
         for name, split in eval_sets.items():
             _check_split(name, split, train, n_classes)
         # the step budget (min_steps) fixes the epochs once, for this training set
@@ -347,6 +355,7 @@ class Trainer:
         augment = resolve_augment(config.augment, train.meta.get("dataset"))
         pretraining = self.recipe.build_pretraining()
         phases = self.recipe.build_phases(config.epochs)
+        post_hoc = self.recipe.build_post_hoc()
         transform = self.recipe.build_batch_transform()
         if transform is not None:
             hard = objective.needs_hard_labels
@@ -357,21 +366,35 @@ class Trainer:
                 )
         device = resolve_device(config.device)
 
+        head_options = objective.classifier_options()
         with seeded_torch(self.seed, device):
             if model is None:
+                params = dict(config.classifier_params)
+                for key, value in head_options.items():
+                    if key in params and params[key] != value:
+                        raise ValueError(
+                            f"classifier_params has {key}={params[key]!r}, but the recipe's "
+                            f"loss needs {key}={value!r}; drop {key!r} from classifier_params"
+                        )
                 model = create_classifier(
-                    config.classifier, train.image_shape, n_classes, **config.classifier_params
+                    config.classifier, train.image_shape, n_classes, **{**params, **head_options}
                 )
+            elif head_options:
+                objective.check_model(model)
             if getattr(model, "n_classes", n_classes) != n_classes:
                 raise ValueError(
                     f"model has {model.n_classes} classes but train has {n_classes}; build it "
                     f"with n_classes={n_classes}"
                 )
-            if (objective.needs_embeddings or pretraining) and not hasattr(model, "embed"):
+            if (objective.needs_embeddings or pretraining or post_hoc) and not hasattr(
+                model, "embed"
+            ):
                 raise TypeError(
                     "this recipe needs model.embed(x) and model.head; use a classifier from "
                     "deepbalance.nets.create_classifier"
                 )
+            if post_hoc is not None:
+                post_hoc.check_model(model)
             model.to(device)
             mean, std = channel_stats(
                 train.images, None if not synthetic.any() else np.flatnonzero(~synthetic)
@@ -384,6 +407,7 @@ class Trainer:
                     n_classes=n_classes, real_counts=real_counts, seed=self.seed, rows=rows
                 )
             loop.batch_transform, loop.phases, loop.real_counts = transform, phases, real_counts
+            loop.post_hoc = post_hoc
             state = TrainState("train", 0, config.epochs, model, objective)
             for cb in self.callbacks:
                 cb.on_fit_start(state)
@@ -418,6 +442,7 @@ class Trainer:
             train_seconds=time.perf_counter() - started,
             augment=augment,
             steps=loop.steps,
+            post_hoc=loop.post_hoc_record,
         )
 
     @staticmethod
@@ -480,19 +505,34 @@ class _Loop:
         self.real_counts = np.bincount(train.labels[~synthetic], minlength=self.n_classes)
         self.frozen: list = []  # modules a phase froze: kept in evaluation mode
         self.stream: RowStream | None = None
+        self.post_hoc = None  # adjusts the model after the last epoch, before its evaluation
+        self.post_hoc_record: dict | None = None
 
     def _callbacks(self, hook: str) -> None:
         for cb in self.trainer.callbacks:
             getattr(cb, hook)(self.state)
 
     def _epochs(
-        self, stage, n_epochs, rows, objective, batch_loss, on_epoch_start=None, rows_per_epoch=None
+        self,
+        stage,
+        n_epochs,
+        rows,
+        objective,
+        batch_loss,
+        on_epoch_start=None,
+        rows_per_epoch=None,
+        restarts=(),
     ):
+        """``n_epochs`` epochs of ``batch_loss``; each epoch in ``restarts`` starts a new
+        optimizer and learning-rate schedule (over the parameters still trained) that lasts to
+        the next restart, and the first schedule ends at the first restart."""
         model, config = self.model, self.config
         rows_per_epoch = len(rows) if rows_per_epoch is None else rows_per_epoch
         stream = self.stream = RowStream(len(rows), rows_per_epoch, self.generator)
+        steps_per_epoch = len(batch_sizes(rows_per_epoch, config.batch_size))
+        bounds = sorted({e for e in restarts if 0 < e < n_epochs})
         optimizer = make_optimizer(config, model.parameters())
-        n_steps = n_epochs * len(batch_sizes(rows_per_epoch, config.batch_size))
+        n_steps = (bounds[0] if bounds else n_epochs) * steps_per_epoch
         schedule = make_schedule(config, optimizer, n_steps)
         self.state = TrainState(stage, 0, n_epochs, model, objective, history=self.history)
         for epoch in range(n_epochs):
@@ -500,6 +540,11 @@ class _Loop:
             self._callbacks("on_epoch_start")
             if on_epoch_start is not None:
                 on_epoch_start(epoch)
+            if epoch in bounds:
+                end = next((b for b in bounds if b > epoch), n_epochs)
+                trained = [p for p in model.parameters() if p.requires_grad]
+                optimizer = make_optimizer(config, trained)
+                schedule = make_schedule(config, optimizer, (end - epoch) * steps_per_epoch)
             model.train()
             for module in self.frozen:
                 module.eval()
@@ -518,6 +563,8 @@ class _Loop:
                 self.steps += len(batches)
             self.state.loss = float(total) / max(len(batches), 1)
             self.losses.append({"stage": stage, "epoch": epoch + 1, "loss": self.state.loss})
+            if stage == "train" and epoch + 1 == n_epochs and self.post_hoc is not None:
+                self._post_hoc()
             if stage == "train" and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == n_epochs):
                 self._evaluate(epoch + 1)
                 self._callbacks("on_evaluate")
@@ -605,7 +652,30 @@ class _Loop:
             batch_loss,
             on_epoch_start,
             rows_per_epoch=self._rows_per_epoch(),
+            restarts=[start for start, phase in self.phases if phase.restarts_schedule],
         )
+
+    def _post_hoc(self) -> None:
+        """Run the recipe's post-hoc adjustment on the ``"val"`` split."""
+        images, split = self.eval_sets["val"]
+        model, batch = self.model, self.config.eval_batch_size
+        embeddings = _forward(model.embed, model, images, self.pipeline, batch)
+        metric = self.config.best_metric
+
+        def score(logits):
+            proba = torch.softmax(logits.double(), dim=1).cpu().numpy()
+            metrics = {}
+            for suite in self.metric_suites["val"]:
+                metrics.update(suite.compute(split, proba, self.trainer.evaluate))
+            return metrics.get(metric, float("nan"))
+
+        was_training = model.training
+        model.eval()
+        try:
+            context = PostHocContext(model, embeddings, split.labels, score, metric)
+            self.post_hoc_record = self.post_hoc.fit(context)
+        finally:
+            model.train(was_training)
 
     def _rows_per_epoch(self) -> int:
         """Rows of one classifier epoch (``TrainConfig.epoch_rows``)."""
