@@ -259,12 +259,12 @@ class LogitAdjustment(LossHead):
         renormalised, where ``target`` is (B, K) (one-hot or mixed).
 
         Smoothing the adjusted softmax toward the uniform distribution instead asks the raw
-        logits, which predict, for ``epsilon / K / prior**tau`` on every class: at
-        ``tau = 1``, ``epsilon = 0.1``, ten classes and a ratio of 100 between the largest and
-        the rarest class, that is more than the true class's ``0.91`` of a largest-class
-        image, so the optimum predicts the rarest class for it. Smoothing in the balanced
-        space keeps the raw logits' optimum at the smoothed one-hot target, as plain
-        cross-entropy does.
+        logits, which predict, for a probability proportional to ``epsilon / K / prior**tau``
+        on every class: at ``tau = 1``, ``epsilon = 0.1``, ten classes and a ratio of 100
+        between the largest and the rarest class, the rarest class of a largest-class image
+        gets ``0.01 * 100 / prior_max``, more than the true class's ``0.91 / prior_max``, so
+        the optimum predicts the rarest class for it. Smoothing in the balanced space keeps
+        the raw logits' optimum at the smoothed one-hot target, as plain cross-entropy does.
         """
         k = target.shape[1]
         prior = torch.exp(self.offsets.to(target.device))  # prior ** tau
