@@ -338,6 +338,17 @@ INTERCLASS_ONLY = (
     'variants_from = { name = "cxr-frameworks", params = { frameworks = ["interclass"] } }'
 )
 
+#: cxr-chexpert shrunk to one framework, 8x8 images, one image per share, one seed, a tiny MLP
+TINY_CHEXPERT = [
+    ('variants_from = "cxr-frameworks"', INTERCLASS_ONLY),
+    ("size = 224", "size = 8"),
+    ("unit = 10", "unit = 1"),
+    ("seeds = [0, 1, 2, 3, 4]", "seeds = [0]"),
+    (TRAIN, f"{TRAIN}\n{MLP}"),
+    ("epochs = 10\n", "epochs = 2\n"),
+    ("eval_every = 5", "eval_every = 1"),
+]
+
 HEADER = ["Path", "Sex", "Age", "Frontal/Lateral", "AP/PA"]
 
 
@@ -377,15 +388,7 @@ def test_chexpert_spec_scores_valid_csv_by_abnormality_auroc(tmp_path, monkeypat
     _write_chexpert(tmp_path / "data")
     spec = _tiny_spec(
         "cxr-chexpert",
-        [
-            ('variants_from = "cxr-frameworks"', INTERCLASS_ONLY),
-            ("size = 224", "size = 8"),
-            ("unit = 10", "unit = 1"),
-            ("seeds = [0, 1, 2, 3, 4]", "seeds = [0]"),
-            (TRAIN, f"{TRAIN}\n{MLP}"),
-            ("epochs = 10\n", "epochs = 2\n"),
-            ("eval_every = 5", "eval_every = 1"),
-        ],
+        TINY_CHEXPERT,
     )
     spec = apply_overrides(spec, methods=["none"])
     summary = run_spec(
@@ -523,15 +526,7 @@ def test_nih_expert_spec_scores_both_test_sets(tmp_path, monkeypatch):
     _write_nih(tmp_path / "env" / "chestxray14", expert)
     spec = _tiny_spec(
         "cxr-chexpert-nih-expert",
-        [
-            ('variants_from = "cxr-frameworks"', INTERCLASS_ONLY),
-            ("size = 224", "size = 8"),
-            ("unit = 10", "unit = 1"),
-            ("seeds = [0, 1, 2, 3, 4]", "seeds = [0]"),
-            (TRAIN, f"{TRAIN}\n{MLP}"),
-            ("epochs = 10\n", "epochs = 2\n"),
-            ("eval_every = 5", "eval_every = 1"),
-        ],
+        TINY_CHEXPERT,
     )
     assert [(t.name, t.dataset) for t in spec.test_sets] == [
         ("valid", None),

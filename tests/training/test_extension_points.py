@@ -17,6 +17,8 @@ from deepbalance.training.losses import (
 from deepbalance.training.phases import PHASES, Phase
 from deepbalance.training.transforms import BATCH_TRANSFORMS, Mixup
 
+from .streams import classes_drawn
+
 # --------------------------------------------------------------------------------------------
 # loss heads
 
@@ -165,24 +167,9 @@ class _Record(Callback):
         self.params.append({n: p.detach().clone() for n, p in model.named_parameters()})
 
 
-def _classes_drawn(monkeypatch, labels):
-    from deepbalance.training import data as training_data
-
-    drawn = []
-    batches = training_data.RowStream.batches
-
-    def spy(self, batch_size):
-        out = batches(self, batch_size)
-        drawn.append(np.bincount(labels[torch.cat(out).numpy()], minlength=3))
-        return out
-
-    monkeypatch.setattr(training_data.RowStream, "batches", spy)
-    return drawn
-
-
 def test_deferred_resampling_switches_the_stream_at_its_epoch(digits, monkeypatch):
     train, test = digits  # 30, 12, 7 rows
-    drawn = _classes_drawn(monkeypatch, train.labels)
+    drawn = classes_drawn(monkeypatch, train.labels)
     recipe = Recipe(phases=[{"name": "resample", "start": 2}])
     Trainer(
         TrainConfig(epochs=4, batch_size=16, min_steps=None), recipe=recipe, seed=3, progress=False

@@ -16,6 +16,8 @@ from deepbalance.training.losses import ClassWeights, Objective, effective_numbe
 from deepbalance.training.phases import RetrainClassifier
 from deepbalance.training.posthoc import PostHocContext, TauNormalisation, tau_normalised
 
+from .streams import classes_drawn
+
 FAST = TrainConfig(batch_size=16, min_steps=None, classifier_params={"channels": (8, 16)})
 
 
@@ -136,24 +138,9 @@ def test_ldam_with_soft_labels_or_a_linear_head_is_refused(digits):
 # deferred re-sampling
 
 
-def _classes_drawn(monkeypatch, labels):
-    from deepbalance.training import data as training_data
-
-    drawn = []
-    batches = training_data.RowStream.batches
-
-    def spy(self, batch_size):
-        out = batches(self, batch_size)
-        drawn.append(np.bincount(labels[torch.cat(out).numpy()], minlength=3))
-        return out
-
-    monkeypatch.setattr(training_data.RowStream, "batches", spy)
-    return drawn
-
-
 def test_drs_switches_to_class_balanced_draws_at_half_the_epochs(digits, monkeypatch):
     train, test = digits  # 30, 12, 7 rows
-    drawn = _classes_drawn(monkeypatch, train.labels)
+    drawn = classes_drawn(monkeypatch, train.labels)
     recipe = get_method("drs").recipe
     assert recipe.phases == ({"name": "resample", "start": 0.5},)
     _fit(recipe, FAST.replace(epochs=6), train, {"test": test}, seed=1)
@@ -202,7 +189,7 @@ def test_crt_trains_only_a_reinitialised_classifier_on_balanced_rows(digits, mon
         heads_at_start.append((before, context.model.head.weight.detach().clone()))
 
     monkeypatch.setattr(RetrainClassifier, "begin", spy)
-    drawn = _classes_drawn(monkeypatch, train.labels)
+    drawn = classes_drawn(monkeypatch, train.labels)
     schedules = []
     make_schedule = trainer_module.make_schedule
 
