@@ -74,7 +74,7 @@ def test_registry_holds_the_issue_methods():
         "deepsmote-published", "deepsmote-published+cap",
         "deepsmote-published+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
         "mixup", "mixup-drw", "remix-drw", "cmo", "cmo-drw", "ldam", "ldam-drw", "drs", "crt",
-        "tau-norm",
+        "tau-norm", "deepsmote-drs", "deepsmote-cmo",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 

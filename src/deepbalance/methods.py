@@ -317,6 +317,30 @@ _register(
     **_PUBLISHED,
 )
 
+# Deep oversampling composed with the long-tail methods (not in any of the papers): DeepSMOTE()'s
+# resampled set, of which the first stage trains on the real rows only (the data as given);
+# deepsmote-drs draws the whole DeepSMOTE-balanced set from 50 % of the epochs on (DRS with
+# DeepSMOTE's rows as the class-balanced stage, instead of repeated real images); deepsmote-cmo
+# pastes CMO's minority boxes from every row, so a rare class's boxes come mostly from
+# DeepSMOTE's images (CMO draws each class equally often, and DeepSMOTE() made the classes equal).
+_REAL_FIRST = {"name": "draw-rows", "start": 0, "rows": "real"}
+_register(
+    "deepsmote-drs",
+    "DeepSMOTE",
+    Recipe(phases=(_REAL_FIRST, {"name": "draw-rows", "start": 0.5, "rows": "all"})),
+    "real rows, then DeepSMOTE()'s balanced set after 50% of epochs",
+)
+_register(
+    "deepsmote-cmo",
+    "DeepSMOTE",
+    Recipe(
+        batch_transform="cmo",
+        batch_transform_params={**_CMO, "pool": "all"},
+        phases=(_REAL_FIRST,),
+    ),
+    "CMO on the real rows, minority boxes from DeepSMOTE()'s images",
+)
+
 #: Former method names that still work (with a FutureWarning naming the current one).
 METHODS.rename("deepsmote-residual+copies", "deepsmote")
 METHODS.rename("deepsmote+cap", "deepsmote-published+cap")

@@ -58,7 +58,10 @@ def _line(text: str, needle: str) -> int:
             "PARAMS",
             '{ phases = [{ name = "resampel", start = 0.5 }] }',
             "resampel",
-            ["unknown phase 'resampel'", "known: resample, retrain-classifier, reweight"],
+            [
+                "unknown phase 'resampel'",
+                "known: draw-rows, resample, retrain-classifier, reweight",
+            ],
         ),
     ],
 )

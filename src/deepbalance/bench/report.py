@@ -304,7 +304,9 @@ class Protocol:
     def reduced_notes(self) -> list[str]:
         """Why this protocol's results are REDUCED (empty when they are the full protocol)."""
         notes = []
-        shown = {k: v for k, v in self.overrides.items() if k not in ("seeds", "methods")}
+        shown = {
+            k: v for k, v in self.overrides.items() if k not in ("seeds", "methods", "variants")
+        }
         for key, value in shown.items():
             notes.append(f"{key} = {value}")
         seeds = self.seeds_present()
@@ -321,6 +323,10 @@ class Protocol:
                 f"methods: {len(self.full_methods) - len(missing)} of {len(self.full_methods)} "
                 f"(missing {_list(missing)})"
             )
+        variants = {self.variant_of(r) for r in self.runs}
+        absent = [v for v in self.spec.get("full_variants", []) if v not in variants]
+        if absent:
+            notes.append(f"variants: none of {_list(absent)} ran")
         grid = len({(r.seed, r.variant) for r in self.runs})
         for method_id, pairs in self.missing_runs().items():
             shown = [f"seed {seed}" + (f" {variant}" if variant else "") for seed, variant in pairs]

@@ -539,6 +539,7 @@ class Spec:
     #: The seeds and method ids of the spec as written (before overrides).
     full_seeds: tuple[int, ...] = ()
     full_methods: tuple[str, ...] = ()
+    full_variants: tuple[str, ...] = ()
     path: str = ""
 
     @property
@@ -550,7 +551,7 @@ class Spec:
     def reduced(self) -> bool:
         """True when overrides made this less than the spec as written: fewer seeds or
         methods, or changed epochs, data or classifier. (More seeds is not a reduction.)"""
-        harmless = {"seeds", "methods"}
+        harmless = {"seeds", "methods", "variants"}
         if self.overrides.get("budget") == "protocol":
             # the paper's recipe and counts
             harmless |= {"budget", "train", "method_params", "profile_params", "lr_search"}
@@ -559,6 +560,7 @@ class Spec:
         return not (
             set(self.full_seeds) <= set(self.seeds)
             and set(self.full_methods) <= {m.id for m in self.methods}
+            and set(self.full_variants) <= {v.name for v in self.variants}
         )
 
     def protocol(self) -> dict:
@@ -925,6 +927,7 @@ def parse_spec(doc: Mapping, *, text: str = "", file: str = "<spec>") -> Spec:
         budgets=_budgets(r, doc.get("budgets", {}), d.budgets, method_ids, d.profile),
         full_seeds=d.seeds,
         full_methods=tuple(method_ids),
+        full_variants=tuple(v.name for v in variants),
         path=file,
     )
 
@@ -1108,6 +1111,7 @@ def apply_overrides(
     subset: float | int | None = None,
     methods: Sequence[str] | None = None,
     budget: str | None = None,
+    variants: Sequence[str] | None = None,
 ) -> Spec:
     """A copy of ``spec`` reduced by command-line overrides; any override marks it REDUCED.
 
@@ -1129,6 +1133,9 @@ def apply_overrides(
         ``[budgets.protocol]``, the paper's own protocol (its ``train`` table replaces those
         settings; not REDUCED). ``method_params`` (``{method id: params}``) is merged into
         those methods' parameters, ``profile_params`` into the training profile's.
+    variants : list of str, optional
+        Variant names to keep, in the spec's order (e.g. run a longer-budget variant for a
+        few methods only).
     """
     overrides: dict[str, Any] = {}
     preset: dict[str, Any] = {}
@@ -1233,6 +1240,24 @@ def apply_overrides(
         if kept != current:
             changes["methods"] = kept
             overrides["methods"] = [m.id for m in kept]
+    if variants is not None:
+        if isinstance(variants, str):
+            variants = [v.strip() for v in variants.split(",") if v.strip()]
+        names = [v.name for v in spec.variants]
+        unknown = [v for v in variants if v not in names]
+        if not spec.variants:
+            raise ValueError(
+                f"variants={list(variants)!r}: spec {spec.name!r} has no variants; drop --variants"
+            )
+        if unknown or not variants:
+            raise ValueError(
+                f"variants={list(variants)!r}: {unknown[0] if unknown else 'nothing'} is not a "
+                f"variant of spec {spec.name!r}; choose from {', '.join(names)}"
+            )
+        kept = tuple(v for v in spec.variants if v.name in variants)
+        if kept != spec.variants:
+            changes["variants"] = kept
+            overrides["variants"] = [v.name for v in kept]
     if budget == "protocol" and overrides:
         overrides["budget"] = "protocol"
     if not changes and not overrides:

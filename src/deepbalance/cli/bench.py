@@ -199,6 +199,7 @@ def bench_run(args) -> int:
         subset=parse_subset(args.subset),
         methods=args.methods,
         budget=args.budget,
+        variants=args.variants,
     )
     executor = make_executor(
         args.executor, workers=args.workers, address=args.address, device=args.device
@@ -290,6 +291,10 @@ def add_bench_parser(subparsers) -> None:
     run.add_argument("--epochs", type=int, help="training epochs")
     run.add_argument("--subset", help="fraction (0.1) or count (2000) of the training images")
     run.add_argument("--methods", help="comma-separated method ids or names to run")
+    run.add_argument(
+        "--variants",
+        help="comma-separated variant names to run (e.g. long) of a spec with variants",
+    )
     run.add_argument(
         "--budget",
         choices=("quick", "full", "protocol"),

@@ -430,6 +430,13 @@ _FIXED = {
         "CIFAR-10 training set",
         (5000, 2500, 1000, 1000, 600, 400, 300, 150, 90, 50),
     ),
+    # deepsmote-mnist's largest class with a steeper tail (imbalance ratio 4000 / 6 = 667),
+    # where random oversampling leaves a gap to the balanced bound (fmnist-lt-extreme spec)
+    "fmnist-lt-extreme": (
+        GENERIC,
+        "MNIST / Fashion-MNIST training set, extreme long tail (ratio 667)",
+        (4000, 2000, 1000, 500, 250, 120, 60, 30, 15, 6),
+    ),
 }
 
 for _name, (_source, _what, _values) in _FIXED.items():

@@ -186,11 +186,24 @@ class RowStream:
         self.n, self.rows_per_epoch, self.generator = int(n), int(rows_per_epoch), generator
         self._pending = torch.empty(0, dtype=torch.int64)
         self._weights: torch.Tensor | None = None
+        self._pool: torch.Tensor | None = None  # None: every row
 
     def draw_weighted(self, weights: torch.Tensor) -> None:
         """From the next epoch on, draw each epoch's rows with replacement in proportion to
         ``weights`` (one per row), e.g. class-balanced re-sampling."""
         self._weights = torch.as_tensor(weights, dtype=torch.float64)
+
+    def draw_from(self, rows: torch.Tensor | None) -> None:
+        """From the next epoch on, draw without replacement from permutations of ``rows``
+        only (an int64 index tensor; None: every row), e.g. the real rows of a resampled set."""
+        self._weights = None
+        self._pool = None if rows is None else torch.as_tensor(rows, dtype=torch.int64)
+        self._pending = torch.empty(0, dtype=torch.int64)
+
+    def _permutation(self) -> torch.Tensor:
+        if self._pool is None:
+            return torch.randperm(self.n, generator=self.generator)
+        return self._pool[torch.randperm(len(self._pool), generator=self.generator)]
 
     def batches(self, batch_size: int) -> list[torch.Tensor]:
         """The index batches of the next epoch."""
@@ -199,11 +212,10 @@ class RowStream:
                 self._weights, self.rows_per_epoch, replacement=True, generator=self.generator
             )
             return list(torch.split(rows, batch_sizes(self.rows_per_epoch, batch_size)))
-        if self.rows_per_epoch == self.n:
+        if self.rows_per_epoch == self.n and self._pool is None:
             return batch_slices(self.n, batch_size, self.generator)
         while len(self._pending) < self.rows_per_epoch:
-            perm = torch.randperm(self.n, generator=self.generator)
-            self._pending = torch.cat([self._pending, perm])
+            self._pending = torch.cat([self._pending, self._permutation()])
         rows, self._pending = (
             self._pending[: self.rows_per_epoch],
             self._pending[self.rows_per_epoch :],

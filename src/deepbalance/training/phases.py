@@ -88,6 +88,21 @@ class PhaseContext:
             raise ValueError("row_weights are all zero; give some rows a positive weight")
         self._loop.stream.draw_weighted(torch.as_tensor(w))
 
+    def draw_from(self, rows) -> None:
+        """From now on, each epoch is drawn without replacement from permutations of ``rows``
+        (training-row indices; None: every row)."""
+        if rows is not None:
+            rows = np.asarray(rows)
+            if rows.ndim != 1 or rows.size == 0 or not np.issubdtype(rows.dtype, np.integer):
+                raise ValueError(f"rows must be a non-empty 1-D array of row indices, got {rows!r}")
+            if rows.min() < 0 or rows.max() >= len(self.labels):
+                raise ValueError(
+                    f"rows must index the {len(self.labels)} training rows, got indices "
+                    f"{int(rows.min())}..{int(rows.max())}"
+                )
+            rows = torch.from_numpy(rows.astype(np.int64))
+        self._loop.stream.draw_from(rows)
+
     def class_balanced_row_weights(self) -> np.ndarray:
         """Row weights that draw every class equally often (``1 / rows of its class``)."""
         counts = np.bincount(self.labels, minlength=len(self.class_names)).astype(np.float64)
@@ -181,6 +196,50 @@ class Resample(Phase):
 
     def begin(self, context: PhaseContext) -> None:
         context.draw_rows(context.class_balanced_row_weights())
+
+
+#: What the ``draw-rows`` phase draws each epoch from.
+ROW_POOLS = ("real", "all", "class-balanced")
+
+
+@PHASES.register("draw-rows")
+class DrawRows(Phase):
+    """From ``start`` on, epochs draw their rows from ``rows``.
+
+    The composition of a sampler with a deferred or mixing method: with a sampler's
+    resampled set, ``"real"`` trains on the real rows only (the data as given,
+    instance-balanced: a sampler's rows left out), ``"all"`` on every row once per pass (the
+    resampled set, synthetic rows included, as a plain run with the sampler does) and
+    ``"class-balanced"`` draws every class equally often with replacement (as ``resample``).
+    E.g. DeepSMOTE as the late-stage data of deferred re-sampling:
+    ``[{"name": "draw-rows", "start": 0, "rows": "real"},
+    {"name": "draw-rows", "start": 0.5, "rows": "all"}]``.
+
+    Parameters
+    ----------
+    start : int or float
+    rows : {"real", "all", "class-balanced"}
+    """
+
+    def __init__(self, start, *, rows: str = "real"):
+        super().__init__(start)
+        if rows not in ROW_POOLS:
+            raise ValueError(
+                f"rows={rows!r} is not a row pool; pass one of {', '.join(ROW_POOLS)} "
+                "(real: the rows given before resampling; all: the resampled set)"
+            )
+        self.rows = rows
+
+    def begin(self, context: PhaseContext) -> None:
+        if self.rows == "class-balanced":
+            context.draw_rows(context.class_balanced_row_weights())
+        elif self.rows == "all":
+            context.draw_from(None)
+        else:
+            context.draw_from(np.flatnonzero(~context.synthetic))
+
+    def describe(self) -> dict:
+        return {**super().describe(), "rows": self.rows}
 
 
 @PHASES.register("retrain-classifier")

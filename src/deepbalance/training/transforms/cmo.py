@@ -21,12 +21,21 @@ def check_exponent(exponent) -> float:
     return check_float(exponent, "exponent", min_value=0.0)
 
 
-def minority_row_weights(labels, synthetic, *, exponent: float = 1.0) -> np.ndarray:
-    """CMO's sampling weight of every training row: ``n_c ** -exponent`` for a real row of
-    class ``c`` with ``n_c`` real rows, 0 for a synthetic row; normalised to sum to 1.
+#: CMO's minority pools: the real rows (Park et al. 2022) or every row, a sampler's included.
+POOLS = ("real", "all")
+
+
+def minority_row_weights(
+    labels, synthetic, *, exponent: float = 1.0, pool: str = "real"
+) -> np.ndarray:
+    """CMO's sampling weight of every training row: ``n_c ** -exponent`` for a row of class
+    ``c`` in the pool with ``n_c`` pool rows of its class, 0 outside the pool; normalised to
+    sum to 1.
 
     With ``exponent = 1`` (Park et al. 2022's ``q(1, k)``, per image as in the authors' code)
-    each class is drawn equally often; 0 draws every real row equally (instance-balanced).
+    each class is drawn equally often; 0 draws every pool row equally. ``pool="real"`` (the
+    paper) leaves synthetic rows out; ``pool="all"`` draws them too, so a sampler's rows (e.g.
+    DeepSMOTE's decoded images) become CMO's minority images.
     """
     labels = np.asarray(labels)
     synthetic = np.asarray(synthetic, dtype=bool)
@@ -36,16 +45,27 @@ def minority_row_weights(labels, synthetic, *, exponent: float = 1.0) -> np.ndar
             "length, one entry per training row"
         )
     exponent = check_exponent(exponent)
-    real = ~synthetic
-    if not real.any():
+    pool = check_pool(pool)
+    member = ~synthetic if pool == "real" else np.ones(len(labels), dtype=bool)
+    if not member.any():
         raise ValueError(
             "CMO draws its minority images from the real training rows, but every row is "
-            "synthetic; mark only the sampler's new rows as synthetic"
+            "synthetic; mark only the sampler's new rows as synthetic (or pass pool='all')"
         )
-    counts = np.bincount(labels[real], minlength=int(labels.max()) + 1).astype(np.float64)
+    counts = np.bincount(labels[member], minlength=int(labels.max()) + 1).astype(np.float64)
     weights = np.zeros(len(labels))
-    weights[real] = counts[labels[real]] ** -exponent
+    weights[member] = counts[labels[member]] ** -exponent
     return weights / weights.sum()
+
+
+def check_pool(pool) -> str:
+    """CMO's minority pool: one of :data:`POOLS`."""
+    if pool not in POOLS:
+        raise ValueError(
+            f"pool={pool!r} is not a CMO pool; pass 'real' (the real rows, Park et al. 2022) or "
+            "'all' (a sampler's synthetic rows too)"
+        )
+    return pool
 
 
 @BATCH_TRANSFORMS.register("cmo")
@@ -74,12 +94,23 @@ class CMO(BatchTransform):
         Chance in [0, 1] that a batch is mixed.
     exponent : float
         >= 0; the minority images are drawn in proportion to ``n_c ** -exponent``.
+    pool : {"real", "all"}
+        Rows the minority images come from: the real rows (the paper), or every row, so that a
+        sampler's synthetic rows are pasted too (``deepsmote-cmo``; an extension, not in Park
+        et al.).
     """
 
-    def __init__(self, alpha: float = 1.0, probability: float = 0.5, exponent: float = 1.0):
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        probability: float = 0.5,
+        exponent: float = 1.0,
+        pool: str = "real",
+    ):
         self.alpha = check_alpha(alpha)
         self.probability = check_probability(probability)
         self.exponent = check_exponent(exponent)
+        self.pool = check_pool(pool)
         self.last_lambda = self.last_rows = None
 
     def setup(self, *, n_classes, real_counts, seed, rows=None) -> None:
@@ -90,7 +121,7 @@ class CMO(BatchTransform):
                 "pass rows=TrainingRows(labels, synthetic, inputs) (the Trainer does)"
             )
         self.row_probabilities = minority_row_weights(
-            rows.labels, rows.synthetic, exponent=self.exponent
+            rows.labels, rows.synthetic, exponent=self.exponent, pool=self.pool
         )
         self._cdf = np.cumsum(self.row_probabilities)
 
@@ -119,4 +150,5 @@ class CMO(BatchTransform):
             "alpha": self.alpha,
             "probability": self.probability,
             "exponent": self.exponent,
+            "pool": self.pool,
         }
