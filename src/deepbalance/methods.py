@@ -341,6 +341,14 @@ _register(
     "CMO on the real rows, minority boxes from DeepSMOTE()'s images",
 )
 
+# latent mixup (samplers.mixup): DeepSMOTE()'s autoencoder and defaults, its new rows mixed
+# towards other classes with soft labels, which the trainer trains on
+_register(
+    "latent-mixup",
+    "LatentMixup",
+    description="codes mixed towards other classes, soft labels; residual decodings + copies",
+)
+
 #: Former method names that still work (with a FutureWarning naming the current one).
 METHODS.rename("deepsmote-residual+copies", "deepsmote")
 METHODS.rename("deepsmote+cap", "deepsmote-published+cap")
@@ -628,7 +636,8 @@ def run_method(
     from .training.trainer import Trainer
 
     trainer = Trainer(config, recipe=method.recipe, seed=train_seed, progress=progress)
-    result = trainer.fit(resampled, eval_sets, synthetic_mask=mask)
+    soft = None if sampler is None else getattr(sampler, "soft_labels_", None)
+    result = trainer.fit(resampled, eval_sets, synthetic_mask=mask, soft_labels=soft)
     timings = {
         "resample": resample_seconds,
         "train": result.train_seconds,

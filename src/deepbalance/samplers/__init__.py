@@ -14,6 +14,7 @@ from .presets import (
     DeepSMOTE,
     DeepSMOTEOfficial,
     DeepSparseSMOTE,
+    LatentMixup,
 )
 from .provenance import Provenance
 from .registry import SAMPLERS
@@ -34,6 +35,7 @@ __all__ = [
     "DeepSMOTE",
     "DeepSMOTEOfficial",
     "DeepSparseSMOTE",
+    "LatentMixup",
     "LatentOversampler",
     "image_grid",
     "sampler_grid",

@@ -24,6 +24,7 @@ from ..nets.autoencoders import (
 from ..nets.device import resolve_device
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
 from .base import BaseImageSampler, ImageLayout, LazyRows, check_rows, python_value
+from .mixup import mixed_targets
 from .persistence import load_sampler, register_saveable, save_sampler
 from .provenance import Provenance
 from .strategies import make_strategy
@@ -281,6 +282,7 @@ class LatentOversampler(BaseImageSampler):
         "latent_labels_",
         "images_",
         "strategy_",
+        "soft_labels_",
     )
 
     def fit_resample(self, X, y):
@@ -289,6 +291,10 @@ class LatentOversampler(BaseImageSampler):
         X_arr = np.asarray(X)
         result = super().fit_resample(X, y)
         self.layout_ = ImageLayout(X_arr.ndim, X_arr.dtype, self.image_shape_)
+        if getattr(self.__dict__.get("strategy_"), "mixes_labels", False):
+            self.soft_labels_ = mixed_targets(
+                self.latent_labels_, len(X_arr), self.provenance_, len(self.classes_)
+            )
         return result
 
     fit_resample.__doc__ = BaseImageSampler.fit_resample.__doc__
@@ -352,7 +358,7 @@ class LatentOversampler(BaseImageSampler):
         Z = encode_images(model, X, batch_size=DECODE_BATCH)
         Z_new, y_new, prov = strategy.sample(Z, y, n_decoded, k_neighbors=k_neighbors, rng=rng)
         # decoded (and written into the output) DECODE_BATCH rows at a time
-        residual = (X, Z, prov.base_index) if self.residual else None
+        residual = _residual(strategy, X, Z, prov) if self.residual else None
         X_new = _decoded_rows(model, Z_new, residual=residual)
         if n_copies:
             X_new, y_new, prov = _with_copies(X, y, n_copies, rng, (X_new, y_new, prov))
@@ -423,7 +429,7 @@ class LatentOversampler(BaseImageSampler):
         residual = None
         if images is not None:
             self._check_same_images(images, prov.base_index)
-            residual = (images, self.latent_, prov.base_index)
+            residual = _residual(strategy, images, self.latent_, prov)
         rows = _decoded_rows(self.autoencoder_, Z_new, residual=residual)
         layout = self.layout_
         shape = layout.restore(np.zeros((0, *layout.image_shape), np.float32)).shape[1:]
@@ -524,13 +530,29 @@ def _with_copies(X, y, n_copies: dict[int, int], rng, decoded):
     )
 
 
+def _residual(strategy, X, Z, prov: Provenance) -> tuple:
+    """The ``residual`` argument of :func:`_decoded_rows` for ``strategy``'s rows: the base's
+    detail, or (a strategy that ``blends_residuals``, latent mixup) base and neighbour detail
+    weighted ``1 - lam`` and ``lam``."""
+    if getattr(strategy, "blends_residuals", False):
+        return X, Z, prov.base_index, prov.neighbor_index, prov.lam
+    return X, Z, prov.base_index
+
+
+def _detail(model, X, Z, rows) -> np.ndarray:
+    """``x - D(E(x))`` of rows ``rows``: what the decoder loses of each image."""
+    return unit_rows(X, rows) - decode_latents(model, Z[rows], batch_size=DECODE_BATCH)
+
+
 def _decoded_rows(model, Z_new: np.ndarray, *, residual=None) -> LazyRows:
     """Images decoded from ``Z_new`` ``DECODE_BATCH`` codes at a time, as
     :class:`~deepbalance.samplers.base.LazyRows` (the caller writes each batch into its
     output, so the decoded float images never exist all at once).
 
     ``residual=(X, Z, base)`` makes ``clip(x_base + D(z_new) - D(z_base), 0, 1)`` for the
-    rows with a base image (``base >= 0``).
+    rows with a base image (``base >= 0``); ``residual=(X, Z, base, neighbor, lam)`` adds
+    ``(1 - lam)`` of the base's detail and ``lam`` of the neighbour's instead, for the rows
+    with both (the others keep the base's).
     """
 
     def chunks():
@@ -538,12 +560,17 @@ def _decoded_rows(model, Z_new: np.ndarray, *, residual=None) -> LazyRows:
             stop = min(len(Z_new), start + DECODE_BATCH)
             images = decode_latents(model, Z_new[start:stop], batch_size=DECODE_BATCH)
             if residual is not None:
-                X, Z, base = residual
+                X, Z, base = residual[:3]
                 has = base[start:stop] >= 0
                 if has.any():
-                    rows = base[start:stop][has]
-                    decoded = decode_latents(model, Z[rows], batch_size=DECODE_BATCH)
-                    detail = unit_rows(X, rows) - decoded
+                    detail = _detail(model, X, Z, base[start:stop][has])
+                    if len(residual) == 5:
+                        neighbor, lam = residual[3][start:stop], residual[4][start:stop]
+                        both = (neighbor[has] >= 0) & np.isfinite(lam[has])
+                        if both.any():
+                            w = lam[has][both].astype(np.float32).reshape(-1, 1, 1, 1)
+                            other = _detail(model, X, Z, neighbor[has][both])
+                            detail[both] = (1.0 - w) * detail[both] + w * other
                     images[has] = np.clip(images[has] + detail, 0.0, 1.0)
             yield start, stop, images
 

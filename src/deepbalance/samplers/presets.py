@@ -16,6 +16,7 @@ DeepSparseSMOTE                sparse             SMOTE
 BetaVAESMOTE                   vae                SMOTE
 DeepADASYN ("deep-adasyn")     denoising          ADASYN
 DeepDenoisingCalibration       denoising          calibration
+LatentMixup ("latent-mixup")   plain              mixup            residual, copies
 =============================  =================  ===============  ===============
 
 ``DeepSMOTE``'s own defaults, ``residual=True`` and ``copy_fraction=0.5``, are not the
@@ -162,6 +163,19 @@ DeepDenoisingCalibration = _preset(
     doc="DeepDenoising with Weighted Calibration (Mandal 2024, §4.5, Algorithm 4): a "
     "denoising autoencoder with Weighted Calibration Balancing in its latent space.",
 )
+LatentMixup = _preset(
+    "LatentMixup",
+    autoencoder="plain",
+    strategy="mixup",
+    doc="Latent mixup (:mod:`deepbalance.samplers.mixup`; not in the seed papers): DeepSMOTE's "
+    "autoencoder, each new row of a class interpolated from one of its codes towards a code "
+    "of another class by ``lam`` in [0, 0.5], with the target ``(1 - lam)`` its class and "
+    "``lam`` the other's (``soft_labels_``, which :func:`deepbalance.methods.run_method` "
+    "trains on). Defaults as ``DeepSMOTE()``: ``residual=True`` (the base's and the "
+    "partner's detail blended by ``lam``) and ``copy_fraction=0.5``.",
+    residual=True,
+    copy_fraction=0.5,
+)
 
 SAMPLERS.register("latent", LatentOversampler)
 SAMPLERS.register("deepsmote", DeepSMOTE)
@@ -171,6 +185,7 @@ SAMPLERS.register("deep-sparse-smote", DeepSparseSMOTE)
 SAMPLERS.register("beta-vae-smote", BetaVAESMOTE)
 SAMPLERS.register("deep-adasyn", DeepADASYN)
 SAMPLERS.register("deep-denoising-calibration", DeepDenoisingCalibration)
+SAMPLERS.register("latent-mixup", LatentMixup)
 
 __all__ = [
     "BetaVAESMOTE",
@@ -180,5 +195,6 @@ __all__ = [
     "DeepSMOTE",
     "DeepSMOTEOfficial",
     "DeepSparseSMOTE",
+    "LatentMixup",
     "LatentOversampler",
 ]

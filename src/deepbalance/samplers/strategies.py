@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from ..registry import Registry
 from .calibration import WeightedCalibration
+from .mixup import LatentMixupStrategy
 from .strategy_base import (
     IMBLEARN_NAMES,
     SHORTFALL_CHOICES,
@@ -62,7 +63,7 @@ def make_strategy(spec) -> LatentStrategy:
     ----------
     spec : str, imblearn over-sampler instance or LatentStrategy
         Names: see ``STRATEGIES.names()`` ("smote", "adasyn", "borderline-smote",
-        "svm-smote", "kmeans-smote", "random", "calibration"). An over-sampler
+        "svm-smote", "kmeans-smote", "random", "calibration", "mixup"). An over-sampler
         instance is wrapped in :class:`ImblearnStrategy`; a strategy is returned as is.
     """
     if isinstance(spec, LatentStrategy):
@@ -80,3 +81,4 @@ def make_strategy(spec) -> LatentStrategy:
 for _cls, _name in IMBLEARN_NAMES.items():
     STRATEGIES.register(_name, lambda _cls=_cls: ImblearnStrategy(_cls()))
 STRATEGIES.register("calibration", WeightedCalibration)
+STRATEGIES.register("mixup", LatentMixupStrategy)

@@ -310,6 +310,7 @@ class Trainer:
         *,
         synthetic_mask=None,
         model: torch.nn.Module | None = None,
+        soft_labels=None,
     ) -> TrainResult:
         """Train on ``train`` and evaluate on ``eval_sets``.
 
@@ -321,6 +322,11 @@ class Trainer:
             Splits evaluated every ``config.eval_every`` epochs and after the last one.
         synthetic_mask : bool array of shape (len(train),), optional
             True for synthetic rows (a sampler's ``synthetic_mask_``).
+        soft_labels : float array of shape (len(train), n_classes), optional
+            A target distribution per row (a sampler's ``soft_labels_``, e.g. latent mixup's
+            mixed rows) that the cross-entropy trains on instead of the labels; ``train.labels``
+            stay each row's class for everything else (class counts, phases). Not with a batch
+            transform that mixes labels or a loss head that needs hard labels.
         model : Classifier, optional
             A model to train instead of ``config.classifier``.
         """
@@ -330,6 +336,12 @@ class Trainer:
             raise TypeError(f"train must be an ImageSet, got {type(train).__name__}")
         n_classes = train.n_classes
         synthetic = self._check_mask(synthetic_mask, len(train))
+        soft = self._check_soft(soft_labels, len(train), n_classes)
+        if soft is not None and config.val_fraction > 0:
+            raise ValueError(
+                f"soft_labels with val_fraction={config.val_fraction}: carve the validation "
+                "split before resampling (run_method does) and pass val_fraction=0"
+            )
         eval_sets = dict(eval_sets or {})
         if config.val_fraction > 0:
             train, synthetic, eval_sets = self._carve_validation(train, synthetic, eval_sets)
@@ -364,6 +376,18 @@ class Trainer:
                     f"batch_transform={self.recipe.batch_transform!r} mixes labels, but the loss "
                     f"head {type(hard[0]).__name__} needs hard labels; drop one of them"
                 )
+            if transform.mixes_labels and soft is not None:
+                raise ValueError(
+                    f"batch_transform={self.recipe.batch_transform!r} mixes labels, but the "
+                    "rows already have soft_labels (a sampler that mixes labels, e.g. latent "
+                    "mixup); drop the transform or use a sampler with hard labels"
+                )
+        if soft is not None and objective.needs_hard_labels:
+            raise ValueError(
+                f"soft_labels (a sampler that mixes labels, e.g. latent mixup) with the loss "
+                f"head {type(objective.needs_hard_labels[0]).__name__}, which needs hard "
+                "labels; drop one of them"
+            )
         device = resolve_device(config.device)
 
         head_options = objective.classifier_options()
@@ -408,6 +432,8 @@ class Trainer:
                 )
             loop.batch_transform, loop.phases, loop.real_counts = transform, phases, real_counts
             loop.post_hoc = post_hoc
+            if soft is not None:
+                loop.soft_targets = torch.from_numpy(soft).to(device)
             state = TrainState("train", 0, config.epochs, model, objective)
             for cb in self.callbacks:
                 cb.on_fit_start(state)
@@ -457,6 +483,27 @@ class Trainer:
             )
         return mask
 
+    @staticmethod
+    def _check_soft(soft, n: int, n_classes: int) -> np.ndarray | None:
+        if soft is None:
+            return None
+        soft = np.asarray(soft, dtype=np.float32)
+        if soft.shape != (n, n_classes):
+            raise ValueError(
+                f"soft_labels must have shape ({n}, {n_classes}) (one target distribution per "
+                f"training row), got {soft.shape}; pass the sampler's soft_labels_"
+            )
+        if not np.all(np.isfinite(soft)) or (soft < 0).any():
+            raise ValueError("soft_labels must be finite and non-negative")
+        sums = soft.sum(axis=1)
+        if not np.allclose(sums, 1.0, atol=1e-4):
+            bad = int(np.flatnonzero(~np.isclose(sums, 1.0, atol=1e-4))[0])
+            raise ValueError(
+                f"soft_labels row {bad} sums to {sums[bad]:.4f}; each row must be a "
+                "distribution over the classes (sum 1)"
+            )
+        return soft
+
     def _carve_validation(self, train, synthetic, eval_sets):
         fraction = self.config.val_fraction
         if "val" in eval_sets:
@@ -501,6 +548,7 @@ class _Loop:
         self.steps = 0
         # extension points, set by Trainer.fit; phases may change them during training
         self.batch_transform = None
+        self.soft_targets: torch.Tensor | None = None  # per-row targets (Trainer.fit)
         self.phases: list = []
         self.real_counts = np.bincount(train.labels[~synthetic], minlength=self.n_classes)
         self.frozen: list = []  # modules a phase froze: kept in evaluation mode
@@ -634,7 +682,7 @@ class _Loop:
         def batch_loss(idx, epoch):
             idx = idx.to(self.device)
             x, y, syn = self.inputs(idx), self.labels[idx], self.synthetic[idx]
-            soft = None
+            soft = None if self.soft_targets is None else self.soft_targets[idx]
             if self.batch_transform is not None:
                 x, soft = self.batch_transform(x, y, epoch=epoch, generator=self.generator)
             if objective.needs_embeddings:
