@@ -9,16 +9,19 @@ from deepbalance.bench.report import Cell, Protocol, significance
 from deepbalance.workflows.verdict import MethodScore, paired_test
 
 
-def test_t_test_below_five_pairs_wilcoxon_from_five():
-    x, y = [0.9, 0.8, 0.85, 0.7], [0.6, 0.7, 0.8, 0.5]
+def test_t_test_below_six_pairs_wilcoxon_from_six():
+    x, y = [0.9, 0.8, 0.85, 0.7, 0.95], [0.6, 0.7, 0.8, 0.5, 0.5]
     result = stats.paired_test(x, y)
-    assert result.test == stats.PAIRED_T and result.n == 4
+    assert result.test == stats.PAIRED_T and result.n == 5
     assert result.p_value == pytest.approx(scipy_stats.ttest_rel(x, y).pvalue)
     assert result.difference == pytest.approx(np.mean(np.subtract(x, y)))
-    x5, y5 = [*x, 0.95], [*y, 0.5]
-    result = stats.paired_test(x5, y5)
-    assert result.test == stats.WILCOXON and result.n == 5
-    assert result.p_value == pytest.approx(scipy_stats.wilcoxon(x5, y5).pvalue)
+    # five seeds all in one direction: the exact Wilcoxon test could not go below 0.0625
+    assert scipy_stats.wilcoxon(x, y).pvalue == pytest.approx(0.0625)
+    assert result.p_value < stats.ALPHA
+    x6, y6 = [*x, 0.9], [*y, 0.85]
+    result = stats.paired_test(x6, y6)
+    assert result.test == stats.WILCOXON and result.n == 6
+    assert result.p_value == pytest.approx(scipy_stats.wilcoxon(x6, y6).pvalue)
 
 
 def test_untestable_cases_say_why():
@@ -28,8 +31,8 @@ def test_untestable_cases_say_why():
     assert (same.test, same.p_value, same.reason) == (stats.PAIRED_T, None, stats.SAME_DIFFERENCE)
     none = stats.paired_test([0.5, 0.6], [0.5, 0.6])
     assert (none.p_value, none.reason) == (None, stats.NO_DIFFERENCE)
-    five = stats.paired_test([0.1, 0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5])
-    assert (five.test, five.p_value, five.reason) == (stats.WILCOXON, 1.0, stats.NO_DIFFERENCE)
+    six = stats.paired_test([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert (six.test, six.p_value, six.reason) == (stats.WILCOXON, 1.0, stats.NO_DIFFERENCE)
 
 
 def test_within_noise():
@@ -79,3 +82,36 @@ def test_report_and_verdict_give_the_same_p_value(n):
     )
     assert report.top == "A" and report.test == verdict.test
     assert report.p_value == verdict.p_value == stats.paired_test(a, b).p_value
+
+
+def test_baseline_table_pairs_every_row_with_the_baselines_by_seed_and_variant():
+    from deepbalance.bench.report import baseline_table
+
+    values = {
+        "none|default": [0.60, 0.62, 0.61],
+        "random-oversampling|default": [0.80, 0.81, 0.79],
+        "x|default": [0.82, 0.84, 0.80],
+        "x|long": [0.90, 0.91],
+        "random-oversampling|long": [0.85, 0.86],
+    }
+
+    class Fake(Protocol):
+        def methods(self):
+            return [("none", "CE"), ("random-oversampling", "ROS"), ("x", "X")]
+
+        def method_rows(self):
+            return [(k, k) for k in values]
+
+        def cell(self, key, test_set, metric, stage=None):
+            v = values.get(key, [])
+            return Cell(list(v), [(seed, key.partition("|")[2]) for seed in range(len(v))])
+
+    header, rows = baseline_table(Fake.__new__(Fake), "test", "acsa")
+    assert header == ["Method", "n", "ACSA", "vs ROS", "vs CE"]
+    by = {r[0]: r for r in rows}
+    p = scipy_stats.ttest_rel([0.82, 0.84, 0.80], [0.80, 0.81, 0.79]).pvalue
+    assert by["x|default"][3] == f"+0.020 (p = {p:.2g}, 3/3 higher)"
+    assert by["x|default"][4].startswith("+0.210 (p = ")
+    assert by["x|long"][3] == "+0.050 (p n/a, 2/2 higher)"  # the same difference twice
+    assert by["x|long"][4] == "–"  # no plain CE run at the long budget
+    assert by["random-oversampling|default"][3] == "—"

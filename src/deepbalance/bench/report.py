@@ -4,7 +4,7 @@ For each stored protocol (spec name + hash) and test set the report gives, per m
 metric, the mean ± standard deviation and the variance over seeds (n − 1 denominator), the
 paper's number beside ours where the spec has it, the selection protocol (final epoch or best
 of the evaluations), and whether the top method beats the runner-up: paired over seeds
-(:mod:`deepbalance.stats`), the Wilcoxon signed-rank test (SciPy) with >= 5 pairs, else the
+(:mod:`deepbalance.stats`), the Wilcoxon signed-rank test (SciPy) with >= 6 pairs, else the
 paired t-test; "n/a" with one seed.
 A REDUCED banner lists the overrides (fewer seeds, epochs, data or methods than the spec)
 and the seed × variant runs a method lacks that other methods have (an interrupted grid).
@@ -47,6 +47,7 @@ from ..stats import (
     NO_DIFFERENCE,
     SAME_DIFFERENCE,
     TOO_FEW_PAIRS,
+    WILCOXON_MIN_PAIRS,
     paired_test,
     paired_values,
 )
@@ -480,6 +481,52 @@ def main_table(
             row += [format_cell(cell), format_var(cell)] if variance else [format_cell(cell)]
             if with_paper:
                 row.append(_fmt(protocol.paper_value(key, test_set, metric)))
+        rows.append(row)
+    return header, rows
+
+
+#: Methods (ids) every row is paired against when the protocol has their runs: the strongest
+#: simple baseline and plain cross-entropy.
+BASELINES = ("random-oversampling", "none")
+
+
+def baseline_table(
+    protocol: Protocol, test_set: str, metric: str
+) -> tuple[list[str], list[list[str]]] | None:
+    """Each row's ``metric`` beside its paired difference from each of :data:`BASELINES`
+    (same seeds, and same variant), as ``+0.012 (p = 0.004, 5/5 higher)``; None when the
+    protocol has none of them.
+
+    The p-value is :func:`deepbalance.stats.paired_test`'s; "k/n higher" counts the pairs where
+    the row is above the baseline.
+    """
+    ids = {m for m, _ in protocol.methods()}
+    baselines = [b for b in BASELINES if b in ids]
+    if not baselines:
+        return None
+    labels = dict(protocol.methods())
+    name = metric_label(metric)
+    header = ["Method", "n", name] + [f"vs {labels[b]}" for b in baselines]
+    rows = []
+    for key, label in protocol.method_rows():
+        method_id, _, variant = key.partition("|")
+        cell = protocol.cell(key, test_set, metric)
+        if not cell.n:
+            continue
+        row = [label, str(cell.n), format_cell(cell)]
+        for base in baselines:
+            if method_id == base:
+                row.append("—")
+                continue
+            other = protocol.cell(f"{base}|{variant}" if variant else base, test_set, metric)
+            x, y = paired_values(cell.values, cell.keys, other.values, other.keys)
+            result = paired_test(x, y)
+            if result.n == 0:
+                row.append("–")
+                continue
+            higher = f"{int(np.sum(x > y))}/{result.n} higher"
+            p = "p n/a" if result.p_value is None else f"p = {result.p_value:.2g}"
+            row.append(f"{result.difference:+.3f} ({p}, {higher})")
         rows.append(row)
     return header, rows
 
@@ -1029,6 +1076,14 @@ def protocol_section(doc: ReportDocument, protocol: Protocol, out: Path, figures
                 )
             )
             doc.table(*selection_table(protocol, test_set))
+        against = baseline_table(protocol, test_set, protocol.metrics[0])
+        if against is not None:
+            doc.para(
+                f"{metric_label(protocol.metrics[0])} against the baselines, paired over the "
+                "seeds (and variant) both ran (paired t-test below "
+                f"{WILCOXON_MIN_PAIRS} pairs, Wilcoxon signed-rank from {WILCOXON_MIN_PAIRS}):"
+            )
+            doc.table(*against)
         tests = [significance(protocol, test_set, m) for m in protocol.metrics]
         tests = [t for t in tests if t is not None]
         if tests:

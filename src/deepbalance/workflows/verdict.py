@@ -5,9 +5,9 @@ names the method with the highest mean ACSA (average class-specific accuracy, th
 per-class recalls) on a test set, its margin over plain cross-entropy (method ``none``) and
 over random oversampling, each with a paired test over the seeds both ran
 (:func:`deepbalance.stats.paired_test`, the benchmark report's significance test too: the
-paired t-test below five pairs, the Wilcoxon signed-rank test from five pairs on). A
+paired t-test below six pairs, the Wilcoxon signed-rank test from six pairs on). A
 difference with p >= 0.05, or that cannot be tested (one seed, or the same difference on every
-seed below five), is "within noise" (:func:`deepbalance.stats.within_noise`).
+seed below six), is "within noise" (:func:`deepbalance.stats.within_noise`).
 
 :func:`write_compare_report` writes ``report.md`` (and ``report.html``): the verdict first,
 then per-class recall, confusion matrices, and the benchmark report's full section of the
@@ -112,7 +112,7 @@ class PairedTest:
 
 def paired_test(a: MethodScore, b: MethodScore) -> PairedTest:
     """Paired test of ``a`` against ``b`` over their common seeds
-    (:func:`deepbalance.stats.paired_test`); no p-value with fewer than 2 pairs, or below 5
+    (:func:`deepbalance.stats.paired_test`); no p-value with fewer than 2 pairs, or below 6
     pairs when every paired difference is the same (the t statistic is undefined).
     """
     if not isinstance(a, MethodScore) or not isinstance(b, MethodScore):
