@@ -75,7 +75,7 @@ def test_registry_holds_the_issue_methods():
         "deepsmote-published+cap+logit-adjustment", "deepsmote-residual", "deepsmote-official",
         "mixup", "mixup-drw", "remix-drw", "cmo", "cmo-drw", "ldam", "ldam-drw", "drs", "crt",
         "tau-norm", "deepsmote-drs", "deepsmote-cmo",
-        "latent-mixup",
+        "latent-mixup", "latent-mixup-drs",
     }  # fmt: skip
     assert set(METHODS.names()) == expected
 

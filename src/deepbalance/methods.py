@@ -349,6 +349,14 @@ _register(
     description="codes mixed towards other classes, soft labels; residual decodings + copies",
 )
 
+# ... and as deferred re-sampling's late-stage data (the real rows first, as deepsmote-drs)
+_register(
+    "latent-mixup-drs",
+    "LatentMixup",
+    Recipe(phases=(_REAL_FIRST, {"name": "draw-rows", "start": 0.5, "rows": "all"})),
+    "real rows, then latent mixup's balanced set after 50% of epochs",
+)
+
 #: Former method names that still work (with a FutureWarning naming the current one).
 METHODS.rename("deepsmote-residual+copies", "deepsmote")
 METHODS.rename("deepsmote+cap", "deepsmote-published+cap")
