@@ -161,3 +161,17 @@ def test_bad_arguments(tmp_path):
     assert not (tmp_path / "o").exists()
     # random oversampling works on a class of any size
     assert resample_folder(imgs, tmp_path / "o", method="random-oversampling").n_synthetic == 7
+
+
+def test_latent_mixup_warns_that_a_folder_keeps_only_the_base_class(tmp_path):
+    imgs = make_folder(tmp_path / "imgs")
+    out = tmp_path / "mixed"
+    with pytest.warns(UserWarning, match=r"soft labels .* each file goes under its base class"):
+        resample_folder(
+            imgs, out, method="latent-mixup", sampler_params={"epochs": 1, "dim_h": 4}, seed=0
+        )
+    mixed = [r for r in read_provenance(out) if r["synthetic"] == "1" and r["neighbour_file"]]
+    assert mixed  # the other class and its share are in the provenance
+    for row in mixed:
+        assert not row["neighbour_file"].startswith(row["class"] + "/")
+        assert 0.0 <= float(row["lambda"]) <= 0.5

@@ -36,6 +36,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,6 +246,15 @@ def resample_folder(
     mask = np.asarray(sampler.synthetic_mask_, dtype=bool)
     synthetic, synthetic_labels = np.asarray(X)[mask], np.asarray(y)[mask]
     provenance = sampler.provenance_
+    if getattr(sampler, "soft_labels_", None) is not None:
+        warnings.warn(
+            f"method {method!r} gives its synthetic rows soft labels (a share of another "
+            "class), which a folder of images cannot hold: each file goes under its base "
+            "class, which holds at least half of its target; the provenance file keeps the "
+            "other class (neighbor) and its share (lam)",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def target(i: int) -> str:
         file = decoded.files[i]
