@@ -6,6 +6,7 @@ argument, the bad value and how to fix it.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import tempfile
@@ -32,6 +33,20 @@ def check_int(
     if max_value is not None and value > max_value:
         raise ValueError(f"{name}={value} is too large; pass {name}<={max_value}")
     return value
+
+
+def check_positive(value, name: str, *, meaning: str, example) -> float:
+    """``value`` as a finite float > 0; the errors say what it is (``meaning``) and give
+    ``name=example`` as the fix."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name}={value!r} must be a number > 0 ({meaning}); pass e.g. {name}={example}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"{name}={value} must be a finite number > 0 ({meaning}); pass e.g. {name}={example}"
+        )
+    return float(value)
 
 
 def check_float(

@@ -12,13 +12,12 @@ Inputs are float tensors ``(N, C, H, W)`` (the trainer feeds standardised pixels
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_choice, check_float, check_int
+from .._checks import check_choice, check_float, check_int, check_positive
 from ..registry import Registry
 from .resnet import resnet_body
 
@@ -74,17 +73,12 @@ class CosineHead(nn.Module):
 
 def check_scale(scale, name: str = "scale") -> float:
     """A cosine head's (or LDAM's) logit scale: a finite number > 0."""
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        raise TypeError(
-            f"{name}={scale!r} must be a number > 0 (the multiplier of the cosine logits); "
-            f"pass e.g. {name}={DEFAULT_COSINE_SCALE:g}"
-        )
-    if not math.isfinite(scale) or scale <= 0:
-        raise ValueError(
-            f"{name}={scale} must be a finite number > 0 (the multiplier of the cosine logits, "
-            f"30 in Cao et al. 2019); pass e.g. {name}={DEFAULT_COSINE_SCALE:g}"
-        )
-    return float(scale)
+    return check_positive(
+        scale,
+        name,
+        meaning="the multiplier of the cosine logits, 30 in Cao et al. 2019",
+        example=f"{DEFAULT_COSINE_SCALE:g}",
+    )
 
 
 class Classifier(nn.Module):

@@ -10,12 +10,11 @@ re-weighting (§3.3, Algorithm 1): a ``reweight`` phase (``training.phases``).
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_positive
 from ..nets.classifiers import DEFAULT_COSINE_SCALE, CosineHead, check_scale
 from .losses import LOSS_HEADS, BatchTargets, LossHead, check_class_counts
 
@@ -25,18 +24,13 @@ DEFAULT_MAX_MARGIN = 0.5
 
 def check_max_margin(max_margin) -> float:
     """LDAM's largest class margin: a finite number > 0."""
-    if isinstance(max_margin, bool) or not isinstance(max_margin, numbers.Real):
-        raise TypeError(
-            f"max_margin={max_margin!r} must be a number > 0 (the rarest class's margin); pass "
-            f"e.g. max_margin={DEFAULT_MAX_MARGIN}"
-        )
-    if not np.isfinite(max_margin) or max_margin <= 0:
-        raise ValueError(
-            f"max_margin={max_margin} must be a finite number > 0: LDAM lowers each true-class "
-            f"cosine by a positive margin, the rarest class's being max_margin (0.5 in Cao et "
-            f"al. 2019); pass e.g. max_margin={DEFAULT_MAX_MARGIN}"
-        )
-    return float(max_margin)
+    return check_positive(
+        max_margin,
+        "max_margin",
+        meaning="LDAM lowers each true-class cosine by a positive margin, the rarest class's "
+        "being max_margin, 0.5 in Cao et al. 2019",
+        example=DEFAULT_MAX_MARGIN,
+    )
 
 
 def ldam_margins(counts, max_margin: float = DEFAULT_MAX_MARGIN, class_names=None) -> np.ndarray:

@@ -156,17 +156,7 @@ class Recipe:
         check_int(self.pretrain_epochs, "pretrain_epochs", min_value=1)
         check_margin(self.margin)
         check_choice(self.triplet_anchors, "triplet_anchors", ANCHORS)
-        if not isinstance(self.batch_transform_params, Mapping):
-            raise TypeError(
-                f"batch_transform_params={self.batch_transform_params!r} must be a dict, e.g. "
-                "{'alpha': 1.0}"
-            )
-        object.__setattr__(self, "batch_transform_params", dict(self.batch_transform_params))
-        if self.batch_transform is None and self.batch_transform_params:
-            raise ValueError(
-                f"batch_transform_params={self.batch_transform_params} but batch_transform=None; "
-                "name the transform (e.g. batch_transform='mixup') or drop the parameters"
-            )
+        self._check_params("batch_transform", "{'alpha': 1.0}", "the transform", "'mixup'")
         transform = self.build_batch_transform()
         if isinstance(self.phases, (str, Mapping)) or not isinstance(self.phases, (list, tuple)):
             raise TypeError(
@@ -207,18 +197,20 @@ class Recipe:
                     f"{spec['name']!r} needs hard labels (it acts on each row's one true "
                     "class); drop the loss head or the batch transform"
                 )
-        if not isinstance(self.post_hoc_params, Mapping):
-            raise TypeError(
-                f"post_hoc_params={self.post_hoc_params!r} must be a dict, e.g. "
-                "{'taus': [0, 0.5, 1]}"
-            )
-        object.__setattr__(self, "post_hoc_params", dict(self.post_hoc_params))
-        if self.post_hoc is None and self.post_hoc_params:
-            raise ValueError(
-                f"post_hoc_params={self.post_hoc_params} but post_hoc=None; name the adjustment "
-                "(e.g. post_hoc='tau-norm') or drop the parameters"
-            )
+        self._check_params("post_hoc", "{'taus': [0, 0.5, 1]}", "the adjustment", "'tau-norm'")
         self.build_post_hoc()
+
+    def _check_params(self, piece: str, example: str, what: str, name: str) -> None:
+        """``<piece>_params`` is a dict (stored as a copy) and set only with ``<piece>``."""
+        params = getattr(self, f"{piece}_params")
+        if not isinstance(params, Mapping):
+            raise TypeError(f"{piece}_params={params!r} must be a dict, e.g. {example}")
+        object.__setattr__(self, f"{piece}_params", dict(params))
+        if getattr(self, piece) is None and params:
+            raise ValueError(
+                f"{piece}_params={dict(params)} but {piece}=None; name {what} "
+                f"(e.g. {piece}={name}) or drop the parameters"
+            )
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
