@@ -7,10 +7,11 @@ import torch
 
 from deepbalance.methods import get_method, run_method
 from deepbalance.training import Recipe, TrainConfig, Trainer
-from deepbalance.training import data as training_data
-from deepbalance.training.transforms import BATCH_TRANSFORMS, CMO
+from deepbalance.training.transforms import CMO
 from deepbalance.training.transforms.base import TrainingRows
 from deepbalance.training.transforms.cmo import minority_row_weights
+
+from .streams import cmo_rows_pasted, rows_drawn
 
 FAST = TrainConfig(batch_size=16, min_steps=None, classifier_params={"channels": (8, 16)})
 TINY_AE = {"epochs": 2, "dim_h": 4, "latent_dim": 8}
@@ -29,24 +30,10 @@ def _with_fake_synthetic(train):
     return grown, synthetic
 
 
-def _rows_drawn(monkeypatch):
-    """Spy on ``RowStream.batches``: the row indices each epoch drew."""
-    drawn = []
-    batches = training_data.RowStream.batches
-
-    def spy(self, batch_size):
-        out = batches(self, batch_size)
-        drawn.append(torch.cat(out).numpy())
-        return out
-
-    monkeypatch.setattr(training_data.RowStream, "batches", spy)
-    return drawn
-
-
 def test_draw_rows_trains_on_real_rows_then_on_the_resampled_set(digits, monkeypatch):
     train, test = digits
     grown, synthetic = _with_fake_synthetic(train)
-    drawn = _rows_drawn(monkeypatch)
+    drawn = rows_drawn(monkeypatch)
     recipe = get_method("deepsmote-drs").recipe
     Trainer(FAST.replace(epochs=6), recipe=recipe, seed=3, progress=False).fit(
         grown, {"test": test}, synthetic_mask=synthetic
@@ -67,7 +54,7 @@ def test_draw_rows_class_balanced_matches_the_resample_phase(digits, monkeypatch
         {"name": "resample", "start": 2},
         {"name": "draw-rows", "start": 2, "rows": "class-balanced"},
     ):
-        drawn = _rows_drawn(monkeypatch)
+        drawn = rows_drawn(monkeypatch)
         Trainer(FAST.replace(epochs=4), recipe=Recipe(phases=(phase,)), seed=5, progress=False).fit(
             train, {"test": test}
         )
@@ -136,16 +123,8 @@ def test_the_compositions_are_deepsmote_with_the_anchor_recipes():
 
 def test_deepsmote_cmo_pastes_deepsmote_rows_onto_real_batches(digits, monkeypatch, tmp_path):
     train, test = digits
-    pasted, batch_rows = [], _rows_drawn(monkeypatch)
+    pasted, batch_rows = cmo_rows_pasted(monkeypatch), rows_drawn(monkeypatch)
 
-    class Spy(CMO):
-        def __call__(self, x, y, *, epoch, generator):
-            out = super().__call__(x, y, epoch=epoch, generator=generator)
-            if self.last_rows is not None:
-                pasted.append(self.last_rows)
-            return out
-
-    monkeypatch.setitem(BATCH_TRANSFORMS._entries, "spy-cmo", Spy)
     method = get_method("deepsmote-cmo", sampler_params=TINY_AE, batch_transform="spy-cmo")
     result = run_method(
         method,

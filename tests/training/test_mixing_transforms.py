@@ -22,6 +22,8 @@ from deepbalance.training.transforms import (
     remix_label_weights,
 )
 
+from .streams import cmo_rows_pasted
+
 # --------------------------------------------------------------------------------------------
 # Remix
 
@@ -315,16 +317,7 @@ def test_cmo_in_the_trainer_draws_real_rows_only_and_repeats(digits, monkeypatch
     train, test = digits
     synthetic = np.zeros(len(train), bool)
     synthetic[-3:] = True  # pretend a sampler made the last rows (class 2)
-    drawn = []
-
-    class Spy(CMO):
-        def __call__(self, x, y, *, epoch, generator):
-            out = super().__call__(x, y, epoch=epoch, generator=generator)
-            if self.last_rows is not None:
-                drawn.append(self.last_rows)
-            return out
-
-    monkeypatch.setitem(BATCH_TRANSFORMS._entries, "spy-cmo", Spy)
+    drawn = cmo_rows_pasted(monkeypatch)
     recipe = get_method("cmo").recipe.replace(batch_transform="spy-cmo")
     config = TrainConfig(epochs=2, batch_size=16, min_steps=None)
 
