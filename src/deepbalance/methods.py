@@ -375,6 +375,28 @@ STORED_AS: dict[str, str] = {
 }
 
 
+#: ``{method name: (change, ...)}`` for methods whose defaults changed after runs of them
+#: were stored. A benchmark spec hashes a method with its revision (the number of changes,
+#: :func:`revision`), so runs stored before a change are never taken for today's; a method
+#: never revised hashes as before.
+REVISIONS: dict[str, tuple[str, ...]] = {
+    name: ("2026-12-03: the autoencoder trains without DeepSMOTE's penalty (Mandal 2024 §4.2-4.4)",)
+    for name in (
+        "deep-denoising-smote",
+        "deep-sparse-smote",
+        "beta-vae-smote",
+        "beta-vae-smote-2",
+        "deep-adasyn",
+        "deep-denoising-calibration",
+    )
+}
+
+
+def revision(name: str) -> int:
+    """How many times method ``name``'s defaults changed after runs were stored (0: never)."""
+    return len(REVISIONS.get(name, ()))
+
+
 def stored_name(name: str) -> str:
     """The name ``name``'s runs are hashed under (:data:`STORED_AS`; else ``name``)."""
     return STORED_AS.get(name, name)

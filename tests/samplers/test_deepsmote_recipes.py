@@ -50,3 +50,38 @@ def test_penalty_batch_and_schedule_reach_the_training():
         LatentOversampler(schedule="cosine", **kw).fit_resample(X, y)
     with pytest.raises(ValueError, match="penalty_batchnorm='train'"):
         LatentOversampler(penalty_batchnorm="train", **kw).fit_resample(X, y)
+
+
+DISSERTATION_PRESETS = [
+    "DeepDenoisingSMOTE",
+    "DeepSparseSMOTE",
+    "BetaVAESMOTE",
+    "DeepADASYN",
+    "DeepDenoisingCalibration",
+]
+
+
+@pytest.mark.parametrize("name", DISSERTATION_PRESETS)
+def test_the_dissertation_presets_train_without_the_penalty_unless_asked(name):
+    import deepbalance.samplers as samplers
+
+    cls = getattr(samplers, name)
+    assert cls().train_settings().penalty is None  # Mandal 2024 §4.2-4.4: their own losses
+    assert cls(penalty="deepsmote").train_settings().penalty == "deepsmote"
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, (24, 1, 8, 8), dtype=np.uint8)
+    y = np.repeat([0, 1], [16, 8])
+    kw = {"random_state": 0, "epochs": 1, "dim_h": 4, "latent_dim": 8, "batch_size": 4}
+    losses = {
+        penalty: [h["loss"] for h in cls(penalty=penalty, **kw).fit(X, y).history_]
+        for penalty in (None, "deepsmote")
+    }
+    assert losses[None] != losses["deepsmote"]  # the option reaches the training
+    assert cls(**kw).fit(X, y).history_[0]["loss"] == losses[None][0]
+
+
+def test_deepsmote_and_latent_mixup_keep_the_penalty():
+    from deepbalance.samplers import LatentMixup
+
+    assert DeepSMOTE().penalty == LatentMixup().penalty == "deepsmote"
+    assert LatentOversampler().penalty == "deepsmote"

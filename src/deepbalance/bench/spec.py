@@ -11,7 +11,8 @@ The spec hash (:attr:`Spec.hash`) covers everything that changes the numbers of 
 profile, test sets, training recipe, training subset) and the spec name. Seeds, methods and
 variants are not in it: they are part of each run's key, so adding a seed or a method to a spec
 keeps the runs already stored. A method is hashed by the name its runs were first stored under
-(``deepbalance.methods.STORED_AS``), so renaming a method keeps its runs; a former method name
+(``deepbalance.methods.STORED_AS``), so renaming a method keeps its runs, and with the revision
+of its defaults (``deepbalance.methods.REVISIONS``), so changing them does not; a former method name
 (e.g. ``deepsmote-residual+copies``, now ``deepsmote``) still works, with a ``FutureWarning``,
 and an id that equals it follows the new name.
 
@@ -469,14 +470,17 @@ class MethodSpec:
     @property
     def hash(self) -> str:
         """Hash of what changes this method's numbers: name (as its runs were first stored,
-        ``deepbalance.methods.stored_name``), params, profile override."""
-        return stable_hash(
-            {
-                "name": _stored_method_name(self.name),
-                "params": self.params,
-                "profile": plain(self.profile),
-            }
-        )
+        ``deepbalance.methods.stored_name``), params, profile override and the revision of
+        the method's defaults (``deepbalance.methods.revision``)."""
+        hashed = {
+            "name": _stored_method_name(self.name),
+            "params": self.params,
+            "profile": plain(self.profile),
+        }
+        revised = _method_revision(self.name)
+        if revised:  # left out for a method never revised, so its stored runs keep their hash
+            hashed["revision"] = revised
+        return stable_hash(hashed)
 
 
 @_table
@@ -969,6 +973,12 @@ def _stored_method_name(name: str) -> str:
     from ..methods import stored_name
 
     return stored_name(name)
+
+
+def _method_revision(name: str) -> int:
+    from ..methods import revision
+
+    return revision(name)
 
 
 def _method_id(key, ids: Sequence[str]):

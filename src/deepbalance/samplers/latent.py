@@ -84,7 +84,8 @@ class LatentOversampler(BaseImageSampler):
         official DeepSMOTE penalty is the default: on Fashion-MNIST-LT a classifier
         trained on its output had the best mean balanced accuracy (0.731 over 5 runs,
         vs 0.713 without a penalty and 0.652 with "permute", whose class-mean pull
-        blurs reconstructions; ``benchmarks/penalty_choice.py``).
+        blurs reconstructions; ``benchmarks/penalty_choice.py``). The dissertation's presets
+        (:mod:`deepbalance.samplers.presets`) default to None, as Mandal 2024 §4.2–4.4.
     penalty_batch : int, default=64
         Images of one class per penalty batch; DeepSMOTE's script uses 100, its batch size
         (here the main batch's size, 64, keeps the penalty's share of the work the same).
