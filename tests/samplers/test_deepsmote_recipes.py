@@ -85,3 +85,9 @@ def test_deepsmote_and_latent_mixup_keep_the_penalty():
 
     assert DeepSMOTE().penalty == LatentMixup().penalty == "deepsmote"
     assert LatentOversampler().penalty == "deepsmote"
+
+
+def test_penalty_none_may_be_spelled_as_a_string_for_toml_specs():
+    assert DeepSMOTE(penalty="none").train_settings() == DeepSMOTE(penalty=None).train_settings()
+    with pytest.raises(ValueError, match="penalty='nope' is not supported"):
+        DeepSMOTE(penalty="nope").train_settings()

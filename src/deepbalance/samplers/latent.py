@@ -79,8 +79,9 @@ class LatentOversampler(BaseImageSampler):
     validation_fraction : float, default=0.0
         Share of the images held out to monitor reconstruction; 0 monitors the
         training loss. Held-out images are still encoded and over-sampled.
-    penalty : {"deepsmote", "permute", None}, default="deepsmote"
-        Extra training term (see :mod:`deepbalance.nets.autoencoder_training`). The
+    penalty : {"deepsmote", "permute", None, "none"}, default="deepsmote"
+        Extra training term (see :mod:`deepbalance.nets.autoencoder_training`); "none" is
+        None for files that cannot write a null (TOML specs). The
         official DeepSMOTE penalty is the default: on Fashion-MNIST-LT a classifier
         trained on its output had the best mean balanced accuracy (0.731 over 5 runs,
         vs 0.713 without a penalty and 0.652 with "permute", whose class-mean pull
@@ -268,7 +269,8 @@ class LatentOversampler(BaseImageSampler):
             patience=self.patience,
             min_delta=self.min_delta,
             min_epochs=self.min_epochs,
-            penalty=self.penalty,
+            # "none" spells None where a value cannot be null (TOML specs, --method-params)
+            penalty=None if self.penalty == "none" else self.penalty,
             validation_fraction=self.validation_fraction,
             schedule=self.schedule,
             penalty_batch=self.penalty_batch,
