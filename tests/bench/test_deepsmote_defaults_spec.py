@@ -5,9 +5,7 @@ from deepbalance.methods import get_method
 
 
 def _samplers(spec):
-    return {
-        m.id: get_method(m.name, **m.params).make_sampler(random_state=0) for m in spec.methods
-    }
+    return {m.id: get_method(m.name, **m.params).make_sampler(random_state=0) for m in spec.methods}
 
 
 def test_it_chooses_on_training_folds_and_only_reads_the_test_sets():
