@@ -5,10 +5,14 @@ Usage::
 
     OMP_NUM_THREADS=2 python benchmarks/autoencoder_gap.py            # every probe
     OMP_NUM_THREADS=2 python benchmarks/autoencoder_gap.py --probes default batch
+    OMP_NUM_THREADS=2 python benchmarks/autoencoder_gap.py --heldout train   # no test image
 
 Data as in ``autoencoder_curves.py``: Fashion-MNIST-LT (``deepsmote-mnist`` profile, seed 0,
 9,000 images); "held-out" is 2,000 test images, "train" 2,000 of the training images (both in
-[0, 1] pixel units, the model in eval mode). Every probe is ``DeepSMOTE()``'s autoencoder
+[0, 1] pixel units, the model in eval mode). With ``--heldout train`` no test image is used: a
+stratified 20 % of the 9,000 training images (1,800) is held out, the autoencoder trains on the
+other 7,200 and "held-out" is the 1,800 — the validation split a choice of recipe may be read
+from. Every probe is ``DeepSMOTE()``'s autoencoder
 recipe (plain, width 16, batches of 64, one-cycle Adam at 2e-3, 20 epochs, DeepSMOTE's
 penalty on 64 images of one class) with one change:
 
@@ -21,6 +25,9 @@ penalty on 64 images of one class) with one change:
 - ``width24``: ``batch`` at width 24.
 - ``batch-shift1`` / ``batch-shift2``: ``batch`` with every training batch (the penalty's too)
   shifted at random by up to 1 / 2 pixels (zero padding, random crop).
+- ``former-default``: the recipe before 2026-12-01 (width 32, Adam 2e-4 constant, batches of
+  128, penalty batches of 100 on their own BatchNorm statistics, up to 30 epochs, stopping
+  after 5 without improvement).
 
 One JSON line per probe goes to ``benchmarks/results/autoencoder_gap.jsonl``.
 """
@@ -38,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 
 from deepbalance.data import load_dataset
 from deepbalance.data.profiles import make_imbalanced
@@ -70,6 +78,20 @@ PROBES = {
     "width24": (24, {"penalty_batchnorm": "batch"}, 0, False),
     "batch-shift1": (16, {"penalty_batchnorm": "batch"}, 1, False),
     "batch-shift2": (16, {"penalty_batchnorm": "batch"}, 2, False),
+    "former-default": (
+        32,
+        {
+            "epochs": 30,
+            "batch_size": 128,
+            "lr": 2e-4,
+            "schedule": "constant",
+            "patience": 5,
+            "penalty_batch": 100,
+            "penalty_batchnorm": "batch",
+        },
+        0,
+        False,
+    ),
 }
 
 
@@ -109,12 +131,26 @@ def recalibrate_batchnorm(model, X01: np.ndarray, batch_size: int = 64) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--probes", nargs="+", default=list(PROBES), choices=list(PROBES))
+    parser.add_argument(
+        "--heldout",
+        choices=["test", "train"],
+        default="test",
+        help="test: 2,000 test images; train: a stratified 20%% of the training images, "
+        "held out from the autoencoder's training (no test image is read)",
+    )
     args = parser.parse_args(argv)
     train = make_imbalanced(load_dataset("fashion-mnist", split="train"), "deepsmote-mnist", seed=0)
-    test = load_dataset("fashion-mnist", split="test")
-    held = test.images[np.random.RandomState(0).choice(len(test), 2000, replace=False)]
-    held = held.astype(np.float32) / 255.0
     X01 = train.images.astype(np.float32) / 255.0
+    labels = train.labels
+    if args.heldout == "train":
+        fit_rows, held_rows = train_test_split(
+            np.arange(len(X01)), test_size=0.2, stratify=labels, random_state=0
+        )
+        held, X01, labels = X01[held_rows], X01[fit_rows], labels[fit_rows]
+    else:
+        test = load_dataset("fashion-mnist", split="test")
+        held = test.images[np.random.RandomState(0).choice(len(test), 2000, replace=False)]
+        held = held.astype(np.float32) / 255.0
     seen = X01[np.random.RandomState(1).choice(len(X01), 2000, replace=False)]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     print("| probe | wall s | CPU s | train MSE | held-out MSE |\n|---|---|---|---|---|")
@@ -124,7 +160,7 @@ def main(argv=None) -> int:
         settings = TrainSettings(**{**DEFAULT, **changes})
         wall, cpu = time.perf_counter(), time.process_time()
         with shifted_batches(pad):
-            model, _ = train_autoencoder(config, X01, train.labels, settings, seed=0)
+            model, _ = train_autoencoder(config, X01, labels, settings, seed=0)
         if recalibrate:
             recalibrate_batchnorm(model, X01)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -136,6 +172,7 @@ def main(argv=None) -> int:
 
         line = {
             "probe": name,
+            "heldout": "test images" if args.heldout == "test" else "20% of the training images",
             "wall_s": round(wall, 1),
             "cpu_s": round(cpu, 1),
             "train_mse": round(mse(seen), 5),
