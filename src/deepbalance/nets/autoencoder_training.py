@@ -393,8 +393,6 @@ def train_autoencoder(
     with torch.random.fork_rng(devices=forked):
         torch.manual_seed(seed)
         model = build_autoencoder(config).to(device)
-        generator = torch.Generator(device=device).manual_seed(seed)
-        cpu_generator = torch.Generator().manual_seed(seed + 1)
         optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
         schedule = None
         total_steps = settings.epochs * len(batch_sizes(len(X_train), settings.batch_size))
@@ -402,44 +400,56 @@ def train_autoencoder(
             schedule = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer, max_lr=settings.lr, total_steps=total_steps, pct_start=0.25
             )
+        streams = _Streams(
+            rng=rng,
+            noise=torch.Generator(device=device).manual_seed(seed),
+            penalty=torch.Generator().manual_seed(seed + 1),
+        )
         history = _fit(
             model,
             optimizer,
             schedule,
-            X_train,
-            X_val,
-            y_train,
-            class_rows,
-            penalty,
-            settings,
-            rng,
-            generator,
-            cpu_generator,
-            device,
-            verbose,
-            on_epoch,
+            X_train=X_train,
+            X_val=X_val,
+            class_rows=class_rows,
+            penalty=penalty,
+            settings=settings,
+            streams=streams,
+            device=device,
+            verbose=verbose,
+            on_epoch=on_epoch,
         )
     model.eval()
     return model, history
+
+
+@dataclass(frozen=True)
+class _Streams:
+    """A fit's random streams: batch order and penalty classes (``rng``), the models' own
+    randomness such as denoising noise (``noise``, on the device) and the penalty's
+    permutations (``penalty``, on the CPU thread that computes it)."""
+
+    rng: np.random.RandomState
+    noise: torch.Generator
+    penalty: torch.Generator
 
 
 def _fit(
     model,
     optimizer,
     schedule,
+    *,
     X_train,
     X_val,
-    y_train,
     class_rows,
     penalty,
     settings,
-    rng,
-    generator,
-    cpu_generator,
+    streams: _Streams,
     device,
     verbose,
     on_epoch=None,
 ):
+    rng = streams.rng
     best_loss, best_state = float("inf"), None
     reference, wait = float("inf"), 0
     history: list[dict] = []
@@ -448,7 +458,7 @@ def _fit(
     parallel = device.type == "cpu" and torch.get_num_threads() >= 2
     task = None
     if penalty is not None:
-        task = _PenaltyTask(model, penalty, cpu_generator, parallel, settings.penalty_batchnorm)
+        task = _PenaltyTask(model, penalty, streams.penalty, parallel, settings.penalty_batchnorm)
     with ExitStack() as cleanup:
         if task is not None:
             cleanup.callback(task.close)
@@ -466,7 +476,7 @@ def _fit(
                 if task is not None:
                     picked = _class_batch(class_rows, rng, settings.penalty_batch)
                     task.start(to_model_range(unit_batch(X_train, picked, device)))
-                loss, parts = model.training_loss(x, generator)
+                loss, parts = model.training_loss(x, streams.noise)
                 loss.backward()
                 pen = task.finish() if task is not None else x.new_zeros(())
                 loss = loss.detach() + pen
