@@ -391,21 +391,29 @@ def test_the_documented_format_is_a_valid_spec():
 def test_train_defaults_are_the_train_configs():
     import dataclasses
 
-    from deepbalance.bench.spec import AUGMENTATIONS, EPOCH_ROWS, SCHEDULES, TRAIN_DEFAULTS
+    from deepbalance.bench.spec import TRAIN_DEFAULTS, TrainSpec
     from deepbalance.training import config
 
-    defaults = {f.name: f.default for f in dataclasses.fields(config.TrainConfig)}
-    defaults["classifier_params"] = {}
-    # the one deliberate difference: a spec trains its stated epochs, TrainConfig() has a
-    # step budget
+    # every recipe setting of TrainConfig is a spec setting, and an empty [train] table is
+    # TrainConfig() except for the one deliberate difference: a spec trains its stated epochs
+    recipe = {f.name for f in dataclasses.fields(config.TrainConfig)} - {
+        "device",
+        "eval_batch_size",
+    }
+    assert set(TRAIN_DEFAULTS) == recipe == {f.name for f in dataclasses.fields(TrainSpec)}
     assert TRAIN_DEFAULTS["min_steps"] is None
-    assert defaults["min_steps"] == config.DEFAULT_MIN_STEPS
-    defaults["min_steps"] = None
-    assert {k: defaults[k] for k in TRAIN_DEFAULTS} == TRAIN_DEFAULTS
-    assert set(TRAIN_DEFAULTS) == set(defaults) - {"device", "eval_batch_size"}
-    assert (SCHEDULES, AUGMENTATIONS, EPOCH_ROWS) == (
-        config.SCHEDULES, config.AUGMENTATIONS, config.EPOCH_ROWS,
-    )  # fmt: skip
+    assert config.TrainConfig(**TrainSpec().as_dict()) == config.TrainConfig(min_steps=None)
+
+
+def test_the_spec_module_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import deepbalance.bench.spec; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize(

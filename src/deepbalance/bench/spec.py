@@ -129,6 +129,7 @@ from pydantic_core import PydanticCustomError
 
 from .. import data  # noqa: F401  (its modules register their metric suites)
 from ..metrics import metric_names
+from ..training.config import AUGMENTATIONS, EPOCH_ROWS, OPTIMIZERS, SCHEDULES, TrainConfig
 
 try:
     import tomllib
@@ -174,34 +175,16 @@ DEFAULT_FOLDS = 5
 _OPTIONAL_TEST_KEYS = ("folds", "dataset", "split", "options", "data_dir")
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
-#: Training settings of a spec's ``[train]`` table and their defaults.
-#: They equal ``TrainConfig``'s defaults (a test checks it); kept here so reading a spec
-#: needs no torch.
+#: Training settings of a spec's ``[train]`` table and their defaults: ``TrainConfig``'s
+#: (``deepbalance.training.config`` imports without torch, so this module does), except that a spec trains its
+#: stated epochs (``min_steps`` None; ``TrainConfig()`` and ``compare`` default to
+#: ``DEFAULT_MIN_STEPS``). ``device`` and ``eval_batch_size`` are how a run executes, not the
+#: recipe: they come from the command line.
 TRAIN_DEFAULTS: dict[str, Any] = {
-    "classifier": "fast-cnn",
-    "classifier_params": {},
-    "epochs": 10,
-    # a spec trains its stated epochs; ``TrainConfig()`` (and ``compare``) default to 500
-    "min_steps": None,
-    "epoch_rows": "real",
-    "eval_every": 1,
-    "batch_size": 128,
-    "lr": 0.1,
-    "optimizer": "sgd",
-    "schedule": "onecycle",
-    "weight_decay": 5e-4,
-    "momentum": 0.9,
-    "nesterov": True,
-    "label_smoothing": 0.1,
-    "augment": "auto",
-    "shift": None,
-    "val_fraction": 0.0,
-    "best_metric": "acsa",
-}
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("onecycle", "cosine", "constant")
-AUGMENTATIONS = ("auto", "none", "shift", "shift-flip")
-EPOCH_ROWS = ("all", "real")
+    f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+    for f in dataclasses.fields(TrainConfig)
+    if f.name not in ("device", "eval_batch_size")
+} | {"min_steps": None}
 #: ``--budget quick`` when the spec has no ``[budgets.quick]`` table.
 QUICK_BUDGET: dict[str, Any] = {"seeds": 1, "epochs": 2, "subset": 0.25}
 #: "quick": a smoke-sized REDUCED run; "full": the spec as written (the CPU recipe);

@@ -1,58 +1,64 @@
-"""Training: classifier training loop, loss-level pieces for imbalance, CLE-SMOTE stages."""
+"""Training: classifier training loop, loss-level pieces for imbalance, CLE-SMOTE stages.
 
-from .callbacks import Callback, RichProgress, TrainState
-from .cle import CAPS, BatchMeanCap, ClassMeanCap, ConstantCap
-from .config import TrainConfig
-from .data import InputPipeline, channel_stats, random_crop_flip, split_validation
-from .ldam import LDAMLoss, ldam_margins
-from .losses import (
-    LOGIT_ADJUSTMENTS,
-    LOSS_HEADS,
-    WEIGHTINGS,
-    BalancedSoftmax,
-    CappedLoss,
-    ClassWeights,
-    LogitAdjustment,
-    Objective,
-    effective_number_weights,
-    inverse_frequency_weights,
-)
-from .posthoc import POST_HOC, TauNormalisation
-from .recipe import Recipe
-from .trainer import Trainer, TrainResult
-from .triplet import TripletPretraining, TripletSampler, triplet_loss
+The submodules are imported on first use (PEP 562), so that ``deepbalance.training.config``
+(``TrainConfig``, which reading a benchmark spec needs) imports without torch.
+"""
 
-__all__ = [
-    "CAPS",
-    "LOGIT_ADJUSTMENTS",
-    "LOSS_HEADS",
-    "POST_HOC",
-    "WEIGHTINGS",
-    "BalancedSoftmax",
-    "BatchMeanCap",
-    "Callback",
-    "CappedLoss",
-    "ClassMeanCap",
-    "ClassWeights",
-    "ConstantCap",
-    "InputPipeline",
-    "LDAMLoss",
-    "LogitAdjustment",
-    "Objective",
-    "Recipe",
-    "RichProgress",
-    "TrainConfig",
-    "TrainResult",
-    "TauNormalisation",
-    "TrainState",
-    "Trainer",
-    "TripletPretraining",
-    "TripletSampler",
-    "channel_stats",
-    "effective_number_weights",
-    "inverse_frequency_weights",
-    "ldam_margins",
-    "random_crop_flip",
-    "split_validation",
-    "triplet_loss",
-]
+from __future__ import annotations
+
+import importlib
+
+#: Public name -> the submodule that defines it.
+_WHERE = {
+    "Callback": "callbacks",
+    "RichProgress": "callbacks",
+    "TrainState": "callbacks",
+    "BatchMeanCap": "cle",
+    "CAPS": "cle",
+    "ClassMeanCap": "cle",
+    "ConstantCap": "cle",
+    "TrainConfig": "config",
+    "InputPipeline": "data",
+    "channel_stats": "data",
+    "random_crop_flip": "data",
+    "split_validation": "data",
+    "LDAMLoss": "ldam",
+    "ldam_margins": "ldam",
+    "BalancedSoftmax": "losses",
+    "CappedLoss": "losses",
+    "ClassWeights": "losses",
+    "LOGIT_ADJUSTMENTS": "losses",
+    "LOSS_HEADS": "losses",
+    "LogitAdjustment": "losses",
+    "Objective": "losses",
+    "WEIGHTINGS": "losses",
+    "effective_number_weights": "losses",
+    "inverse_frequency_weights": "losses",
+    "POST_HOC": "posthoc",
+    "TauNormalisation": "posthoc",
+    "Recipe": "recipe",
+    "TrainResult": "trainer",
+    "Trainer": "trainer",
+    "TripletPretraining": "triplet",
+    "TripletSampler": "triplet",
+    "triplet_loss": "triplet",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if module != "config":
+        # the trainer imports every other submodule, so the registries (loss heads, phases,
+        # batch transforms, caps) are complete whichever name is asked for first
+        importlib.import_module(".trainer", __name__)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

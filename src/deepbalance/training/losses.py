@@ -496,3 +496,4 @@ class Objective:
         if w is None:
             return loss.mean()
         return (w * loss).sum() / w.sum()
+
