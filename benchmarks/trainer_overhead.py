@@ -79,7 +79,9 @@ def plain_loop(train, test, *, seed: int, epochs: int = 10, batch_size: int = 12
     model.eval()
     xt = (torch.from_numpy(test.images).float().div_(255.0) - mean) / std
     with torch.no_grad():
-        pred = torch.cat([model(b).argmax(1) for b in xt.split(1024)]).numpy()
+        pred = torch.cat(
+            [model(b).argmax(1) for b in xt.split(TrainConfig().eval_batch_size)]
+        ).numpy()
     recalls = [np.mean(pred[test.labels == c] == c) for c in range(test.n_classes)]
     return float(np.mean(recalls))
 

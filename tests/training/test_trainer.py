@@ -68,6 +68,25 @@ def test_same_seed_same_numbers(digits):
     assert runs[0].losses != runs[2].losses
 
 
+def test_the_evaluation_batch_size_changes_no_number(digits):
+    # evaluation is per image (eval mode), so TrainConfig.eval_batch_size is a speed setting
+    train, test = digits
+    config = TrainConfig(classifier="fast-cnn", epochs=2, min_steps=None, batch_size=16)
+    recipe, synthetic = Recipe(cap="class-cosine"), np.arange(len(train)) % 3 == 0
+    runs = [
+        fit(train, {"test": test}, config.replace(eval_batch_size=n), recipe=recipe,
+            synthetic_mask=synthetic)
+        for n in (7, 256, 1024)
+    ]  # fmt: skip
+    assert runs[0].history == runs[1].history == runs[2].history
+    assert runs[0].losses == runs[1].losses == runs[2].losses
+    probas = [
+        run.predict_proba(test.images, batch_size=n)
+        for run, n in zip(runs, (5, 256, 60), strict=True)
+    ]
+    assert np.array_equal(probas[0], probas[1]) and np.array_equal(probas[1], probas[2])
+
+
 def test_nan_loss_stops_with_a_clear_error(digits):
     train, _ = digits
 

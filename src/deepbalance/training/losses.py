@@ -496,4 +496,3 @@ class Objective:
         if w is None:
             return loss.mean()
         return (w * loss).sum() / w.sum()
-

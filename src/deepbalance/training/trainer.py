@@ -94,7 +94,7 @@ class TrainResult:
     steps: int = 0
     post_hoc: dict | None = None
 
-    def predict_proba(self, images, *, batch_size: int = 1024) -> np.ndarray:
+    def predict_proba(self, images, *, batch_size: int = 256) -> np.ndarray:
         """Class probabilities for uint8 images ``(N, C, H, W)``."""
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4:
@@ -107,7 +107,7 @@ class TrainResult:
         rows = ImageRows(images, device, resident=False)
         return predict_proba(self.model, rows, pipeline, batch_size)
 
-    def predict(self, images, *, batch_size: int = 1024) -> np.ndarray:
+    def predict(self, images, *, batch_size: int = 256) -> np.ndarray:
         """Predicted class indices for uint8 images ``(N, C, H, W)``."""
         return self.predict_proba(images, batch_size=batch_size).argmax(1)
 
