@@ -225,7 +225,7 @@ def test_a_spec_naming_deepsmote_for_the_published_runs_is_warned(before):
     assert labels["deepsmote"] == "deepsmote"  # this spec's own (default) label
 
 
-@pytest.mark.parametrize("name", ["quickstart", "deepsmote-fmnist"])
+@pytest.mark.parametrize("name", ["quickstart", "deepsmote-fmnist", "deepsmote-defaults-cv"])
 def test_the_committed_stores_need_no_rerun_and_keep_their_labels(name):
     path = RESULTS / name / "results.sqlite"
     spec = load_spec(name)
