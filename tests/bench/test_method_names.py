@@ -264,14 +264,19 @@ def test_a_revised_method_hashes_apart_from_its_runs_before_the_change():
             assert revision(name) == 0 and spec.method(name).hash == before
 
 
-def test_the_rae_store_reruns_the_revised_presets_only():
+def test_the_rae_store_holds_three_seeds_of_every_row_as_today():
+    from deepbalance.methods import REVISIONS
+
     spec = load_spec("rae-fmnist")
     with Store(RESULTS / "rae-fmnist" / "results.sqlite", read_only=True) as store:
         done = store.finished_keys(spec.name, spec.hash)
-    stored = {key[0] for key in done}
-    # plain CE and DeepSMOTE as published are unchanged; every dissertation preset's runs
-    # predate its default without the penalty, so none of them counts as today's
-    assert {"none", "deepsmote-published"} <= stored
-    for method in spec.methods:
-        if method.name not in ("none", "deepsmote-published"):
-            assert not any(k[:2] == (method.id, method.hash) for k in done), method.id
+        hashes = {(r.method_id, r.method_hash) for r in store.runs(spec.name, spec.hash)}
+    # every row of today's spec (the revised presets without the penalty, and the +penalty
+    # rows) at seeds 0-2, under today's method hashes
+    assert {p.key for p in expand_grid(spec) if p.seed in (0, 1, 2)} <= done
+    # the revised presets' runs from before the revision stay in the store under their old
+    # hash, so they are never read as today's
+    revised = [m for m in spec.methods if m.name in REVISIONS and "sampler_params" not in m.params]
+    assert len(revised) == 6
+    for method in revised:
+        assert {h for i, h in hashes if i == method.id} - {method.hash}, method.id
