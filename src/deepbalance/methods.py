@@ -380,15 +380,26 @@ STORED_AS: dict[str, str] = {
 #: :func:`revision`), so runs stored before a change are never taken for today's; a method
 #: never revised hashes as before.
 REVISIONS: dict[str, tuple[str, ...]] = {
-    name: ("2026-12-03: the autoencoder trains without DeepSMOTE's penalty (Mandal 2024 §4.2-4.4)",)
-    for name in (
-        "deep-denoising-smote",
-        "deep-sparse-smote",
-        "beta-vae-smote",
-        "beta-vae-smote-2",
-        "deep-adasyn",
-        "deep-denoising-calibration",
-    )
+    **{
+        name: (
+            "2026-12-03: the autoencoder trains without DeepSMOTE's penalty (Mandal 2024 §4.2-4.4)",
+        )
+        for name in (
+            "deep-denoising-smote",
+            "deep-sparse-smote",
+            "beta-vae-smote",
+            "beta-vae-smote-2",
+            "deep-adasyn",
+            "deep-denoising-calibration",
+        )
+    },
+    **{
+        name: (
+            "2026-12-03: a triplet-pretraining epoch feeds a classifier epoch's images "
+            "(TripletPretraining.anchors_per_epoch), no longer every resampled row",
+        )
+        for name in ("cle-smote", "cle-constant-cap", "cle-v1")
+    },
 }
 
 
