@@ -176,10 +176,10 @@ _OPTIONAL_TEST_KEYS = ("folds", "dataset", "split", "options", "data_dir")
 #: The profile that ``policy = "deepsmote-imbalanced"`` applies to the test split.
 DEEPSMOTE_TEST_PROFILE = "deepsmote-imbalanced-test"
 #: Training settings of a spec's ``[train]`` table and their defaults: ``TrainConfig``'s
-#: (``deepbalance.training.config`` imports without torch, so this module does), except that a spec trains its
-#: stated epochs (``min_steps`` None; ``TrainConfig()`` and ``compare`` default to
-#: ``DEFAULT_MIN_STEPS``). ``device`` and ``eval_batch_size`` are how a run executes, not the
-#: recipe: they come from the command line.
+#: (``deepbalance.training.config`` imports without torch, so this module does), except that
+#: a spec trains its stated epochs (``min_steps`` None; ``TrainConfig()`` and ``compare``
+#: default to ``DEFAULT_MIN_STEPS``). ``device`` and ``eval_batch_size`` are how a run
+#: executes, not the recipe: they come from the command line.
 TRAIN_DEFAULTS: dict[str, Any] = {
     f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
     for f in dataclasses.fields(TrainConfig)
