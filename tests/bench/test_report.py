@@ -8,7 +8,13 @@ import pytest
 from markdown_tables import table_rows as _table_rows
 from scipy import stats
 
-from deepbalance.bench.report import load_protocols, print_tables, significance, write_report
+from deepbalance.bench.report import (
+    Cell,
+    load_protocols,
+    print_tables,
+    significance,
+    write_report,
+)
 from deepbalance.bench.runner import run_spec
 from deepbalance.bench.spec import apply_overrides, loads_spec
 
@@ -126,3 +132,34 @@ def test_print_tables(store, capsys):
     print_tables(store)
     out = capsys.readouterr().out
     assert "fake-grid" in out and "Baseline" in out and "±" in out
+
+
+class _TwoBudgets:
+    """A protocol stand-in: rows keyed by (method, variant), cells paired by (seed, variant)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def method_rows(self):
+        return [(key, f"{key[0]} [{key[1]}]") for key in self.rows]
+
+    def cell(self, key, test_set, metric):
+        return Cell(list(self.rows[key]), [(seed, key[1]) for seed in range(len(self.rows[key]))])
+
+
+def test_runner_up_is_the_best_row_that_pairs_with_the_top_one():
+    rows = {
+        ("bound", "long"): [0.90, 0.91, 0.92],
+        ("bound", "default"): [0.89, 0.90, 0.91],  # second by mean, but no seed of "long"
+        ("ros", "long"): [0.85, 0.87, 0.86],
+        ("ros", "default"): [0.84, 0.85, 0.86],
+    }
+    result = significance(_TwoBudgets(rows), "balanced", "acsa")
+    assert (result.top, result.runner_up) == ("bound [long]", "ros [long]")
+    assert result.n == 3 and result.test == "paired t-test"
+    expected = stats.ttest_rel(rows[("bound", "long")], rows[("ros", "long")]).pvalue
+    assert result.p_value == pytest.approx(expected)
+    only_other_budget = {k: v for k, v in rows.items() if k[0] == "bound"}
+    result = significance(_TwoBudgets(only_other_budget), "balanced", "acsa")
+    assert result.runner_up == "bound [default]" and result.p_value is None
+    assert result.note == "0 paired seed(s)"

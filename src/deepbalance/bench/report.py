@@ -420,7 +420,10 @@ class Significance:
 
 
 def significance(protocol: Protocol, test_set: str, metric: str) -> Significance | None:
-    """Compare the two best methods (by mean) paired over the seeds both ran; None if < 2.
+    """Compare the best row (by mean) with the best one it pairs with; None if < 2 rows.
+
+    Rows pair over the keys (seed and variant) both ran; the runner-up is the best row sharing
+    at least two keys with the top one, or the second row when none does.
 
     The test is :func:`deepbalance.stats.paired_test`'s.
     """
@@ -429,7 +432,11 @@ def significance(protocol: Protocol, test_set: str, metric: str) -> Significance
     if len(cells) < 2:
         return None
     cells.sort(key=lambda item: item[1].mean, reverse=True)
-    (top, a), (second, b) = cells[0], cells[1]
+    (top, a), rest = cells[0], cells[1:]
+    # The runner-up is the best row that shares seeds with the top one: with two budgets (variants)
+    # the next row by mean is often the top method's other budget, which pairs with nothing.
+    pairable = [(label, c) for label, c in rest if len(set(a.keys) & set(c.keys)) >= 2]
+    second, b = (pairable or rest)[0]
     result = paired_test(*paired_values(a.values, a.keys, b.values, b.keys))
     if result.reason == TOO_FEW_PAIRS:
         note = f"{result.n} paired seed(s)"
