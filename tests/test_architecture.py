@@ -4,7 +4,7 @@ Every ``import`` of every module counts, at module level and inside functions (a
 is still a dependency). Layers, top to bottom::
 
     cli → workflows → bench → methods, tuning → training, samplers → nets
-        → data, metrics, stats and the small shared helpers
+        → data, metrics, stats, method_names and the small shared helpers
 
 A module may import its own layer and any layer below it. It may import a private *module*
 (``deepbalance._checks``) but not another module's private *name* (``from .x import _y`` or
@@ -34,6 +34,7 @@ LAYERS = (
         "data",
         "metrics",
         "stats",
+        "method_names",
         "_checks",
         "_batching",
         "_console",

@@ -26,6 +26,14 @@ import numpy as np
 
 from ._checks import check_int, check_random_state, seed_from
 from .data.imageset import ImageSet
+from .method_names import (  # noqa: F401  (STORED_AS, REVISIONS and the helpers live there)
+    RENAMED,
+    REVISIONS,
+    STORED_AS,
+    current_name,
+    revision,
+    stored_name,
+)
 from .registry import Registry
 from .training.config import TrainConfig
 from .training.data import split_validation
@@ -358,64 +366,8 @@ _register(
 )
 
 #: Former method names that still work (with a FutureWarning naming the current one).
-METHODS.rename("deepsmote-residual+copies", "deepsmote")
-METHODS.rename("deepsmote+cap", "deepsmote-published+cap")
-METHODS.rename("deepsmote+cap+logit-adjustment", "deepsmote-published+cap+logit-adjustment")
-
-#: ``{current name: the name its runs were keyed and hashed under}`` for methods whose name
-#: changed when "deepsmote" came to mean ``DeepSMOTE()``: benchmark specs hash a method by this
-#: name, so runs stored before the change are found again, and results stores of schema 1
-#: (:mod:`deepbalance.bench.store`) are read with these names translated. Before the change
-#: "deepsmote" was the published variant.
-STORED_AS: dict[str, str] = {
-    "deepsmote": "deepsmote-residual+copies",
-    "deepsmote-published": "deepsmote",
-    "deepsmote-published+cap": "deepsmote+cap",
-    "deepsmote-published+cap+logit-adjustment": "deepsmote+cap+logit-adjustment",
-}
-
-
-#: ``{method name: (change, ...)}`` for methods whose defaults changed after runs of them
-#: were stored. A benchmark spec hashes a method with its revision (the number of changes,
-#: :func:`revision`), so runs stored before a change are never taken for today's; a method
-#: never revised hashes as before.
-REVISIONS: dict[str, tuple[str, ...]] = {
-    **{
-        name: (
-            "2026-12-03: the autoencoder trains without DeepSMOTE's penalty (Mandal 2024 §4.2-4.4)",
-        )
-        for name in (
-            "deep-denoising-smote",
-            "deep-sparse-smote",
-            "beta-vae-smote",
-            "beta-vae-smote-2",
-            "deep-adasyn",
-            "deep-denoising-calibration",
-        )
-    },
-    **{
-        name: (
-            "2026-12-03: a triplet-pretraining epoch feeds a classifier epoch's images "
-            "(TripletPretraining.anchors_per_epoch), no longer every resampled row",
-        )
-        for name in ("cle-smote", "cle-constant-cap", "cle-v1")
-    },
-}
-
-
-def revision(name: str) -> int:
-    """How many times method ``name``'s defaults changed after runs were stored (0: never)."""
-    return len(REVISIONS.get(name, ()))
-
-
-def stored_name(name: str) -> str:
-    """The name ``name``'s runs are hashed under (:data:`STORED_AS`; else ``name``)."""
-    return STORED_AS.get(name, name)
-
-
-def current_name(stored: str) -> str:
-    """The current name of a method stored as ``stored`` in a schema-1 results store."""
-    return {old: new for new, old in STORED_AS.items()}.get(stored, stored)
+for _old, _new in RENAMED.items():
+    METHODS.rename(_old, _new)
 
 
 @dataclass

@@ -405,15 +405,29 @@ def test_train_defaults_are_the_train_configs():
     assert config.TrainConfig(**TrainSpec().as_dict()) == config.TrainConfig(min_steps=None)
 
 
-def test_the_spec_module_imports_without_torch():
+def test_reading_every_built_in_spec_imports_no_torch():
     import subprocess
     import sys
+    from importlib import resources
 
+    quickstart = resources.files("deepbalance.bench.specs").joinpath("quickstart.toml")
+    toml = quickstart.read_text().replace(
+        'name = "deepsmote"\n', 'name = "deepsmote-residual+copies"\n'
+    )
+    assert "deepsmote-residual+copies" in toml  # a former name, resolved without the methods
     code = (
-        "import sys; import deepbalance.bench.spec; "
+        "import sys, warnings\n"
+        "from deepbalance.bench.spec import builtin_spec_names, load_spec, loads_spec\n"
+        "for name in builtin_spec_names(): load_spec(name)\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    spec = loads_spec(TOML)\n"
+        "assert 'deepsmote' in [m.name for m in spec.methods], spec.methods\n"
+        "assert any('is now called' in str(w.message) for w in caught), caught\n"
+        "assert spec.hash == load_spec('quickstart').hash\n"
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", f"TOML = {toml!r}\n{code}"], check=True)
 
 
 @pytest.mark.parametrize(

@@ -1067,7 +1067,7 @@ def _warn_former_meanings(spec: Spec, keys) -> None:
     """Warn (``FutureWarning``) where ``spec`` runs a method under a name that meant another
     method when the stored runs ``keys`` were made (``deepsmote``, once the published variant,
     is ``DeepSMOTE()`` now): those runs are kept under today's name of what they ran."""
-    from ..methods import current_name
+    from ..method_names import current_name
 
     stored = {key[0] for key in keys}
     ids = {m.id for m in spec.methods}

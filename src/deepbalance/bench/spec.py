@@ -11,10 +11,10 @@ The spec hash (:attr:`Spec.hash`) covers everything that changes the numbers of 
 profile, test sets, training recipe, training subset) and the spec name. Seeds, methods and
 variants are not in it: they are part of each run's key, so adding a seed or a method to a spec
 keeps the runs already stored. A method is hashed by the name its runs were first stored under
-(``deepbalance.methods.STORED_AS``), so renaming a method keeps its runs, and with the revision
-of its defaults (``deepbalance.methods.REVISIONS``), so changing them does not; a former method name
-(e.g. ``deepsmote-residual+copies``, now ``deepsmote``) still works, with a ``FutureWarning``,
-and an id that equals it follows the new name.
+(``deepbalance.method_names.STORED_AS``), so renaming a method keeps its runs, and with the
+revision of its defaults (``deepbalance.method_names.REVISIONS``), so changing them does not; a
+former method name (e.g. ``deepsmote-residual+copies``, now ``deepsmote``) still works, with a
+``FutureWarning``, and an id that equals it follows the new name.
 
 The format (every table but ``[data]``, ``[[test_sets]]`` and ``[[methods]]`` is optional)::
 
@@ -127,7 +127,10 @@ from pydantic import (
 from pydantic import dataclasses as pydantic_dataclasses
 from pydantic_core import PydanticCustomError
 
-from .. import data  # noqa: F401  (its modules register their metric suites)
+from .. import (
+    data,  # noqa: F401  (its modules register their metric suites)
+    method_names,
+)
 from ..metrics import metric_names
 from ..training.config import AUGMENTATIONS, EPOCH_ROWS, OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -453,14 +456,14 @@ class MethodSpec:
     @property
     def hash(self) -> str:
         """Hash of what changes this method's numbers: name (as its runs were first stored,
-        ``deepbalance.methods.stored_name``), params, profile override and the revision of
+        ``deepbalance.method_names.stored_name``), params, profile override and the revision of
         the method's defaults (``deepbalance.methods.revision``)."""
         hashed = {
-            "name": _stored_method_name(self.name),
+            "name": method_names.stored_name(self.name),
             "params": self.params,
             "profile": plain(self.profile),
         }
-        revised = _method_revision(self.name)
+        revised = method_names.revision(self.name)
         if revised:  # left out for a method never revised, so its stored runs keep their hash
             hashed["revision"] = revised
         return stable_hash(hashed)
@@ -945,23 +948,7 @@ def _current_method_name(name):
     """``name``, or the current name of a former method name (with a ``FutureWarning``)."""
     if not isinstance(name, str):
         return name
-    try:
-        from ..methods import METHODS
-    except ImportError:  # pragma: no cover - the methods layer is part of the package
-        return name
-    return METHODS.resolve(name, stacklevel=4)
-
-
-def _stored_method_name(name: str) -> str:
-    from ..methods import stored_name
-
-    return stored_name(name)
-
-
-def _method_revision(name: str) -> int:
-    from ..methods import revision
-
-    return revision(name)
+    return method_names.resolve(name, stacklevel=4)
 
 
 def _method_id(key, ids: Sequence[str]):
@@ -969,11 +956,7 @@ def _method_id(key, ids: Sequence[str]):
     that is no id of the spec stands for its current name (see :class:`MethodSpec`)."""
     if not isinstance(key, str) or key in ids:
         return key
-    try:
-        from ..methods import METHODS
-    except ImportError:  # pragma: no cover
-        return key
-    current = METHODS.renamed().get(key)
+    current = method_names.RENAMED.get(key)
     return current if current in ids else key
 
 

@@ -24,7 +24,7 @@ Read-only use (``Store(path, read_only=True)``, what reports do) opens the file 
 Schema 2 changed no table, only what method names mean: ``deepsmote`` is ``DeepSMOTE()`` with its
 defaults (residual + copies; schema 1 stored it as ``deepsmote-residual+copies``) and the
 published variant is ``deepsmote-published`` (schema 1: ``deepsmote``); see
-``deepbalance.methods.STORED_AS``. A schema-1 store is read with those names translated (its
+``deepbalance.method_names.STORED_AS``. A schema-1 store is read with those names translated (its
 runs' ids and names, its specs' method lists, paper numbers and overrides, its artifacts and
 claims; a label is kept unless it was the id), and is translated in place, in one transaction,
 when it is opened for writing. Method hashes do not change, so no stored run has to be rerun.
@@ -799,14 +799,14 @@ _KEY_WHERE = " AND ".join(f"{column}=?" for column in _KEY_COLUMNS)
 
 
 def _current_name(name):
-    from ..methods import current_name
+    from ..method_names import current_name
 
     return current_name(name) if isinstance(name, str) else name
 
 
 def _renamed(method_id, name) -> tuple:
     """``(id, name)`` today of a method stored in schema 1 as ``(method_id, name)``: the name
-    translated (``deepbalance.methods.current_name``), and the id with it where it was the
+    translated (``deepbalance.method_names.current_name``), and the id with it where it was the
     name."""
     new = _current_name(name)
     if new == name:
