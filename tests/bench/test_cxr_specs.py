@@ -22,6 +22,13 @@ from deepbalance.registry import Registry
 
 SPECS = ("cxr-frameworks-fmnist", "cxr-chexpert", "cxr-chexpert-nih-expert")
 #: the paper's four baselines and CLE-SMOTE (CLE-SMOTE CXR 2024 §4.2); the proxy keeps 1/n too
+#: run on the Fashion-MNIST proxy beside the paper's methods (not in the paper)
+LONG_TAIL_METHODS = ["drs", "balanced-softmax", "ldam-drw", "cmo-drw", "deepsmote-drs"]
+#: the deep composition's autoencoder, made tiny for the end-to-end test
+DEEP_DRS = (
+    "label = \"DeepSMOTE-DRS (DeepSMOTE() as DRS's late-stage data)\"\n"
+    "params = { sampler_params = { k_neighbors = 3 } }"
+)
 PAPER_METHODS = [
     "none",
     "random-oversampling",
@@ -54,6 +61,7 @@ def test_specs_validate_against_the_library(name):
     expected = list(PAPER_METHODS)
     if name == "cxr-frameworks-fmnist":
         expected.insert(3, "class-weighted")
+        expected += LONG_TAIL_METHODS
     assert [m.name for m in spec.methods] == expected
     check_names(spec)  # against the library's registries
     for budget in (None, "quick", "protocol"):
@@ -481,8 +489,10 @@ def test_proxy_spec_end_to_end_on_fashion_mnist(tmp_path):
             ("epochs = 10", "epochs = 1"),
             ("eval_every = 5", "eval_every = 1"),
             (CLE_PARAMS, CLE_PARAMS[:-2] + ", pretrain_epochs = 1 }"),
+            (DEEP_DRS, DEEP_DRS[:-4] + ", epochs = 2, dim_h = 4 } }"),
         ],
     )
+    assert spec.method("deepsmote-drs").params["sampler_params"]["epochs"] == 2
     summary = run_spec(spec, store=tmp_path / "r.sqlite", progress=False, save_grids=False)
     assert summary.complete and summary.ran == 5 * len(spec.methods)
     with Store(tmp_path / "r.sqlite") as store:
