@@ -1,5 +1,7 @@
 """The training loop: determinism, evaluation records, validation split, errors, augmentation."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,8 @@ from deepbalance.training import (
     random_crop_flip,
     split_validation,
 )
+from deepbalance.training import trainer as trainer_module
+from deepbalance.training.trainer import seeded_torch
 
 #: exactly its epochs (min_steps=None): these tests count epochs, evaluations and steps
 FAST = TrainConfig(
@@ -66,6 +70,40 @@ def test_same_seed_same_numbers(digits):
     states = [run.model.state_dict() for run in runs[:2]]
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert runs[0].losses != runs[2].losses
+
+
+def test_seeded_torch_skips_the_memory_fill_and_restores_the_flags():
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    with seeded_torch(0, torch.device("cpu")):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.utils.deterministic.fill_uninitialized_memory is False
+    assert torch.utils.deterministic.fill_uninitialized_memory is fill
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_the_skipped_memory_fill_changes_no_number(digits, monkeypatch):
+    train, test = digits
+    config = TrainConfig(classifier="fast-cnn", epochs=2, batch_size=16, augment="shift", lr=0.05)
+    plain = fit(train, {"test": test}, config, seed=1)
+
+    @contextmanager
+    def filling(seed, device):  # deterministic mode with its default fill of new tensors
+        prev_fill = torch.utils.deterministic.fill_uninitialized_memory
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.utils.deterministic.fill_uninitialized_memory = True
+            try:
+                yield
+            finally:
+                torch.utils.deterministic.fill_uninitialized_memory = prev_fill
+                torch.use_deterministic_algorithms(False)
+
+    monkeypatch.setattr(trainer_module, "seeded_torch", filling)
+    filled = fit(train, {"test": test}, config, seed=1)
+    assert plain.history == filled.history and plain.losses == filled.losses
+    a, b = plain.model.state_dict(), filled.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_the_evaluation_batch_size_changes_no_number(digits):

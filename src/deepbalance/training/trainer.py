@@ -161,16 +161,26 @@ class EpochContext:
 
 @contextmanager
 def seeded_torch(seed: int, device: torch.device):
-    """Seed torch's global generators and use deterministic kernels, restoring both after."""
+    """Seed torch's global generators and use deterministic kernels, restoring both after.
+
+    Deterministic mode by default also fills every newly allocated tensor with a known value
+    (``torch.utils.deterministic.fill_uninitialized_memory``): a guard against kernels that read
+    memory they never wrote, which no kernel here does. On the CPU that fill was most of the
+    trainer's overhead against a plain loop (docs/benchmarks.md, "The trainer's own cost"), so
+    it is off inside the block; the numbers are the same with it on.
+    """
     prev = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    prev_fill = torch.utils.deterministic.fill_uninitialized_memory
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.utils.deterministic.fill_uninitialized_memory = False
         try:
             yield
         finally:
+            torch.utils.deterministic.fill_uninitialized_memory = prev_fill
             torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
 
 
