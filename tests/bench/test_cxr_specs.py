@@ -26,7 +26,7 @@ SPECS = ("cxr-frameworks-fmnist", "cxr-chexpert", "cxr-chexpert-nih-expert")
 LONG_TAIL_METHODS = ["drs", "balanced-softmax", "ldam-drw", "cmo-drw", "deepsmote-drs"]
 #: the deep composition's autoencoder, made tiny for the end-to-end test
 DEEP_DRS = (
-    "label = \"DeepSMOTE-DRS (DeepSMOTE() as DRS's late-stage data)\"\n"
+    'label = "DeepSMOTE-DRS (DeepSMOTE() as DRS\'s late-stage data)"\n'
     "params = { sampler_params = { k_neighbors = 3 } }"
 )
 PAPER_METHODS = [
