@@ -8,6 +8,8 @@ renames and re-exports these names).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import NamedTuple
 
 #: ``{former name: current name}``: former method names that still work, with a
 #: ``FutureWarning`` naming the current one (``deepbalance.methods`` registers them).
@@ -30,11 +32,24 @@ STORED_AS: dict[str, str] = {
 }
 
 
+class Revision(NamedTuple):
+    """A change of a method's defaults that names the parameters it changed.
+
+    A run that sets every one of ``fields`` itself (a spec's ``params``) ran the same before
+    and after the change, so the change does not count towards its revision. A change given as
+    a plain string changed something no parameter sets (it counts for every run).
+    """
+
+    note: str
+    fields: tuple[str, ...]
+
+
 #: ``{method name: (change, ...)}`` for methods whose defaults changed after runs of them
-#: were stored. A benchmark spec hashes a method with its revision (the number of changes,
+#: were stored: a note, or a :class:`Revision` naming the parameters it changed. A benchmark
+#: spec hashes a method with its revision (the number of changes that apply to it,
 #: :func:`revision`), so runs stored before a change are never taken for today's; a method
 #: never revised hashes as before.
-REVISIONS: dict[str, tuple[str, ...]] = {
+REVISIONS: dict[str, tuple[str | Revision, ...]] = {
     **{
         name: (
             "2026-12-03: the autoencoder trains without DeepSMOTE's penalty (Mandal 2024 §4.2-4.4)",
@@ -58,9 +73,18 @@ REVISIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def revision(name: str) -> int:
-    """How many times method ``name``'s defaults changed after runs were stored (0: never)."""
-    return len(REVISIONS.get(name, ()))
+def revision(name: str, params: Mapping | None = None) -> int:
+    """How many times method ``name``'s defaults changed after runs were stored (0: never).
+
+    With ``params`` (the parameters a run sets itself), a :class:`Revision` whose fields the
+    run sets, every one, does not count: the run is the same before and after it.
+    """
+    given = set(params or ())
+    return sum(
+        1
+        for change in REVISIONS.get(name, ())
+        if not (isinstance(change, Revision) and set(change.fields) <= given)
+    )
 
 
 def stored_name(name: str) -> str:

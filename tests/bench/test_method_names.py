@@ -280,3 +280,35 @@ def test_the_rae_store_holds_three_seeds_of_every_row_as_today():
     assert len(revised) == 6
     for method in revised:
         assert {h for i, h in hashes if i == method.id} - {method.hash}, method.id
+
+
+def test_a_revision_naming_its_fields_spares_the_runs_that_set_them(monkeypatch):
+    from deepbalance import method_names
+    from deepbalance.method_names import Revision, revision
+
+    monkeypatch.setitem(
+        method_names.REVISIONS,
+        "logit-adjustment",
+        ("a change no parameter sets", Revision("new tau and smoothing", ("tau", "smoothing"))),
+    )
+    assert revision("logit-adjustment") == 2
+    assert revision("logit-adjustment", {"tau": 0.5}) == 2  # smoothing still the default
+    assert revision("logit-adjustment", {"tau": 0.5, "smoothing": "none"}) == 1
+    methods = (
+        '\n[[methods]]\nname = "logit-adjustment"\n'
+        '\n[[methods]]\nname = "logit-adjustment"\nid = "set"\n'
+        'params = { tau = 0.5, smoothing = "none" }\n'
+    )
+    spec = loads_spec(spec_text(methods))
+    plain_la, set_la = spec.method("logit-adjustment"), spec.method("set")
+    assert plain_la.hash == stable_hash(
+        {"name": "logit-adjustment", "params": {}, "profile": None, "revision": 2}
+    )
+    assert set_la.hash == stable_hash(
+        {
+            "name": "logit-adjustment",
+            "params": {"tau": 0.5, "smoothing": "none"},
+            "profile": None,
+            "revision": 1,
+        }
+    )

@@ -457,13 +457,13 @@ class MethodSpec:
     def hash(self) -> str:
         """Hash of what changes this method's numbers: name (as its runs were first stored,
         ``deepbalance.method_names.stored_name``), params, profile override and the revision of
-        the method's defaults (``deepbalance.methods.revision``)."""
+        the method's defaults that apply to these params (``deepbalance.methods.revision``)."""
         hashed = {
             "name": method_names.stored_name(self.name),
             "params": self.params,
             "profile": plain(self.profile),
         }
-        revised = method_names.revision(self.name)
+        revised = method_names.revision(self.name, self.params)
         if revised:  # left out for a method never revised, so its stored runs keep their hash
             hashed["revision"] = revised
         return stable_hash(hashed)
