@@ -349,6 +349,7 @@ EXPECTED_BUILTINS = {
     "fmnist-lt",
     "fmnist-lt-extreme",
     "fmnist-lt-leaderboard",
+    "logit-adjustment-tau-cv",
     "rae-mnist",
     "rae-cifar10",
 }
