@@ -77,8 +77,15 @@ def revision(name: str, params: Mapping | None = None) -> int:
     """How many times method ``name``'s defaults changed after runs were stored (0: never).
 
     With ``params`` (the parameters a run sets itself), a :class:`Revision` whose fields the
-    run sets, every one, does not count: the run is the same before and after it.
+    run sets, every one, does not count: the run is the same before and after it. Fields are
+    the method's own parameter names (recipe fields such as ``tau``), as a spec's ``params``
+    gives them at its top level.
     """
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(
+            f"params={params!r} must be a dict of the parameters a run sets (e.g. "
+            "{'tau': 1.0}) or None"
+        )
     given = set(params or ())
     return sum(
         1

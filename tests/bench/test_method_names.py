@@ -294,6 +294,8 @@ def test_a_revision_naming_its_fields_spares_the_runs_that_set_them(monkeypatch)
     assert revision("logit-adjustment") == 2
     assert revision("logit-adjustment", {"tau": 0.5}) == 2  # smoothing still the default
     assert revision("logit-adjustment", {"tau": 0.5, "smoothing": "none"}) == 1
+    with pytest.raises(TypeError, match="params=.*must be a dict"):
+        revision("logit-adjustment", ["tau", "smoothing"])
     methods = (
         '\n[[methods]]\nname = "logit-adjustment"\n'
         '\n[[methods]]\nname = "logit-adjustment"\nid = "set"\n'
