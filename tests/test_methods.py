@@ -107,7 +107,8 @@ def test_get_method_overrides_recipe_and_sampler_params():
 
 
 def test_tuned_loss_baselines():
-    assert get_method("logit-adjustment").recipe.tau == 0.75
+    assert get_method("logit-adjustment").recipe.tau == 1.0
+    assert get_method("logit-adjustment").recipe.smoothing == "none"
     assert get_method("deepsmote-published+cap+logit-adjustment").recipe.tau == 0.75
     assert get_method("balanced-softmax").recipe.tau == 1.0
     assert get_method("drw").recipe.drw_start == 0.5

@@ -70,6 +70,13 @@ REVISIONS: dict[str, tuple[str | Revision, ...]] = {
         )
         for name in ("cle-smote", "cle-constant-cap", "cle-v1")
     },
+    "logit-adjustment": (
+        Revision(
+            "2026-12-04: tau 0.75 -> 1 and no label smoothing, chosen by 5-fold CV of the "
+            "training set (spec logit-adjustment-tau-cv)",
+            ("tau", "smoothing"),
+        ),
+    ),
 }
 
 
