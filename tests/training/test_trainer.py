@@ -87,17 +87,10 @@ def test_the_skipped_memory_fill_changes_no_number(digits, monkeypatch):
     plain = fit(train, {"test": test}, config, seed=1)
 
     @contextmanager
-    def filling(seed, device):  # deterministic mode with its default fill of new tensors
-        prev_fill = torch.utils.deterministic.fill_uninitialized_memory
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            torch.use_deterministic_algorithms(True, warn_only=True)
+    def filling(seed, device):  # seeded_torch with deterministic mode's default fill back on
+        with seeded_torch(seed, device):
             torch.utils.deterministic.fill_uninitialized_memory = True
-            try:
-                yield
-            finally:
-                torch.utils.deterministic.fill_uninitialized_memory = prev_fill
-                torch.use_deterministic_algorithms(False)
+            yield
 
     monkeypatch.setattr(trainer_module, "seeded_torch", filling)
     filled = fit(train, {"test": test}, config, seed=1)
