@@ -108,7 +108,8 @@ def main(argv=None) -> int:
         epochs = len(sampler.history_)
         seconds = float(np.mean([h["seconds"] for h in sampler.history_]))
         rows.append(
-            f"| DeepSMOTE defaults (dim_h={sampler.dim_h}, ≤{sampler.epochs} epochs) | {epochs} "
+            f"| DeepSMOTE defaults (dim_h={sampler.autoencoder_settings().dim_h}, "
+            f"≤{sampler.train_settings().epochs} epochs) | {epochs} "
             f"| {seconds:.1f} | {n / seconds:.0f} "
             f"| {_recon_mse(sampler.autoencoder_, held_out01):.4f} | {wall:.0f} "
             f"({len(X_res) - n} images made) |"

@@ -100,7 +100,7 @@ def run_one(variant: str, seed: int, cache_dir: str) -> dict:
     sampler = result.sampler
     return {
         "variant": variant,
-        "penalty_batchnorm": sampler.penalty_batchnorm,
+        "penalty_batchnorm": sampler.train_settings().penalty_batchnorm,
         "method": method.to_dict(),
         "seed": seed,
         "metrics": {
@@ -255,7 +255,9 @@ def main(argv=None) -> int:
 
     from deepbalance.samplers import DeepSMOTE
 
-    batchnorm = DeepSMOTE().penalty_batchnorm  # what every variant's autoencoder uses now
+    batchnorm = (
+        DeepSMOTE().train_settings().penalty_batchnorm
+    )  # what every variant's autoencoder uses now
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:  # in order: variants of a seed reuse its autoencoder
         for variant in args.variants:

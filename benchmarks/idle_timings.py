@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     params = dict(FORMER_DEFAULT) if args.former_default else {}
     if args.epochs is not None:
         params["epochs"] = args.epochs
-    sampler = DeepSMOTE(random_state=0, **params)
+    sampler = DeepSMOTE(**DeepSMOTE.fold_autoencoder_params({"random_state": 0, **params}))
     _, wall, cpu = _timed(lambda: sampler.fit_resample(train.images, train.labels))
     held = test.images[np.random.RandomState(0).choice(len(test), 2000, replace=False)]
     held01 = held.astype(np.float32) / 255.0

@@ -80,7 +80,7 @@ def main(argv=None) -> int:
             params = {"penalty": penalty, "random_state": seed, "device": args.device}
             if args.ae_epochs is not None:
                 params["epochs"] = args.ae_epochs
-            sampler = DeepSMOTE(**params)
+            sampler = DeepSMOTE(**DeepSMOTE.fold_autoencoder_params(params))
             start = time.perf_counter()
             X_res, y_res = sampler.fit_resample(lt.images, lt.labels)
             seconds = time.perf_counter() - start

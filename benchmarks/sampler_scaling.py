@@ -133,9 +133,13 @@ def make_sampler(name: str):
         "random": lambda: RandomOversampler(random_state=0),
         "pixel-smote": lambda: PixelSMOTE(random_state=0),
         "pixel-adasyn": lambda: PixelADASYN(random_state=0),
-        "deepsmote": lambda: DeepSMOTE(random_state=0, **ae),
+        "deepsmote": lambda: DeepSMOTE(
+            random_state=0, autoencoder=DeepSMOTE.default_autoencoder().set_params(**ae)
+        ),
         "calibration": lambda: LatentOversampler(
-            strategy=WeightedCalibration(covariance_type="diag"), random_state=0, **ae
+            strategy=WeightedCalibration(covariance_type="diag"),
+            random_state=0,
+            autoencoder=LatentOversampler.default_autoencoder().set_params(**ae),
         ),
     }[name]()
 

@@ -27,6 +27,7 @@ _EXPORTS = {
         "PixelADASYN",
         "PixelOversampler",
         "LatentOversampler",
+        "Autoencoder",
         "DeepSMOTE",
         "DeepSMOTEOfficial",
         "DeepDenoisingSMOTE",

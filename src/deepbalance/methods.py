@@ -121,7 +121,8 @@ class Method:
         if device is not None and "device" in accepted:
             params.setdefault("device", device)
         _check_sampler_params(self.sampler, params)
-        return cls(**params)
+        fold = getattr(cls, "fold_autoencoder_params", None)  # latent samplers: flat -> nested
+        return cls(**(fold(params) if fold is not None else params))
 
     def to_dict(self) -> dict:
         """JSON-friendly description (for result stores)."""
@@ -158,6 +159,8 @@ def _check_sampler_params(sampler: str, params: Mapping) -> None:
     accepted = inspect.signature(cls).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         return
+    # a latent sampler's autoencoder parameters may be named flat (fold_autoencoder_params)
+    accepted = [*accepted, *getattr(cls, "AUTOENCODER_PARAMS", ())]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise TypeError(

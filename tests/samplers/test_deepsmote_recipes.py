@@ -6,6 +6,11 @@ import pytest
 from deepbalance.samplers import DeepSMOTE, DeepSMOTEOfficial, LatentOversampler
 
 
+def build(cls, **params):
+    """``cls`` with flat autoencoder parameters, as methods and specs name them."""
+    return cls(**cls.fold_autoencoder_params(params))
+
+
 def test_default_is_the_fast_recipe_and_the_official_one_is_kept_by_name():
     fast = DeepSMOTE().train_settings()
     assert (fast.epochs, fast.batch_size, fast.lr, fast.schedule) == (20, 64, 2e-3, "onecycle")
@@ -39,17 +44,17 @@ def test_penalty_batch_and_schedule_reach_the_training():
         params = {**kw, **extra}
         if name == "constant":
             params["schedule"] = "constant"
-        sampler = DeepSMOTE(**params)
+        sampler = build(DeepSMOTE, **params)
         sampler.fit_resample(X, y)
         losses[name] = [h["loss"] for h in sampler.history_]
     assert losses["p4"] != losses["p100"] and losses["p100"] != losses["constant"]
     assert losses["batch-norm"] != losses["p100"]
     with pytest.raises(ValueError, match="penalty_batch=1 is too small"):
-        LatentOversampler(penalty_batch=1, **kw).fit_resample(X, y)
+        build(LatentOversampler, penalty_batch=1, **kw).fit_resample(X, y)
     with pytest.raises(ValueError, match="schedule='cosine' is not supported"):
-        LatentOversampler(schedule="cosine", **kw).fit_resample(X, y)
+        build(LatentOversampler, schedule="cosine", **kw).fit_resample(X, y)
     with pytest.raises(ValueError, match="penalty_batchnorm='train'"):
-        LatentOversampler(penalty_batchnorm="train", **kw).fit_resample(X, y)
+        build(LatentOversampler, penalty_batchnorm="train", **kw).fit_resample(X, y)
 
 
 DISSERTATION_PRESETS = [
@@ -67,27 +72,31 @@ def test_the_dissertation_presets_train_without_the_penalty_unless_asked(name):
 
     cls = getattr(samplers, name)
     assert cls().train_settings().penalty is None  # Mandal 2024 §4.2-4.4: their own losses
-    assert cls(penalty="deepsmote").train_settings().penalty == "deepsmote"
+    assert build(cls, penalty="deepsmote").train_settings().penalty == "deepsmote"
     rng = np.random.RandomState(0)
     X = rng.randint(0, 256, (24, 1, 8, 8), dtype=np.uint8)
     y = np.repeat([0, 1], [16, 8])
     kw = {"random_state": 0, "epochs": 1, "dim_h": 4, "latent_dim": 8, "batch_size": 4}
     losses = {
-        penalty: [h["loss"] for h in cls(penalty=penalty, **kw).fit(X, y).history_]
+        penalty: [h["loss"] for h in build(cls, penalty=penalty, **kw).fit(X, y).history_]
         for penalty in (None, "deepsmote")
     }
     assert losses[None] != losses["deepsmote"]  # the option reaches the training
-    assert cls(**kw).fit(X, y).history_[0]["loss"] == losses[None][0]
+    assert build(cls, **kw).fit(X, y).history_[0]["loss"] == losses[None][0]
 
 
 def test_deepsmote_and_latent_mixup_keep_the_penalty():
     from deepbalance.samplers import LatentMixup
 
-    assert DeepSMOTE().penalty == LatentMixup().penalty == "deepsmote"
-    assert LatentOversampler().penalty == "deepsmote"
+    assert DeepSMOTE().train_settings().penalty == LatentMixup().train_settings().penalty
+    assert LatentOversampler().train_settings().penalty == "deepsmote"
+    assert DeepSMOTE().train_settings().penalty == "deepsmote"
 
 
 def test_penalty_none_may_be_spelled_as_a_string_for_toml_specs():
-    assert DeepSMOTE(penalty="none").train_settings() == DeepSMOTE(penalty=None).train_settings()
+    assert (
+        build(DeepSMOTE, penalty="none").train_settings()
+        == build(DeepSMOTE, penalty=None).train_settings()
+    )
     with pytest.raises(ValueError, match="penalty='nope' is not supported"):
-        DeepSMOTE(penalty="nope").train_settings()
+        build(DeepSMOTE, penalty="nope").train_settings()

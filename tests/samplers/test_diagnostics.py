@@ -8,6 +8,11 @@ from deepbalance.samplers import DeepSMOTE, PixelSMOTE, RandomOversampler
 from deepbalance.samplers.diagnostics import COLUMNS, format_diagnostics, synthetic_diagnostics
 
 
+def build(cls, **params):
+    """``cls`` with flat autoencoder parameters, as methods and specs name them."""
+    return cls(**cls.fold_autoencoder_params(params))
+
+
 @pytest.fixture(scope="module")
 def digits3():
     d = load_digits()
@@ -60,7 +65,7 @@ def test_smote_is_between_copies_and_noise(digits3):
 
 def test_latent_sampler_reports_reconstruction_per_class(digits3):
     X, y, Xh, yh = digits3
-    sampler = DeepSMOTE(random_state=0, epochs=2, dim_h=4, latent_dim=8)
+    sampler = build(DeepSMOTE, random_state=0, epochs=2, dim_h=4, latent_dim=8)
     X_res, y_res = sampler.fit_resample(X, y)
     rows = synthetic_diagnostics(
         sampler, X, y, X_res, y_res, X_holdout=Xh, y_holdout=yh, classes=[2]
@@ -99,7 +104,7 @@ def test_residual_adds_back_the_base_images_detail(digits3):
 
     X, y, _, _ = digits3
     kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8, "copy_fraction": 0.0}
-    plain, residual = DeepSMOTE(residual=False, **kw), DeepSMOTE(residual=True, **kw)
+    plain, residual = build(DeepSMOTE, residual=False, **kw), build(DeepSMOTE, residual=True, **kw)
     X_p, _ = plain.fit_resample(X, y)
     X_r, _ = residual.fit_resample(X, y)
     rows = np.asarray(residual.provenance_.base_index)
@@ -116,15 +121,15 @@ def test_residual_adds_back_the_base_images_detail(digits3):
     with pytest.raises(ValueError, match="residual=True adds each base image's detail"):
         plain.generate(2, 1)
     with pytest.raises(TypeError, match="residual='yes' must be True or False"):
-        DeepSMOTE(residual="yes", **kw).fit_resample(X, y)
+        build(DeepSMOTE, residual="yes", **kw).fit_resample(X, y)
 
 
 def test_copy_fraction_mixes_real_copies_into_the_decoded_rows(digits3):
     X, y, _, _ = digits3
     kw = {"random_state": 0, "epochs": 2, "dim_h": 4, "latent_dim": 8, "residual": False}
-    decoded_only = DeepSMOTE(copy_fraction=0.0, **kw)
+    decoded_only = build(DeepSMOTE, copy_fraction=0.0, **kw)
     X_d, _ = decoded_only.fit_resample(X, y)
-    mixed = DeepSMOTE(copy_fraction=0.5, **kw)
+    mixed = build(DeepSMOTE, copy_fraction=0.5, **kw)
     X_m, y_m = mixed.fit_resample(X, y)
     prov = mixed.provenance_
     copies = prov.strategy == "random"
@@ -144,13 +149,13 @@ def test_copy_fraction_mixes_real_copies_into_the_decoded_rows(digits3):
     decoded = syn[~copies].reshape((~copies).sum(), -1)
     bases = X[prov.base_index[~copies]].reshape(len(decoded), -1)
     assert not (decoded == bases).all(axis=1).any()
-    all_copies = DeepSMOTE(copy_fraction=1.0, **kw)
+    all_copies = build(DeepSMOTE, copy_fraction=1.0, **kw)
     X_c, _ = all_copies.fit_resample(X, y)
     assert (all_copies.provenance_.strategy == "random").all()
     assert np.array_equal(X_c[all_copies.synthetic_mask_], X[all_copies.provenance_.base_index])
     assert len(X_d) == len(X_m) == len(X_c)
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match="copy_fraction"):
-            DeepSMOTE(copy_fraction=bad, **kw).fit_resample(X, y)
+            build(DeepSMOTE, copy_fraction=bad, **kw).fit_resample(X, y)
     with pytest.raises(TypeError, match="copy_fraction='half' must be a number"):
-        DeepSMOTE(copy_fraction="half", **kw).fit_resample(X, y)
+        build(DeepSMOTE, copy_fraction="half", **kw).fit_resample(X, y)

@@ -46,7 +46,11 @@ def test_sampler_grid_latent_and_pixel(tiny_images, tmp_path):
     torch.set_num_threads(1)
     X, y = tiny_images
     sampler = DeepSMOTE(
-        random_state=0, k_neighbors=3, dim_h=4, latent_dim=8, epochs=1, batch_size=16
+        random_state=0,
+        k_neighbors=3,
+        autoencoder=DeepSMOTE.default_autoencoder().set_params(
+            dim_h=4, latent_dim=8, epochs=1, batch_size=16
+        ),
     )
     sampler.fit_resample(X, y)
     assert _png(sampler_grid(sampler, X, y, tmp_path / "latent.png", n_per_class=4))[0] > 0

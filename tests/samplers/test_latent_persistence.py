@@ -20,6 +20,16 @@ from deepbalance.samplers.presets import DeepDenoisingCalibration, DeepSMOTE, La
 TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 2, "batch_size": 16}
 
 
+def _leaves(sampler) -> dict:
+    """Every parameter, the nested autoencoder's included, but not the nested estimators."""
+    return {k: v for k, v in sampler.get_params().items() if not hasattr(v, "get_params")}
+
+
+def tiny(cls, base=TINY, **changes):
+    """``cls``'s default autoencoder with the tiny settings ``base`` (and ``changes``)."""
+    return cls.default_autoencoder().set_params(**{**base, **changes})
+
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -27,7 +37,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def fitted(tiny_images):
     X, y = tiny_images
     X01 = (X[:, 0] / 255.0).astype(np.float32)  # (N, H, W) float: the layout must come back
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, sampling_strategy={1: 20, 2: 20}, **TINY)
+    sampler = DeepSMOTE(
+        random_state=0, k_neighbors=3, sampling_strategy={1: 20, 2: 20}, autoencoder=tiny(DeepSMOTE)
+    )
     sampler.fit_resample(X01, y)
     return sampler
 
@@ -36,7 +48,7 @@ def test_round_trip_keeps_weights_and_generates(fitted, tiny_images, tmp_path):
     path = fitted.save(tmp_path / "sampler")
     assert sorted(p.name for p in path.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
     loaded = DeepSMOTE.load(path)
-    assert type(loaded) is DeepSMOTE and loaded.get_params() == fitted.get_params()
+    assert type(loaded) is DeepSMOTE and _leaves(loaded) == _leaves(fitted)
     a, b = fitted.autoencoder_.state_dict(), loaded.autoencoder_.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert np.array_equal(loaded.latent_, fitted.latent_)
@@ -71,7 +83,7 @@ def test_string_labels_and_dict_params_survive(tiny_images, tmp_path):
         sampling_strategy={"b": 25, "c": 25},
         random_state=3,
         k_neighbors=3,
-        **TINY,
+        autoencoder=tiny(LatentOversampler),
     )
     sampler.fit_resample(X, labels)
     loaded = LatentOversampler.load(sampler.save(tmp_path / "s"))
@@ -86,17 +98,18 @@ def test_string_labels_and_dict_params_survive(tiny_images, tmp_path):
 def test_calibration_round_trip(tiny_images, tmp_path):
     X, y = tiny_images
     sampler = LatentOversampler(
-        autoencoder="denoising",
         strategy=WeightedCalibration(k=2),
         random_state=0,
         k_neighbors=3,
-        **TINY,
+        autoencoder=tiny(LatentOversampler, variant="denoising"),
     )
     sampler.fit_resample(X, y)
     loaded = LatentOversampler.load(sampler.save(tmp_path / "s"))
     assert isinstance(loaded.strategy, WeightedCalibration) and loaded.strategy.k == 2
     np.testing.assert_array_equal(loaded.generate(4, 1), sampler.generate(4, 1))
-    preset = DeepDenoisingCalibration(random_state=0, k_neighbors=3, **TINY)
+    preset = DeepDenoisingCalibration(
+        random_state=0, k_neighbors=3, autoencoder=tiny(DeepDenoisingCalibration)
+    )
     preset.fit_resample(X, y)
     assert DeepDenoisingCalibration.load(preset.save(tmp_path / "p")).generate(2, 2).shape[0] == 2
 
@@ -148,7 +161,7 @@ def test_save_errors(tiny_images, tmp_path):
     with pytest.raises(ValueError, match="not fitted"):
         DeepSMOTE().save(tmp_path / "s")
     X, y = tiny_images
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, autoencoder=tiny(DeepSMOTE))
     sampler.fit_resample(X, y)
     sampler.set_params(sampling_strategy=lambda labels: {2: 30})
     with pytest.raises(ValueError, match="sampling_strategy=.* cannot be saved as JSON"):
@@ -294,7 +307,7 @@ def _cases():
 @pytest.mark.parametrize("cls, params", list(_cases()))
 def test_every_latent_preset_generates_after_load_as_before(cls, params, tiny_images, tmp_path):
     X, y = tiny_images
-    sampler = cls(random_state=0, k_neighbors=3, **TINY, **params)
+    sampler = cls(random_state=0, k_neighbors=3, **params, autoencoder=tiny(cls))
     sampler.fit_resample(X, y)
     before = sampler.generate(7, 2, random_state=5)
     loaded = cls.load(sampler.save(tmp_path / "s"))
@@ -312,7 +325,9 @@ def test_every_latent_preset_generates_after_load_as_before(cls, params, tiny_im
 
 def test_default_deepsmote_generates_after_load(tiny_images, tmp_path):
     X, y = tiny_images
-    sampler = DeepSMOTE(random_state=0, **TINY)  # residual=True, copy_fraction=0.5
+    sampler = DeepSMOTE(
+        random_state=0, autoencoder=tiny(DeepSMOTE)
+    )  # residual=True, copy_fraction=0.5
     sampler.fit_resample(X, y)
     images = DeepSMOTE.load(sampler.save(tmp_path / "s")).generate(7, 2)
     assert images.shape == (7, 1, 8, 8)
@@ -321,7 +336,7 @@ def test_default_deepsmote_generates_after_load(tiny_images, tmp_path):
 
 def test_images_cost_one_byte_per_uint8_value(tiny_images, tmp_path):
     X, y = tiny_images
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, autoencoder=tiny(DeepSMOTE))
     sampler.fit_resample(X, y)
     full = sampler.save(tmp_path / "full") / WEIGHTS_FILE
     lean = sampler.save(tmp_path / "lean", include_images=False) / WEIGHTS_FILE
@@ -331,7 +346,7 @@ def test_images_cost_one_byte_per_uint8_value(tiny_images, tmp_path):
 
 def test_saved_without_images_needs_x(tiny_images, tmp_path):
     X, y = tiny_images
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, autoencoder=tiny(DeepSMOTE))
     sampler.fit_resample(X, y)
     loaded = DeepSMOTE.load(sampler.save(tmp_path / "s", include_images=False))
     assert loaded.images_ is None
@@ -347,7 +362,7 @@ def test_saved_without_images_needs_x(tiny_images, tmp_path):
 def test_uint16_and_float_images_come_back_in_their_dtype(tiny_images, tmp_path):
     X, y = tiny_images
     for images in (X.astype(np.uint16) * 257, (X[:, 0] / 255.0).astype(np.float32)):
-        sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+        sampler = DeepSMOTE(random_state=0, k_neighbors=3, autoencoder=tiny(DeepSMOTE))
         sampler.fit_resample(images, y)
         loaded = DeepSMOTE.load(sampler.save(tmp_path / images.dtype.name))
         assert loaded.images_.dtype == images.dtype
@@ -375,7 +390,7 @@ def _rewrite(path, tensors, config):
 @pytest.fixture
 def residual_save(tiny_images, tmp_path):
     X, y = tiny_images
-    sampler = DeepSMOTE(random_state=0, k_neighbors=3, **TINY)
+    sampler = DeepSMOTE(random_state=0, k_neighbors=3, autoencoder=tiny(DeepSMOTE))
     sampler.fit_resample(X, y)
     return sampler.save(tmp_path / "s")
 
@@ -426,6 +441,7 @@ def test_a_version_2_save_loads_without_images(residual_save, tiny_images):
     config.pop("weights_sha256")
     config.pop("images")
     config["version"] = 2
+    _flatten_autoencoder(config)
     tensors = _saved_tensors(path)
     _rewrite(path, {k: v for k, v in tensors.items() if k != "images"}, config)
     loaded = DeepSMOTE.load(path)
@@ -433,3 +449,28 @@ def test_a_version_2_save_loads_without_images(residual_save, tiny_images):
     with pytest.raises(ValueError, match="pass X="):
         loaded.generate(2, 1)
     assert loaded.generate(2, 1, X=tiny_images[0]).shape == (2, 1, 8, 8)
+
+
+def _flatten_autoencoder(config: dict) -> None:
+    """``config`` as versions 2 and 3 wrote it: a preset's autoencoder settings as flat
+    sampler parameters (its variant was the class's)."""
+    nested = config["params"].pop("autoencoder")["params"]
+    config["params"].update({k: v for k, v in nested.items() if k != "variant"})
+
+
+def test_a_version_3_save_with_flat_parameters_loads_as_before(residual_save, tiny_images):
+    path = residual_save
+    before = DeepSMOTE.load(path)
+    config = json.loads((path / CONFIG_FILE).read_text())
+    config.pop("weights_sha256")
+    config["version"] = 3
+    _flatten_autoencoder(config)
+    assert config["params"]["epochs"] == 2 and "autoencoder" not in config["params"]
+    _rewrite(path, _saved_tensors(path), config)
+    loaded = DeepSMOTE.load(path)
+    assert _leaves(loaded) == _leaves(before)
+    assert loaded.train_settings() == before.train_settings()
+    assert (
+        loaded.generate(3, 1, random_state=2).tobytes()
+        == before.generate(3, 1, random_state=2).tobytes()
+    )

@@ -11,6 +11,11 @@ from deepbalance.samplers.memory import ENV_VAR, InsufficientMemoryError
 TINY = {"dim_h": 4, "latent_dim": 8, "epochs": 1, "batch_size": 16}
 
 
+def tiny(cls, base=TINY, **changes):
+    """``cls``'s default autoencoder with the tiny settings ``base`` (and ``changes``)."""
+    return cls.default_autoencoder().set_params(**{**base, **changes})
+
+
 def _restored(layout, images):
     return layout.restore(images)
 
@@ -19,7 +24,7 @@ def _restored(layout, images):
 def test_batched_decoding_equals_decoding_everything(tiny_images, monkeypatch, residual):
     X, y = tiny_images
     monkeypatch.setattr(latent, "DECODE_BATCH", 5)  # 41 rows -> 9 batches
-    s = DeepSMOTE(random_state=0, residual=residual, copy_fraction=0.0, **TINY)
+    s = DeepSMOTE(random_state=0, residual=residual, copy_fraction=0.0, autoencoder=tiny(DeepSMOTE))
     Xr, _ = s.fit_resample(X, y)
     p = s.provenance_
     Z = s.latent_
@@ -38,7 +43,7 @@ def test_batched_decoding_equals_decoding_everything(tiny_images, monkeypatch, r
 
 def test_generate_writes_batches_into_the_caller_layout(tiny_images, monkeypatch):
     X, y = tiny_images
-    s = DeepSMOTE(random_state=0, **TINY)
+    s = DeepSMOTE(random_state=0, autoencoder=tiny(DeepSMOTE))
     s.fit_resample(X[:, 0], y)  # (N, H, W)
     whole = s.generate(23, 2, random_state=1, X=X[:, 0])
     monkeypatch.setattr(latent, "DECODE_BATCH", 4)
@@ -50,7 +55,7 @@ def test_generate_writes_batches_into_the_caller_layout(tiny_images, monkeypatch
 def test_refuses_before_training(tiny_images, monkeypatch):
     X, y = tiny_images
     monkeypatch.setenv(ENV_VAR, "64K")
-    s = DeepSMOTE(random_state=0, **TINY)
+    s = DeepSMOTE(random_state=0, autoencoder=tiny(DeepSMOTE))
     with pytest.raises(InsufficientMemoryError, match="autoencoder training") as info:
         s.fit_resample(X, y)
     assert "DeepSMOTE.fit_resample on 49 images of shape (1, 8, 8)" in str(info.value)

@@ -12,6 +12,13 @@ from deepbalance.training import Recipe, TrainConfig, Trainer
 from deepbalance.training import losses as losses_module
 
 TINY = {"epochs": 2, "dim_h": 4, "latent_dim": 8}
+
+
+def tiny(cls, base=TINY, **changes):
+    """``cls``'s default autoencoder with the tiny settings ``base`` (and ``changes``)."""
+    return cls.default_autoencoder().set_params(**{**base, **changes})
+
+
 FAST = TrainConfig(epochs=2, batch_size=16, min_steps=None, classifier_params={"channels": (8, 16)})
 
 
@@ -55,7 +62,7 @@ def test_mixed_targets_from_the_provenance_by_hand():
 
 def test_sampler_gives_soft_labels_for_its_mixed_rows(digits, tmp_path):
     train, _ = digits
-    sampler = LatentMixup(random_state=0, cache_dir=tmp_path, **TINY)
+    sampler = LatentMixup(random_state=0, cache_dir=tmp_path, autoencoder=tiny(LatentMixup))
     X, y = sampler.fit_resample(train.images, train.labels)
     soft = sampler.soft_labels_
     assert soft.shape == (len(X), 3) and soft.dtype == np.float32
@@ -73,7 +80,9 @@ def test_sampler_gives_soft_labels_for_its_mixed_rows(digits, tmp_path):
 
 def test_residual_decoding_blends_base_and_partner_detail(digits, tmp_path):
     train, _ = digits
-    sampler = LatentMixup(random_state=1, cache_dir=tmp_path, copy_fraction=0.0, **TINY)
+    sampler = LatentMixup(
+        random_state=1, cache_dir=tmp_path, copy_fraction=0.0, autoencoder=tiny(LatentMixup)
+    )
     X, _ = sampler.fit_resample(train.images, train.labels)
     prov, model, Z = sampler.provenance_, sampler.autoencoder_, sampler.latent_
     i = 0

@@ -1,5 +1,6 @@
 """Data-level samplers: ``fit_resample`` on images."""
 
+from .autoencoder import Autoencoder
 from .base import BaseImageSampler, ImageLayout, check_images, check_labels
 from .calibration import WeightedCalibration, calibrated_moments
 from .grid import image_grid, sampler_grid
@@ -26,6 +27,7 @@ from .strategies import (
 )
 
 __all__ = [
+    "Autoencoder",
     "InsufficientMemoryError",
     "SAMPLERS",
     "BetaVAESMOTE",

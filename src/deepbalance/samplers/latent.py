@@ -8,12 +8,14 @@ their names (``DeepSMOTE``, ``DeepDenoisingCalibration``, ...).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 
 from .._checks import check_float, check_int, check_random_state, seed_from
 from ..nets.autoencoder_training import TrainSettings, train_autoencoder
 from ..nets.autoencoders import (
+    VARIANTS,
     AutoencoderConfig,
     autoencoder_activation_count,
     autoencoder_parameter_count,
@@ -22,6 +24,7 @@ from ..nets.autoencoders import (
     unit_rows,
 )
 from ..nets.device import resolve_device
+from .autoencoder import ARCHITECTURE_PARAMS, TRAINING_PARAMS, Autoencoder
 from .autoencoder_cache import cache_key, load_cached_autoencoder, store_cached_autoencoder
 from .base import BaseImageSampler, ImageLayout, LazyRows, check_rows, python_value
 from .mixup import mixed_targets
@@ -31,6 +34,8 @@ from .strategies import make_strategy
 
 #: codes decoded per forward pass when generating
 DECODE_BATCH = 512
+#: the :class:`Autoencoder` parameters that methods and specs may name flat
+AUTOENCODER_PARAMS = (*ARCHITECTURE_PARAMS, *TRAINING_PARAMS)
 
 
 @register_saveable
@@ -45,84 +50,19 @@ class LatentOversampler(BaseImageSampler):
 
     Parameters
     ----------
-    autoencoder : {"plain", "denoising", "sparse", "vae"}, default="plain"
+    autoencoder : Autoencoder, str or None, default=None
+        The autoencoder to train (:class:`~deepbalance.samplers.autoencoder.Autoencoder`:
+        architecture and training). None is the class's own,
+        :meth:`default_autoencoder` (a preset's differs: see
+        :mod:`deepbalance.samplers.presets`); a variant name ("plain", "denoising",
+        "sparse", "vae") is that default with this variant. A nested estimator:
+        ``get_params(deep=True)`` lists ``autoencoder__epochs`` and the rest, and
+        ``set_params(autoencoder__epochs=5)`` changes the default's epochs alone.
     strategy : str, imblearn over-sampler instance or LatentStrategy, default="smote"
         How new codes are made: "smote", "adasyn", "calibration" (or any name of
         ``deepbalance.samplers.STRATEGIES``), e.g. ``BorderlineSMOTE()``, or
-        ``WeightedCalibration(...)``.
-    latent_dim : int or None, default=None
-        Code size; None uses DeepSMOTE's: 300 for images up to 28 px, 600 above.
-    dim_h : int, default=16
-        Width of the first convolution (widths double per stage up to 8·dim_h).
-        DeepSMOTE used 64. On Fashion-MNIST-LT one epoch costs about 6 / 14 / 43 CPU-seconds
-        at dim_h = 16 / 32 / 64 (batches of 128; 100 at 64) and the held-out error after the
-        same number of epochs is nearly the same at 16 and 32 (docs/benchmarks.md,
-        "Autoencoders").
-    epochs : int, default=20
-        Training epochs (DeepSMOTE used 200 on a GPU; see :class:`DeepSMOTEOfficial`).
-    batch_size : int, default=64
-    lr : float, default=2e-3
-        Adam learning rate: the peak of the one-cycle schedule (DeepSMOTE: 2e-4, constant).
-    schedule : {"onecycle", "constant"}, default="onecycle"
-        Learning-rate schedule (``deepbalance.nets.autoencoder_training.SCHEDULES``). With
-        these defaults DeepSMOTE's autoencoder reaches a held-out reconstruction MSE of 0.0120
-        on Fashion-MNIST-LT in 68 s of ``fit_resample`` on 2 cores, where the former defaults
-        (width 32, Adam 2e-4, 30 epochs) took 226 s for 0.0123 (docs/benchmarks.md).
-    patience : int or None, default=None
-        Stop after this many epochs without improving the monitored loss by more
-        than ``min_delta``; None always trains ``epochs`` (the one-cycle schedule must run to
-        its end to anneal).
-    min_delta : float, default=1e-4
-    min_epochs : int or None, default=None
-        Train at least this many epochs before ``patience`` may stop (the dissertation trains
-        "50 to 350 epochs, stopping once the training loss plateaued", Mandal 2024 §5.3).
-    validation_fraction : float, default=0.0
-        Share of the images held out to monitor reconstruction; 0 monitors the
-        training loss. Held-out images are still encoded and over-sampled.
-    penalty : {"deepsmote", "permute", None, "none"}, default="deepsmote"
-        Extra training term (see :mod:`deepbalance.nets.autoencoder_training`); "none" is
-        None for files that cannot write a null (TOML specs). The
-        official DeepSMOTE penalty is the default (the paper's objective, Dablain et al.
-        2022 §3): on 5-fold cross-validation of Fashion-MNIST-LT's training set a
-        ``DeepSMOTE()`` without it was level with it (−0.001 ACSA, p = 0.88; spec
-        ``deepsmote-defaults-cv``), and "permute"'s class-mean pull blurs reconstructions
-        (``benchmarks/penalty_choice.py``). The dissertation's presets
-        (:mod:`deepbalance.samplers.presets`) default to None, as Mandal 2024 §4.2–4.4.
-    penalty_batch : int, default=64
-        Images of one class per penalty batch; DeepSMOTE's script uses 100, its batch size
-        (here the main batch's size, 64, keeps the penalty's share of the work the same).
-    penalty_batchnorm : {"running", "batch"}, default="running"
-        How BatchNorm treats the penalty's single-class batch: "running" normalises it with
-        the running statistics and leaves them unchanged; "batch" (DeepSMOTE's script,
-        :class:`DeepSMOTEOfficial`) normalises it by its own statistics and folds those into
-        the running averages. On Fashion-MNIST-LT "running" lowered the reconstruction MSE
-        of held-out training images from 0.0099 to 0.0086 at the same cost (of test images
-        0.0136 to 0.0117; docs/benchmarks.md); a classifier cannot tell them apart.
-    noise_std : float, default=0.1
-        Input noise of the "denoising" autoencoder, in [0, 1] pixel units.
-    denoising_weight : float, default=1.0
-        λ of the "denoising" objective, eq. 3.3 of the dissertation (Mandal 2024): clean
-        reconstruction + λ · reconstruction of the clean image from the noisy input.
-    sparsity : float, default=1e-3
-        λ of the "sparse" autoencoder's L1 penalty (Mandal 2024, §3.5).
-    sparse_layers : {"hidden", "code"}, default="hidden"
-        Activations the L1 penalty covers: the mean absolute activation of every hidden
-        layer, summed over the layers (§3.5), or "code", the latent code alone (the older
-        penalty).
-    beta : float, default=1.0
-        KL weight of the "vae" autoencoder. With ``vae_scale="dissertation"`` the objective
-        is the per-element reconstruction MSE (in [0, 1] units) + beta · KL (Mandal 2024, eq.
-        3.4/3.11), so beta = 1 and beta = 2 are the dissertation's βVAE rows (Tables
-        5.1, 5.3). At that scale the KL dominates: on 8×8 digits beta = 1 decoded little
-        more than the mean image (see :mod:`deepbalance.nets.autoencoders`).
-    vae_scale : {"dissertation", "per-pixel"}, default="dissertation"
-        "per-pixel" is the older, much weaker scaling ``MSE + beta · KL / D`` (D = values per
-        image; see :mod:`deepbalance.nets.autoencoders`); on Fashion-MNIST-LT after 6 epochs
-        its held-out MSE was 0.020 / 0.021 / 0.031 / 0.055 for beta = 0.01 / 0.1 / 1 / 4.
-    first_batchnorm : bool, default=False
-        BatchNorm after the encoder's first convolution too, as the dissertation's
-        autoencoders (Mandal 2024 §5.3: every convolution is followed by batch
-        normalization); False is DeepSMOTE's official encoder.
+        ``WeightedCalibration(...)``. An instance's parameters are nested too
+        (``strategy__k_neighbors``).
     residual : bool, default=False
         Add back the detail the autoencoder loses: each synthetic image becomes
         ``clip(x_base + D(z_new) - D(z_base), 0, 1)``, its base image plus the change the
@@ -175,28 +115,8 @@ class LatentOversampler(BaseImageSampler):
     def __init__(
         self,
         *,
-        autoencoder="plain",
+        autoencoder=None,
         strategy="smote",
-        latent_dim=None,
-        dim_h=16,
-        epochs=20,
-        batch_size=64,
-        lr=2e-3,
-        schedule="onecycle",
-        patience=None,
-        min_delta=1e-4,
-        min_epochs=None,
-        validation_fraction=0.0,
-        penalty="deepsmote",
-        penalty_batch=64,
-        penalty_batchnorm="running",
-        noise_std=0.1,
-        denoising_weight=1.0,
-        sparsity=1e-3,
-        sparse_layers="hidden",
-        beta=1.0,
-        vae_scale="dissertation",
-        first_batchnorm=False,
         residual=False,
         copy_fraction=0.0,
         cache_dir=None,
@@ -209,26 +129,6 @@ class LatentOversampler(BaseImageSampler):
     ):
         self.autoencoder = autoencoder
         self.strategy = strategy
-        self.latent_dim = latent_dim
-        self.dim_h = dim_h
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.schedule = schedule
-        self.patience = patience
-        self.min_delta = min_delta
-        self.min_epochs = min_epochs
-        self.validation_fraction = validation_fraction
-        self.penalty = penalty
-        self.penalty_batch = penalty_batch
-        self.penalty_batchnorm = penalty_batchnorm
-        self.noise_std = noise_std
-        self.denoising_weight = denoising_weight
-        self.sparsity = sparsity
-        self.sparse_layers = sparse_layers
-        self.beta = beta
-        self.vae_scale = vae_scale
-        self.first_batchnorm = first_batchnorm
         self.residual = residual
         self.copy_fraction = copy_fraction
         self.cache_dir = cache_dir
@@ -239,45 +139,92 @@ class LatentOversampler(BaseImageSampler):
         self.device = device
         self.verbose = verbose
 
-    # presets fix these two; everything else reads them through here
-    def _autoencoder_kind(self):
-        return self.autoencoder
+    #: the :class:`Autoencoder` parameters :meth:`fold_autoencoder_params` takes flat
+    AUTOENCODER_PARAMS = AUTOENCODER_PARAMS
+    #: the variant a preset fixes (None: any); a preset's other defaults for its autoencoder
+    _VARIANT: str | None = None
+    _AUTOENCODER_DEFAULTS: dict = {}
+
+    @classmethod
+    def default_autoencoder(cls) -> Autoencoder:
+        """A new :class:`Autoencoder` with this class's defaults: what ``autoencoder=None``
+        trains, and a starting point for one with other settings
+        (``DeepSMOTEOfficial.default_autoencoder().set_params(epochs=50)``)."""
+        return Autoencoder(**{"variant": cls._VARIANT or "plain", **cls._AUTOENCODER_DEFAULTS})
+
+    @classmethod
+    def fold_autoencoder_params(cls, params: Mapping) -> dict:
+        """``params`` with flat autoencoder keywords folded into ``autoencoder``.
+
+        Methods, specs and ``--sampler-param`` name them flat (``epochs=5``,
+        ``autoencoder="vae"``); this turns them into
+        ``autoencoder=cls.default_autoencoder().set_params(...)``, so ``{"epochs": 5}``
+        changes the class's default autoencoder in its epochs alone.
+        """
+        params = dict(params)
+        flat = {k: params.pop(k) for k in AUTOENCODER_PARAMS if k in params}
+        given = params.get("autoencoder")
+        if isinstance(given, str):
+            flat["variant"] = params.pop("autoencoder")
+        elif flat and given is not None:
+            raise ValueError(
+                f"{cls.__name__} got autoencoder={given!r} and the autoencoder parameters "
+                f"{sorted(flat)} beside it; set them on the Autoencoder "
+                f"(Autoencoder(..., {next(iter(flat))}=...)) or drop autoencoder="
+            )
+        if flat:
+            params["autoencoder"] = cls.default_autoencoder().set_params(**flat)
+        return params
+
+    def autoencoder_settings(self) -> Autoencoder:
+        """The :class:`Autoencoder` this sampler trains (``autoencoder`` resolved)."""
+        given = self.autoencoder
+        if given is None:
+            chosen = self.default_autoencoder()
+        elif isinstance(given, str):
+            chosen = self.default_autoencoder().set_params(variant=given)
+        elif isinstance(given, Autoencoder):
+            chosen = given
+        else:
+            raise TypeError(
+                f"autoencoder={given!r} must be None, a variant name ({', '.join(VARIANTS)}) "
+                "or an Autoencoder(...) from deepbalance.samplers"
+            )
+        if self._VARIANT is not None and chosen.variant != self._VARIANT:
+            name = type(self).__name__
+            raise ValueError(
+                f"{name} trains a {self._VARIANT!r} autoencoder, but autoencoder={given!r} "
+                f"is {chosen.variant!r}; start from {name}.default_autoencoder().set_params(...) "
+                "or choose the variant with LatentOversampler(autoencoder=...)"
+            )
+        return chosen
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        if deep and not isinstance(self.autoencoder, Autoencoder):
+            try:  # the default's parameters, so that grids can name autoencoder__epochs
+                nested = self.autoencoder_settings().get_params()
+            except (TypeError, ValueError):
+                return params
+            params.update({f"autoencoder__{k}": v for k, v in nested.items()})
+        return params
+
+    def set_params(self, **params):
+        if "autoencoder" not in params and any(k.startswith("autoencoder__") for k in params):
+            if not isinstance(self.autoencoder, Autoencoder):
+                self.autoencoder = self.autoencoder_settings()  # a new copy of the default
+        return super().set_params(**params)
 
     def _strategy_spec(self):
         return self.strategy
 
     def autoencoder_config(self, image_shape) -> AutoencoderConfig:
         """The :class:`AutoencoderConfig` this sampler builds for images of ``image_shape``."""
-        return AutoencoderConfig(
-            image_shape=tuple(int(s) for s in image_shape),
-            variant=self._autoencoder_kind(),
-            latent_dim=self.latent_dim,
-            dim_h=self.dim_h,
-            noise_std=self.noise_std,
-            sparsity=self.sparsity,
-            beta=self.beta,
-            denoising_weight=self.denoising_weight,
-            sparse_layers=self.sparse_layers,
-            vae_scale=self.vae_scale,
-            first_batchnorm=self.first_batchnorm,
-        )
+        return self.autoencoder_settings().config(image_shape)
 
     def train_settings(self) -> TrainSettings:
         """The :class:`TrainSettings` this sampler trains its autoencoder with."""
-        return TrainSettings(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            patience=self.patience,
-            min_delta=self.min_delta,
-            min_epochs=self.min_epochs,
-            # "none" spells None where a value cannot be null (TOML specs, --method-params)
-            penalty=None if self.penalty == "none" else self.penalty,
-            validation_fraction=self.validation_fraction,
-            schedule=self.schedule,
-            penalty_batch=self.penalty_batch,
-            penalty_batchnorm=self.penalty_batchnorm,
-        )
+        return self.autoencoder_settings().train_settings()
 
     _FITTED = (
         "autoencoder_",
@@ -320,7 +267,7 @@ class LatentOversampler(BaseImageSampler):
         n_syn = sum(n_new.values())
         n_params = autoencoder_parameter_count(config)
         acts = autoencoder_activation_count(config)
-        batch = max(1, min(int(self.batch_size), len(X)))
+        batch = max(1, min(int(self.train_settings().batch_size), len(X)))
         return {
             # weights, gradients, Adam's two moments and the penalty replica's gradients;
             # activations kept for the backward pass of a training batch (twice for the

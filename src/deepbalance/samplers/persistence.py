@@ -26,7 +26,8 @@ are checked against the stored classes, and stored images against the codes' cou
 the layout's shape and dtype. The checksums detect damaged, truncated or edited files;
 they do not authenticate them, so load only saves you trust. A load that fails returns
 nothing: the sampler is assembled only once every part has been checked. Saves of format
-version 2 (before images were stored) still load, as saves without images.
+versions 2 and 3 (the autoencoder's settings as flat sampler parameters; 2 before images were
+stored) still load, their settings folded into an ``Autoencoder``.
 
 The folder is written beside its destination under a temporary name and renamed
 into place, so a reader never sees half a save. The autoencoder cache lives in
@@ -54,6 +55,7 @@ from safetensors.torch import load_file, save_file
 from .._checks import fsync_directory, fsync_file
 from .._version import __version__
 from ..nets.autoencoders import AutoencoderConfig, build_autoencoder
+from .autoencoder import Autoencoder
 from .autoencoder_cache import (
     CACHE_FORMAT,
     cache_key,
@@ -84,10 +86,11 @@ __all__ = [
 
 FORMAT = "deepbalance-latent-sampler"
 #: 2: config.json covered by a checksum in the weights' metadata; 3: the fitted images
-#: (``residual=True``) stored beside the codes
-FORMAT_VERSION = 3
-#: format versions :func:`load_sampler` reads (2: saved without images)
-READABLE_VERSIONS = (2, 3)
+#: (``residual=True``) stored beside the codes; 4: the autoencoder's settings nested
+#: (``"autoencoder": {"class": ..., "params": {...}}``) instead of flat sampler parameters
+FORMAT_VERSION = 4
+#: format versions :func:`load_sampler` reads (2: saved without images; 2 and 3: flat)
+READABLE_VERSIONS = (2, 3, 4)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 #: layouts a saved sampler may restore images to
@@ -292,6 +295,9 @@ def save_sampler(sampler, path, *, include_images=True) -> Path:
     params = {}
     for name, value in sampler.get_params(deep=False).items():
         if name == "strategy":
+            continue
+        if name == "autoencoder" and isinstance(value, Autoencoder):
+            params[name] = {"class": _class_path(Autoencoder), "params": value.get_params()}
             continue
         if name == "random_state" and isinstance(value, np.random.RandomState):
             warnings.warn(
@@ -498,6 +504,14 @@ def load_sampler(path, *, device="cpu"):
     try:
         cls = _allowed(config["sampler"], SAVEABLE_SAMPLERS, "sampler")
         params = dict(config["params"])
+        if config["version"] < 4:  # flat autoencoder parameters, as LatentOversampler took them
+            params = cls.fold_autoencoder_params(params)
+        elif isinstance(params.get("autoencoder"), dict):
+            stored = params["autoencoder"]
+            kind = _allowed(
+                stored.get("class"), {_class_path(Autoencoder): Autoencoder}, "autoencoder"
+            )
+            params["autoencoder"] = _build(kind, stored.get("params"), "autoencoder")
         if "strategy" in cls._get_param_names():
             params["strategy"] = strategy_from_json(config["strategy"])
         params["device"] = device

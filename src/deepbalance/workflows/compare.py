@@ -711,7 +711,7 @@ def estimate_seconds(
             )
             if key not in autoencoders:
                 autoencoders.add(key)
-                cost += c_ae * sampler.epochs * n_train
+                cost += c_ae * sampler.train_settings().epochs * n_train
         per_method[point.method.id] = per_method.get(point.method.id, 0.0) + cost
     return Estimate(sum(per_method.values()), per_method, len(points), c, c_ae, overhead, per_step)
 
