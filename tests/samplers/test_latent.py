@@ -88,6 +88,12 @@ def test_presets_are_subclasses_with_a_nested_autoencoder(cls):
     assert "dim_h=8" in repr(sampler)
 
 
+def test_the_autoencoder_settings_cover_both_internal_types():
+    names = set(Autoencoder().get_params())
+    assert names == {"variant", *LatentOversampler.AUTOENCODER_PARAMS}
+    assert len(names) == 1 + len(LatentOversampler.AUTOENCODER_PARAMS)  # no name in both
+
+
 def test_flat_autoencoder_parameters_fold_into_the_default():
     folded = DeepDenoisingSMOTE.fold_autoencoder_params({"epochs": 3, "residual": True})
     assert folded["residual"] is True

@@ -11,37 +11,20 @@ shape is known) and :class:`~deepbalance.nets.autoencoder_training.TrainSettings
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from sklearn.base import BaseEstimator
 
 from ..nets.autoencoder_training import TrainSettings
 from ..nets.autoencoders import AutoencoderConfig
 
-#: the parameters that build :class:`AutoencoderConfig`, beside ``variant``
-ARCHITECTURE_PARAMS = (
-    "latent_dim",
-    "dim_h",
-    "first_batchnorm",
-    "noise_std",
-    "denoising_weight",
-    "sparsity",
-    "sparse_layers",
-    "beta",
-    "vae_scale",
+#: the parameters that build :class:`AutoencoderConfig`, beside ``variant`` (its fields but the
+#: image shape, which the fitted images give)
+ARCHITECTURE_PARAMS = tuple(
+    f.name for f in fields(AutoencoderConfig) if f.name not in ("image_shape", "variant")
 )
-#: the parameters that build :class:`TrainSettings`
-TRAINING_PARAMS = (
-    "epochs",
-    "batch_size",
-    "lr",
-    "schedule",
-    "patience",
-    "min_delta",
-    "min_epochs",
-    "validation_fraction",
-    "penalty",
-    "penalty_batch",
-    "penalty_batchnorm",
-)
+#: the parameters that build :class:`TrainSettings` (its fields)
+TRAINING_PARAMS = tuple(f.name for f in fields(TrainSettings))
 
 
 class Autoencoder(BaseEstimator):

@@ -34,8 +34,6 @@ from .strategies import make_strategy
 
 #: codes decoded per forward pass when generating
 DECODE_BATCH = 512
-#: the :class:`Autoencoder` parameters that methods and specs may name flat
-AUTOENCODER_PARAMS = (*ARCHITECTURE_PARAMS, *TRAINING_PARAMS)
 
 
 @register_saveable
@@ -140,7 +138,7 @@ class LatentOversampler(BaseImageSampler):
         self.verbose = verbose
 
     #: the :class:`Autoencoder` parameters :meth:`fold_autoencoder_params` takes flat
-    AUTOENCODER_PARAMS = AUTOENCODER_PARAMS
+    AUTOENCODER_PARAMS = (*ARCHITECTURE_PARAMS, *TRAINING_PARAMS)
     #: the variant a preset fixes (None: any); a preset's other defaults for its autoencoder
     _VARIANT: str | None = None
     _AUTOENCODER_DEFAULTS: dict = {}
@@ -162,7 +160,7 @@ class LatentOversampler(BaseImageSampler):
         changes the class's default autoencoder in its epochs alone.
         """
         params = dict(params)
-        flat = {k: params.pop(k) for k in AUTOENCODER_PARAMS if k in params}
+        flat = {k: params.pop(k) for k in cls.AUTOENCODER_PARAMS if k in params}
         given = params.get("autoencoder")
         if isinstance(given, str):
             flat["variant"] = params.pop("autoencoder")
